@@ -1,0 +1,118 @@
+/** Every error code mikro-tenant throws. Stable: tests and HTTP adapters match on these, not on messages. */
+export type TenantErrorCode =
+  | 'ERR_INVALID_TENANT_ID'
+  | 'ERR_NO_TENANT_CONTEXT'
+  | 'ERR_TENANT_NOT_FOUND'
+  | 'ERR_TENANT_EXISTS'
+  | 'ERR_TENANT_ENTITY_ON_SHARED_EM'
+  | 'ERR_TENANT_PROVISIONING_FAILED'
+  | 'ERR_TENANT_MIGRATION_FAILED'
+  | 'ERR_TENANT_CLOSED'
+  | 'ERR_TENANT_DELETED'
+  | 'ERR_TENANCY_CLOSED'
+  | 'ERR_INVALID_OPTION';
+
+/**
+ * The one error class of mikro-tenant. `code` says what went wrong; `cause` keeps the underlying error.
+ *
+ * @example
+ * try { await tenancy.fork('../etc') } catch (e) { if (e instanceof TenantError && e.code === 'ERR_INVALID_TENANT_ID') ... }
+ */
+export class TenantError extends Error {
+  /** Machine-readable code, e.g. `ERR_INVALID_TENANT_ID`. */
+  readonly code: TenantErrorCode;
+  /** The tenant the error is about, when there is one and it is safe to show. */
+  readonly tenantId?: string;
+
+  constructor(code: TenantErrorCode, message: string, options: { cause?: unknown; tenantId?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TenantError';
+    this.code = code;
+    if (options.tenantId !== undefined) {
+      this.tenantId = options.tenantId;
+    }
+  }
+
+  /** A tenant id that is not allowed (wrong type, characters, length, reserved name). */
+  static invalidTenantId(id: unknown, reason: string): TenantError {
+    return new TenantError('ERR_INVALID_TENANT_ID', `Invalid tenant id ${describe(id)}: ${reason}.`);
+  }
+
+  /** A per-tenant entity was queried with no tenant active. */
+  static noTenantContext(what = 'a per-tenant entity'): TenantError {
+    return new TenantError('ERR_NO_TENANT_CONTEXT',
+      `No tenant is active, so ${what} cannot be queried. Run the code inside tenancy.run(id, fn), `
+      + 'use the EntityManager returned by tenancy.fork(id), or let the Koa middleware resolve the tenant.');
+  }
+
+  /** A per-tenant entity was queried through the shared EntityManager while a tenant is active. */
+  static tenantEntityOnSharedEm(entityName: string): TenantError {
+    return new TenantError('ERR_TENANT_ENTITY_ON_SHARED_EM',
+      `${entityName} is a per-tenant entity but was queried through the shared EntityManager. `
+      + 'Use tenancy.em (or the em passed to tenancy.run()) for per-tenant entities.');
+  }
+
+  /** The tenant does not exist and automatic creation is off. */
+  static tenantNotFound(id: string): TenantError {
+    return new TenantError('ERR_TENANT_NOT_FOUND',
+      `Tenant "${id}" does not exist. Create it with tenancy.createTenant(id) or enable autoCreate.`, { tenantId: id });
+  }
+
+  /** `createTenant()` was asked to create a tenant that already exists. */
+  static tenantExists(id: string): TenantError {
+    return new TenantError('ERR_TENANT_EXISTS', `Tenant "${id}" already exists; its database was left untouched.`, { tenantId: id });
+  }
+
+  /** Building a tenant database failed; nothing was left behind. */
+  static provisioningFailed(id: string, cause: unknown): TenantError {
+    return new TenantError('ERR_TENANT_PROVISIONING_FAILED',
+      `Could not create the database of tenant "${id}": ${messageOf(cause)}. No partial file was left behind.`,
+      { cause, tenantId: id });
+  }
+
+  /** Applying migrations to a tenant database failed and was rolled back. */
+  static migrationFailed(id: string, cause: unknown): TenantError {
+    return new TenantError('ERR_TENANT_MIGRATION_FAILED',
+      `Migrating the database of tenant "${id}" failed and was rolled back: ${messageOf(cause)}.`, { cause, tenantId: id });
+  }
+
+  /** The tenant's connection was closed (evicted or deleted) while it was still used outside a lease. */
+  static tenantClosed(id: string): TenantError {
+    return new TenantError('ERR_TENANT_CLOSED',
+      `The connection of tenant "${id}" was closed. Hold work inside tenancy.run(id, fn) so the connection stays open.`,
+      { tenantId: id });
+  }
+
+  /** The tenant was deleted while the caller was using it. */
+  static tenantDeleted(id: string): TenantError {
+    return new TenantError('ERR_TENANT_DELETED', `Tenant "${id}" was deleted while it was in use.`, { tenantId: id });
+  }
+
+  /** The tenancy was closed with `close()`. */
+  static tenancyClosed(): TenantError {
+    return new TenantError('ERR_TENANCY_CLOSED', 'The tenancy was closed; create a new one with init().');
+  }
+
+  /** A configuration option has a wrong value. */
+  static invalidOption(name: string, reason: string): TenantError {
+    return new TenantError('ERR_INVALID_OPTION', `Invalid option "${name}": ${reason}.`);
+  }
+}
+
+/** True when `error` is a {@link TenantError}, optionally with the given code. */
+export function isTenantError(error: unknown, code?: TenantErrorCode): error is TenantError {
+  return error instanceof TenantError && (code === undefined || error.code === code);
+}
+
+function messageOf(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** Quotes an untrusted value for an error message without letting control characters or huge strings through. */
+function describe(value: unknown): string {
+  if (typeof value !== 'string') {
+    return typeof value === 'number' ? String(value) : `of type ${value === null ? 'null' : typeof value}`;
+  }
+  const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+  return JSON.stringify(shown).replace(/[\u007f-\u009f\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

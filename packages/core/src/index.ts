@@ -1,0 +1,13 @@
+export { TenantError, isTenantError } from './errors.js';
+export type { TenantErrorCode } from './errors.js';
+export { canonicalTenantId, isValidTenantId, MAX_TENANT_ID_LENGTH } from './tenant-id.js';
+export type { TenantIdInput } from './tenant-id.js';
+export { runInTenantScope, currentTenantScope, currentTenantId, requireTenantScope } from './tenant-context.js';
+export type { TenantScope } from './tenant-context.js';
+export { TenantPool } from './tenant-pool.js';
+export type { TenantPoolHooks, TenantLease } from './tenant-pool.js';
+export { SqlTenantRegistry } from './tenant-registry.js';
+export type { TenantRecord, TenantRegistry } from './tenant-registry.js';
+export { TenantDeletionSubscriber } from './tenant-deletion-subscriber.js';
+export type { TenantDeletionSubscriberOptions } from './tenant-deletion-subscriber.js';
+export type { Tenancy, TenantRunOptions, TenantInfo } from './tenancy.js';

@@ -1,0 +1,48 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { TenantIdInput } from './tenant-id.js';
+import type { TenantRecord } from './tenant-registry.js';
+
+/** Options of {@link Tenancy.run}. */
+export interface TenantRunOptions {
+  /**
+   * Also create a MikroORM `RequestContext` for the shared ORM, so `orm.em` works inside `fn`.
+   * An existing request context of the shared ORM is kept as it is. @default true
+   */
+  sharedContext?: boolean;
+}
+
+/** What a tenant looks like to admin tools: its registry row plus what the strategy can tell about its storage. */
+export interface TenantInfo extends TenantRecord {
+  /** Size of the tenant's storage in bytes, when the strategy knows it. */
+  sizeBytes?: number;
+  /** Last modification of the tenant's storage, when the strategy knows it. */
+  modifiedAt?: Date;
+}
+
+/**
+ * The strategy-neutral face of a tenancy: what adapters (Koa, CLI) rely on. The SQLite strategy
+ * implements it with one database file per tenant; a PostgreSQL-schema strategy can implement it too.
+ */
+export interface Tenancy<EM extends EntityManager = EntityManager> {
+  /** The MikroORM instance of the shared database. */
+  readonly orm: MikroORM;
+  /**
+   * An EntityManager that resolves to the active tenant's fork on every call.
+   * @throws TenantError `ERR_NO_TENANT_CONTEXT` when used with no tenant active
+   */
+  readonly em: EM;
+  /** A new EntityManager fork bound to one tenant (creating the tenant if allowed). */
+  fork(tenantId: TenantIdInput): Promise<EM>;
+  /** Runs `fn` with the tenant active; its connection stays open until `fn` settles. */
+  run<T>(tenantId: TenantIdInput, fn: (em: EM) => T | Promise<T>, options?: TenantRunOptions): Promise<T>;
+  /** Creates a tenant. @throws TenantError `ERR_TENANT_EXISTS` when it exists */
+  createTenant(tenantId: TenantIdInput): Promise<TenantRecord>;
+  /** Deletes a tenant and all its data. Resolves false when there was nothing to delete. */
+  deleteTenant(tenantId: TenantIdInput): Promise<boolean>;
+  /** True when the tenant exists. */
+  tenantExists(tenantId: TenantIdInput): Promise<boolean>;
+  /** All tenants, from the registry (no scan of the storage). */
+  listTenants(): Promise<TenantInfo[]>;
+  /** Closes every tenant connection and the shared ORM. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,114 @@
+import type {
+  EntityName, EventArgs, EventSubscriber, FlushEventArgs, TransactionEventArgs, EntityManager,
+} from '@mikro-orm/core';
+import { Utils, helper } from '@mikro-orm/core';
+import { canonicalTenantId } from './tenant-id.js';
+
+/** Options of {@link TenantDeletionSubscriber}. */
+export interface TenantDeletionSubscriberOptions<T extends object> {
+  /** The entity whose rows are tenants (e.g. `User` or `Organization`). */
+  entity: EntityName<T>;
+  /** Deletes the tenant's data. Called after the deletion of the row is committed. */
+  deleteTenant(tenantId: string): Promise<void>;
+  /** When false, nothing is deleted and a warning says the data stays. @default false */
+  enabled?: boolean;
+  /** Reads the tenant id from an entity. @default the entity's primary key */
+  tenantIdOf?(entity: T): unknown;
+  /** Receives warnings and errors. @default `process.emitWarning` */
+  warn?(message: string): void;
+}
+
+const parentTransaction = (trx: object): object | undefined => {
+  const symbol = Object.getOwnPropertySymbols(trx).find(s => s.description === 'parentTransaction');
+  return symbol ? (trx as Record<symbol, object>)[symbol] : undefined;
+};
+
+/**
+ * A MikroORM subscriber on the tenant entity: when a tenant row is removed with `em.remove()` +
+ * `flush()`, the tenant's database is deleted once the deletion is committed (never inside the
+ * transaction, which could still roll back), and only if the row is really gone.
+ *
+ * Off by default: with `enabled: false` it only warns that the data was kept. `nativeDelete()` and
+ * QueryBuilder deletes fire no entity events and are not seen: call `deleteTenant(id)` yourself then.
+ */
+export class TenantDeletionSubscriber<T extends object> implements EventSubscriber<T> {
+  readonly #options: TenantDeletionSubscriberOptions<T>;
+  /** Ids removed per root transaction (the `undefined` key: flushes without a transaction). */
+  readonly #pending = new Map<object | undefined, Set<string>>();
+
+  constructor(options: TenantDeletionSubscriberOptions<T>) {
+    this.#options = options;
+  }
+
+  getSubscribedEntities(): EntityName<T>[] {
+    return [this.#options.entity];
+  }
+
+  afterDelete(args: EventArgs<T>): void {
+    const tenantId = this.#tenantIdOf(args.entity);
+    if (tenantId === undefined) {
+      return;
+    }
+    let trx = args.em.getTransactionContext() as object | undefined;
+    for (let parent = trx && parentTransaction(trx); parent; parent = parentTransaction(parent)) {
+      trx = parent;
+    }
+    const ids = this.#pending.get(trx) ?? new Set<string>();
+    ids.add(tenantId);
+    this.#pending.set(trx, ids);
+  }
+
+  async afterTransactionCommit(args: TransactionEventArgs): Promise<void> {
+    await this.#settle(args.transaction as object | undefined, args.em);
+  }
+
+  afterTransactionRollback(args: TransactionEventArgs): void {
+    this.#pending.delete(args.transaction as object | undefined);
+  }
+
+  async afterFlush(args: FlushEventArgs): Promise<void> {
+    if (this.#pending.has(undefined)) {
+      await this.#settle(undefined, args.em);
+    }
+  }
+
+  async #settle(key: object | undefined, em: EntityManager): Promise<void> {
+    const ids = this.#pending.get(key);
+    if (!ids) {
+      return;
+    }
+    this.#pending.delete(key);
+    for (const tenantId of ids) {
+      await this.#deleteIfGone(tenantId, em);
+    }
+  }
+
+  async #deleteIfGone(tenantId: string, em: EntityManager): Promise<void> {
+    const warn = this.#options.warn ?? ((message: string) => process.emitWarning(message, 'TenantDeletionWarning', 'MIKRO_TENANT_DELETION'));
+    if (!this.#options.enabled) {
+      warn(`mikro-tenant: tenant "${tenantId}" was deleted but its database was kept (deleteOnTenantDelete is off).`);
+      return;
+    }
+    try {
+      const meta = em.getMetadata().find(Utils.className(this.#options.entity))!;
+      const pk = meta.primaryKeys[0]!;
+      const rest = await em.fork().count(this.#options.entity, { [pk]: tenantId } as never);
+      if (rest > 0) {
+        warn(`mikro-tenant: tenant "${tenantId}" still exists after the commit; its database was kept.`);
+        return;
+      }
+      await this.#options.deleteTenant(tenantId);
+    } catch (error) {
+      warn(`mikro-tenant: deleting the database of tenant "${tenantId}" failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  #tenantIdOf(entity: T): string | undefined {
+    const raw = this.#options.tenantIdOf ? this.#options.tenantIdOf(entity) : helper(entity).getPrimaryKey();
+    try {
+      return canonicalTenantId(raw);
+    } catch {
+      return undefined;
+    }
+  }
+}

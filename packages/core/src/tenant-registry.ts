@@ -1,0 +1,128 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { TenantError } from './errors.js';
+
+/** One row of the tenant registry. */
+export interface TenantRecord {
+  /** Canonical tenant id. */
+  tenantId: string;
+  /** Where the tenant's data lives, as the strategy names it (for SQLite: the file name inside the tenant folder). */
+  location: string;
+  /** When the tenant was registered. */
+  createdAt: Date;
+  /** Identifies the schema the tenant was last migrated to (e.g. the last migration's name), if known. */
+  schemaVersion: string | null;
+}
+
+/** Which tenants exist. Implementations must be safe to call concurrently. */
+export interface TenantRegistry {
+  /** Creates the registry's storage if it is missing. Idempotent. */
+  ensure(): Promise<void>;
+  /** Adds a tenant; a tenant that is already registered is left as it is. Returns true when a row was added. */
+  register(record: Omit<TenantRecord, 'createdAt'> & { createdAt?: Date }): Promise<boolean>;
+  /** Removes a tenant's row. Returns true when there was one. */
+  unregister(tenantId: string): Promise<boolean>;
+  /** True when the tenant is registered. */
+  exists(tenantId: string): Promise<boolean>;
+  /** One tenant's row, or `undefined`. */
+  get(tenantId: string): Promise<TenantRecord | undefined>;
+  /** All rows, ordered by tenant id. */
+  list(): Promise<TenantRecord[]>;
+  /** Records the schema version a tenant was migrated to. */
+  setSchemaVersion(tenantId: string, version: string | null): Promise<void>;
+}
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * A {@link TenantRegistry} kept in a table of the shared database, written with plain SQL through a
+ * MikroORM connection (so it works on any SQL driver and needs no entity in the user's model).
+ * Statements join the shared EntityManager's open transaction when there is one, so registering a
+ * tenant inside `em.transactional()` of the shared ORM neither waits on that transaction nor outlives
+ * its rollback.
+ */
+export class SqlTenantRegistry implements TenantRegistry {
+  readonly #em: () => EntityManager;
+  readonly #table: string;
+
+  /**
+   * @param em returns the shared EntityManager to use (called per operation, e.g. `() => orm.em.getContext(false)`)
+   * @param table registry table name @default 'mikro_tenant_registry'
+   * @throws TenantError `ERR_INVALID_OPTION` for a table name that is not a plain identifier
+   */
+  constructor(em: () => EntityManager, table = 'mikro_tenant_registry') {
+    if (!TABLE_NAME.test(table)) {
+      throw TenantError.invalidOption('registryTable', `"${table}" is not a plain SQL identifier`);
+    }
+    this.#em = em;
+    this.#table = table;
+  }
+
+  #execute<T>(sql: string, params: unknown[], method: 'all' | 'run'): Promise<T> {
+    const em = this.#em();
+    return em.getConnection().execute(sql, params, method, em.getTransactionContext()) as Promise<T>;
+  }
+
+  /** The registry table's name. */
+  get table(): string {
+    return this.#table;
+  }
+
+  async ensure(): Promise<void> {
+    await this.#execute<unknown>(
+      `create table if not exists ${this.#table} (`
+      + 'tenant_id varchar(64) not null primary key, '
+      + 'location varchar(1024) not null, '
+      + 'created_at bigint not null, '
+      + 'schema_version varchar(255) null)', [], 'run');
+  }
+
+  async register(record: Omit<TenantRecord, 'createdAt'> & { createdAt?: Date }): Promise<boolean> {
+    const res = await this.#execute<unknown>(
+      `insert into ${this.#table} (tenant_id, location, created_at, schema_version) values (?, ?, ?, ?) on conflict (tenant_id) do nothing`,
+      [record.tenantId, record.location, (record.createdAt ?? new Date()).getTime(), record.schemaVersion], 'run');
+    return affected(res) > 0;
+  }
+
+  async unregister(tenantId: string): Promise<boolean> {
+    const res = await this.#execute<unknown>(`delete from ${this.#table} where tenant_id = ?`, [tenantId], 'run');
+    return affected(res) > 0;
+  }
+
+  async exists(tenantId: string): Promise<boolean> {
+    return (await this.get(tenantId)) !== undefined;
+  }
+
+  async get(tenantId: string): Promise<TenantRecord | undefined> {
+    const rows = await this.#execute<Row[]>(`select * from ${this.#table} where tenant_id = ?`, [tenantId], 'all');
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async list(): Promise<TenantRecord[]> {
+    const rows = await this.#execute<Row[]>(`select * from ${this.#table} order by tenant_id`, [], 'all');
+    return rows.map(toRecord);
+  }
+
+  async setSchemaVersion(tenantId: string, version: string | null): Promise<void> {
+    await this.#execute<unknown>(`update ${this.#table} set schema_version = ? where tenant_id = ?`, [version, tenantId], 'run');
+  }
+}
+
+interface Row {
+  tenant_id: string;
+  location: string;
+  created_at: number | string | bigint;
+  schema_version: string | null;
+}
+
+function toRecord(row: Row): TenantRecord {
+  return {
+    tenantId: row.tenant_id,
+    location: row.location,
+    createdAt: new Date(Number(row.created_at)),
+    schemaVersion: row.schema_version ?? null,
+  };
+}
+
+function affected(res: unknown): number {
+  return Number((res as { affectedRows?: number }).affectedRows ?? 0);
+}

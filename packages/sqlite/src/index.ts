@@ -1,0 +1,14 @@
+export { SqliteTenancy } from './sqlite-tenancy.js';
+export type { ReconcileReport } from './sqlite-tenancy.js';
+export { resolveTenancyOptions } from './options.js';
+export type { SqliteTenancyOptions, SqliteTenancyConfig, ResolvedTenancyOptions } from './options.js';
+export { TenantFiles, DEFAULT_NAME_PATTERN, placeNoOverwrite, removeDatabaseFiles } from './tenant-files.js';
+export { DEFAULT_PRAGMAS, pragmaStatements } from './sqlite-setup.js';
+export type { PragmaValue } from './sqlite-setup.js';
+export { TemplateCache } from './template-cache.js';
+export type { TenantMigrationsOptions, TenantSchemaSource } from './tenant-schema.js';
+export {
+  TenantEntityManager, TenantContextEntityManager, TenantSqliteDriver, TenantSqliteConnection,
+} from './mikro-orm-bridge.js';
+export type { TenantBinding } from './mikro-orm-bridge.js';
+export * from '@mikro-tenant/core';

@@ -1,0 +1,255 @@
+/**
+ * Everything that reaches into MikroORM 6 internals (protected members, knex dialects) lives in this
+ * file, so a port to MikroORM 7 (kysely, `onCreateConnection`) touches one place.
+ */
+import type { Knex } from 'knex';
+import type Database from 'better-sqlite3';
+import {
+  Configuration, TransactionContext, type MikroORM, type ConnectionType, type EntityName, type EventManager,
+  type MetadataStorage, type Options, type EntityDictionary, type NativeInsertUpdateManyOptions, type QueryResult,
+} from '@mikro-orm/core';
+import {
+  AbstractSqlDriver, BetterSqliteKnexDialect, SqlEntityManager, type AbstractSqlPlatform, type QueryBuilder,
+} from '@mikro-orm/knex';
+import { BetterSqliteConnection, BetterSqliteDriver } from '@mikro-orm/better-sqlite';
+import { TenantError, currentTenantScope, requireTenantScope } from '@mikro-tenant/core';
+
+/** Where a tenant connection points and how its raw handle is prepared. */
+export interface TenantBinding {
+  /** Canonical tenant id. */
+  readonly tenantId: string;
+  /** Absolute path of the tenant's database file; must exist when the connection opens. */
+  readonly file: string;
+  /** Prepares a freshly opened handle (pragmas, ATTACH of the shared database). */
+  readonly setup: (db: Database.Database) => void;
+  /** Called on every statement, so the pool can keep its LRU order. */
+  readonly touch?: () => void;
+  /** Allows opening a file that does not exist yet (template and migration builds). @default false */
+  readonly create?: boolean;
+}
+
+/** better-sqlite3's knex dialect, opening only existing files and preparing each handle. */
+class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (config: Knex.Config) => Knex.Client) {
+  override async acquireRawConnection(): Promise<Database.Database> {
+    const binding = (this.connectionSettings as unknown as { binding: TenantBinding }).binding;
+    const BetterSqlite = (this as unknown as { driver: typeof Database }).driver;
+    const db = new BetterSqlite(binding.file, { fileMustExist: !binding.create });
+    try {
+      binding.setup(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return db;
+  }
+}
+
+/** A knex-backed MikroORM connection to one tenant's file. */
+export class TenantSqliteConnection extends BetterSqliteConnection {
+  #binding?: TenantBinding;
+  #closed = false;
+
+  /** Points this connection at a tenant. Must be called before the first query. */
+  bind(binding: TenantBinding): void {
+    this.#binding = binding;
+  }
+
+  /** The tenant this connection belongs to, if bound. */
+  get binding(): TenantBinding | undefined {
+    return this.#binding;
+  }
+
+  override createKnex(): void {
+    this.client = this.createKnexClient(TenantKnexDialect as never);
+    this.connected = true;
+  }
+
+  override async connect(): Promise<void> {
+    this.#assertUsable();
+    this.createKnex();
+  }
+
+  override getKnex(): Knex {
+    this.#assertUsable();
+    return super.getKnex();
+  }
+
+  override async execute<T>(...args: Parameters<BetterSqliteConnection['execute']>): Promise<T> {
+    this.#assertUsable();
+    this.#binding!.touch?.();
+    return super.execute(...args) as Promise<T>;
+  }
+
+  override async close(force?: boolean): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    if (this.client) {
+      await this.client.destroy();
+    }
+  }
+
+  protected override getKnexOptions(type: string): Knex.Config {
+    return {
+      client: type,
+      connection: { filename: this.#binding!.file, binding: this.#binding } as Knex.Sqlite3ConnectionConfig,
+      // One handle per tenant file: statements and transactions queue on it (SQLite has one writer anyway).
+      pool: { min: 0, max: 1, idleTimeoutMillis: 2 ** 31 - 1, acquireTimeoutMillis: 60_000 },
+      useNullAsDefault: true,
+    };
+  }
+
+  #assertUsable(): void {
+    if (!this.#binding) {
+      throw TenantError.noTenantContext();
+    }
+    if (this.#closed) {
+      throw TenantError.tenantClosed(this.#binding.tenantId);
+    }
+  }
+}
+
+/** The MikroORM driver of one tenant: reuses the root ORM's configuration, platform and metadata. */
+export class TenantSqliteDriver extends AbstractSqlDriver<TenantSqliteConnection> {
+  constructor(config: Configuration) {
+    super(config, config.getPlatform() as AbstractSqlPlatform, TenantSqliteConnection, ['knex', 'better-sqlite3']);
+  }
+
+  /** Context name of this tenant's EntityManagers: unique per tenant, so MikroORM's contexts never mix tenants. */
+  get contextName(): string {
+    const tenantId = this.connection.binding?.tenantId;
+    return tenantId === undefined ? 'mikro-tenant' : `mikro-tenant:${tenantId}`;
+  }
+
+  override setMetadata(metadata: MetadataStorage): void {
+    this.metadata = metadata;
+    // The configuration caches compiled comparators/mappers: share them instead of recompiling per tenant.
+    this.comparator = this.config.getComparator(metadata);
+    this.connection.setMetadata(metadata);
+  }
+
+  override createEntityManager(useContext?: boolean): TenantEntityManager {
+    return new TenantEntityManager(this.config, this, this.metadata, useContext ?? false);
+  }
+}
+
+/** EntityManager of one tenant; forks keep the tenant (their context name comes from the driver). */
+export class TenantEntityManager extends SqlEntityManager<TenantSqliteDriver> {
+  constructor(config: Configuration, driver: TenantSqliteDriver, metadata: MetadataStorage, useContext = false, eventManager?: EventManager) {
+    super(config, driver, metadata, useContext, eventManager);
+    (this as { name: string }).name = driver.contextName;
+  }
+
+  /** Canonical id of the tenant this EntityManager belongs to. */
+  get tenantId(): string | undefined {
+    return this.getDriver().getConnection().binding?.tenantId;
+  }
+}
+
+/**
+ * The EntityManager exposed as `tenancy.em`: every call resolves to the active tenant's fork (or its
+ * open transaction) and throws `ERR_NO_TENANT_CONTEXT` outside a tenant scope. It never falls back to
+ * another database.
+ */
+export class TenantContextEntityManager extends TenantEntityManager {
+  /** False while MikroORM's constructor runs (it resolves the context to build its helpers). */
+  declare private armed?: boolean;
+
+  constructor(config: Configuration, driver: TenantSqliteDriver, metadata: MetadataStorage, useContext = true, eventManager?: EventManager) {
+    super(config, driver, metadata, useContext, eventManager);
+    this.armed = true;
+  }
+
+  override getContext(_validate = true): this {
+    if (!this.armed) {
+      return this;
+    }
+    const scope = requireTenantScope<TenantEntityManager>();
+    return (TransactionContext.getEntityManager(scope.em.name) ?? scope.em) as this;
+  }
+
+  // Outside a scope these return the unbound driver/connection, whose every query throws ERR_NO_TENANT_CONTEXT.
+  override getDriver(): TenantSqliteDriver {
+    return currentTenantScope() ? this.getContext().getDriver() : super.getDriver();
+  }
+
+  override getConnection(type?: ConnectionType): TenantSqliteConnection {
+    return currentTenantScope() ? this.getContext().getConnection(type) : super.getConnection(type);
+  }
+}
+
+/** Creates the context-resolving EntityManager (bound to no tenant; its own driver refuses to query). */
+export function createContextEntityManager(config: Configuration, metadata: MetadataStorage, eventManager: EventManager): TenantContextEntityManager {
+  const driver = new TenantSqliteDriver(config);
+  driver.setMetadata(metadata);
+  return new TenantContextEntityManager(config, driver, metadata, true, eventManager);
+}
+
+/** Creates a tenant's driver (not connected yet) and its root EntityManager; unbound, it can only generate SQL. */
+export function createTenantEntityManager(config: Configuration, metadata: MetadataStorage, eventManager: EventManager, binding?: TenantBinding): TenantEntityManager {
+  const driver = new TenantSqliteDriver(config);
+  if (binding) {
+    driver.getConnection().bind(binding);
+  }
+  driver.setMetadata(metadata);
+  return new TenantEntityManager(config, driver, metadata, false, eventManager);
+}
+
+/**
+ * A configuration for tenant databases derived from the root one: same platform, caches and entity
+ * metadata, but its own migrations and schema-generator options. A prototype child, so it costs
+ * nothing per tenant and follows the root's caches.
+ */
+export function deriveTenantConfig(root: Configuration, overrides: Partial<Options>): Configuration {
+  const derived = Object.create(root) as Configuration;
+  const rootOptions = (root as unknown as { options: Options }).options;
+  (derived as unknown as { options: Options }).options = { ...rootOptions, ...overrides };
+  return derived;
+}
+
+/**
+ * Makes the shared ORM's schema generator (and migrations diffing) skip the per-tenant tables. The
+ * generator is cached by MikroORM with its options copied at construction, so both are updated.
+ */
+export function skipTablesInSharedSchema(orm: MikroORM, tables: string[]): void {
+  const generator = orm.config.get('schemaGenerator');
+  const options = { ...generator, skipTables: [...(generator.skipTables ?? []), ...tables] };
+  orm.config.set('schemaGenerator', options);
+  (orm.schema as unknown as { options: typeof options }).options = options;
+}
+
+/** Wraps the shared ORM's driver class so that per-tenant entities can never be queried through it. */
+export function guardSharedDriver(
+  Base: typeof BetterSqliteDriver,
+  isTenantEntity: (entityName: string) => boolean,
+): typeof BetterSqliteDriver {
+  const guard = (entityName: unknown) => {
+    const name = typeof entityName === 'string' ? entityName
+      : typeof entityName === 'function' ? entityName.name
+        : (entityName as { meta?: { className: string }; name?: string })?.meta?.className ?? (entityName as { name?: string })?.name;
+    if (name && isTenantEntity(name)) {
+      throw currentTenantScope() ? TenantError.tenantEntityOnSharedEm(name) : TenantError.noTenantContext(`${name} (a per-tenant entity)`);
+    }
+  };
+  class SharedGuardDriver extends Base {
+    override createQueryBuilder<T extends object>(entityName: EntityName<T> | QueryBuilder<T, any, any, any>, ...rest: unknown[]) {
+      if (!isQueryBuilder(entityName)) {
+        guard(entityName);
+      }
+      return (super.createQueryBuilder as (...args: unknown[]) => QueryBuilder<T, any, any, any>)(entityName, ...rest);
+    }
+
+    override nativeInsertMany<T extends object>(entityName: string, data: EntityDictionary<T>[], options?: NativeInsertUpdateManyOptions<T>, transform?: (sql: string) => string): Promise<QueryResult<T>> {
+      guard(entityName);
+      return super.nativeInsertMany(entityName, data, options, transform);
+    }
+  }
+  return SharedGuardDriver;
+}
+
+function isQueryBuilder(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'getKnexQuery' in value;
+}
+
+export { BetterSqliteDriver, Configuration };

@@ -1,0 +1,398 @@
+import { promises as fsp } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import {
+  MikroORM, ReferenceKind, RequestContext, Utils, type Configuration, type EntityMetadata, type Options,
+} from '@mikro-orm/core';
+import {
+  SqlTenantRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId, runInTenantScope,
+  type Tenancy, type TenantIdInput, type TenantInfo, type TenantRecord, type TenantRunOptions,
+} from '@mikro-tenant/core';
+import {
+  BetterSqliteDriver, createContextEntityManager, createTenantEntityManager, deriveTenantConfig, guardSharedDriver, skipTablesInSharedSchema,
+  type TenantBinding, type TenantContextEntityManager, type TenantEntityManager,
+} from './mikro-orm-bridge.js';
+import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
+import { handleSetup, pragmaStatements } from './sqlite-setup.js';
+import { TemplateCache } from './template-cache.js';
+import { TenantFiles, fileExists, placeNoOverwrite, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
+import { entitiesSource, migrationsSource, tenantMigrationsConfig, type TenantSchemaSource } from './tenant-schema.js';
+
+/** What {@link SqliteTenancy.reconcile} found when comparing the registry with the tenant folder. */
+export interface ReconcileReport {
+  /** Registered tenants whose database file is missing. */
+  missingFiles: string[];
+  /** Tenant files in the folder with no registry row. */
+  unregistered: string[];
+}
+
+/**
+ * One SQLite database file per tenant, for MikroORM. Wraps the shared ORM (users, billing, the tenant
+ * registry) and hands out EntityManagers bound to one tenant's file.
+ *
+ * @example
+ * const tenancy = await SqliteTenancy.init({
+ *   dbName: 'data/shared.sqlite3',
+ *   entities: [User],
+ *   tenancy: { dir: 'data/tenants', entities: [Note] },
+ * });
+ * await tenancy.run('acme', async em => em.find(Note, {}));
+ */
+export class SqliteTenancy implements Tenancy<TenantEntityManager> {
+  /** The shared database's MikroORM instance. Its EntityManager refuses per-tenant entities. */
+  readonly orm: MikroORM;
+  /** Resolves to the active tenant's EntityManager; throws `ERR_NO_TENANT_CONTEXT` with no tenant active. */
+  readonly em: TenantContextEntityManager;
+  /** Which tenants exist (a table in the shared database). */
+  readonly registry: SqlTenantRegistry;
+  /** Maps tenant ids to files. */
+  readonly files: TenantFiles;
+  /** The resolved tenant options. */
+  readonly options: ResolvedTenancyOptions;
+  /** How tenant databases get their schema (migrations or entity metadata). */
+  readonly schema: TenantSchemaSource;
+  readonly #config: Configuration;
+  readonly #setup: TenantBinding['setup'];
+  readonly #pool: TenantPool<TenantEntityManager>;
+  readonly #template?: TemplateCache;
+  readonly #provisioning = new Map<string, Promise<boolean>>();
+
+  private constructor(init: {
+    orm: MikroORM; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles;
+    registry: SqlTenantRegistry; schema: TenantSchemaSource; setup: TenantBinding['setup'];
+  }) {
+    this.orm = init.orm;
+    this.#config = init.config;
+    this.options = init.options;
+    this.files = init.files;
+    this.registry = init.registry;
+    this.schema = init.schema;
+    this.#setup = init.setup;
+    this.em = createContextEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager());
+    this.#pool = new TenantPool(this.options.maxOpen, {
+      open: tenantId => this.#open(tenantId),
+      close: em => em.getDriver().close(),
+    });
+    if (this.options.template) {
+      this.#template = new TemplateCache(this.files, this.schema.key, async path => { await this.#build(path); });
+    }
+  }
+
+  /**
+   * Starts the shared ORM (with the per-tenant entities guarded) and prepares the tenant folder and registry.
+   * Metadata discovery happens here, once; nothing of it is repeated per tenant.
+   *
+   * @throws TenantError `ERR_INVALID_OPTION` for bad tenant options
+   */
+  static async init(config: SqliteTenancyConfig): Promise<SqliteTenancy> {
+    const { tenancy, ...ormOptions } = config;
+    const options = resolveTenancyOptions(tenancy, ormOptions.baseDir);
+    const tenantNames = new Set<string>();
+    const Driver = guardSharedDriver((ormOptions.driver ?? BetterSqliteDriver) as typeof BetterSqliteDriver, name => tenantNames.has(name));
+    const entities = [...(ormOptions.entities ?? [])];
+    for (const entity of options.entities) {
+      if (!entities.includes(entity as never)) {
+        entities.push(entity as never);
+      }
+    }
+    if (String(ormOptions.contextName ?? '').startsWith('mikro-tenant')) {
+      throw TenantError.invalidOption('contextName', 'names starting with "mikro-tenant" are reserved for tenant EntityManagers');
+    }
+    const orm = await MikroORM.init({ ...ormOptions, entities, driver: Driver } as Options);
+    try {
+      return await SqliteTenancy.#afterDiscovery(orm, options, tenantNames);
+    } catch (error) {
+      await orm.close(true);
+      throw error;
+    }
+  }
+
+  static async #afterDiscovery(orm: MikroORM, options: ResolvedTenancyOptions, tenantNames: Set<string>): Promise<SqliteTenancy> {
+    const metadata = orm.getMetadata();
+    for (const entity of options.entities) {
+      const name = Utils.className(entity);
+      if (!metadata.has(name)) {
+        throw TenantError.invalidOption('tenancy.entities', `${name} was not discovered by MikroORM`);
+      }
+      tenantNames.add(name);
+    }
+    const all = Object.values(metadata.getAll()) as EntityMetadata[];
+    for (const meta of all) {
+      const owners = meta.relations.filter(p => p.kind === ReferenceKind.MANY_TO_ONE).map(p => p.type);
+      if (tenantNames.has(meta.root.className) || (meta.pivotTable && owners.some(o => tenantNames.has(o)))) {
+        tenantNames.add(meta.className);
+      }
+    }
+    const tables = (filter: (m: EntityMetadata) => boolean) => all.filter(m => !m.embeddable && !m.virtual && m.tableName && filter(m)).map(m => m.tableName);
+    const tenantTables = tables(m => tenantNames.has(m.className));
+    const sharedTables = tables(m => !tenantNames.has(m.className));
+    let referencesShared = false;
+    for (const meta of all.filter(m => tenantNames.has(m.className))) {
+      for (const prop of meta.relations) {
+        if (!tenantNames.has(prop.type) && metadata.has(prop.type)) {
+          referencesShared = true;
+          // SQLite cannot enforce a foreign key into another (attached) file.
+          prop.createForeignKeyConstraint = false;
+        }
+      }
+    }
+    const generator = orm.config.get('schemaGenerator');
+    skipTablesInSharedSchema(orm, tenantTables);
+
+    const attachAs = options.attach ?? (referencesShared ? 'shared' : false);
+    const sharedFile = attachAs ? sharedDatabaseFile(orm) : undefined;
+    const files = new TenantFiles(options.dir, options.namePattern);
+    files.ensureDirs();
+    await removeStaleTmpFiles(files);
+    const config = deriveTenantConfig(orm.config, {
+      dbName: join(files.internalDir, 'schema.sqlite3'),
+      migrations: options.migrations ? tenantMigrationsConfig(options.migrations) : orm.config.get('migrations'),
+      schemaGenerator: { ...generator, skipTables: sharedTables, disableForeignKeys: false },
+    });
+    const schema = options.migrations
+      ? migrationsSource(options.migrations)
+      : await entitiesSource(createTenantEntityManager(config, metadata, orm.em.getEventManager()));
+    const registry = new SqlTenantRegistry(() => orm.em.getContext(false), options.registryTable);
+    await registry.ensure();
+    const setup = handleSetup({ pragmas: pragmaStatements(options.pragmas), attachFile: sharedFile, attachAs: attachAs || undefined });
+    const tenancy = new SqliteTenancy({ orm, config, options, files, registry, schema, setup });
+    if (options.tenantEntity) {
+      orm.em.getEventManager().registerSubscriber(new TenantDeletionSubscriber({
+        entity: options.tenantEntity,
+        enabled: options.deleteOnTenantDelete,
+        tenantIdOf: options.tenantIdOf,
+        deleteTenant: async id => { await tenancy.deleteTenant(id); },
+      }));
+    }
+    return tenancy;
+  }
+
+  /** Number of tenant connections open in this process. */
+  get openTenants(): number {
+    return this.#pool.size;
+  }
+
+  /**
+   * A new EntityManager fork bound to one tenant, creating the tenant first when `autoCreate` is on.
+   * The connection is not leased: for work that must not race eviction, prefer {@link run}.
+   *
+   * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`
+   */
+  async fork(tenantId: TenantIdInput): Promise<TenantEntityManager> {
+    const lease = await this.#pool.acquire(canonicalTenantId(tenantId));
+    try {
+      return lease.handle.fork();
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Runs `fn` as the tenant: `tenancy.em` resolves to a fresh fork of the tenant (also passed to `fn`),
+   * the shared `orm.em` gets a request context if it has none, and the tenant's connection stays open
+   * until `fn` settles. For jobs, scripts and tests (the Koa middleware does the same per request).
+   *
+   * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`
+   * @example
+   * await tenancy.run(user.id, async em => { em.create(Note, { text: 'hi', author: user.id }); await em.flush(); });
+   */
+  async run<T>(tenantId: TenantIdInput, fn: (em: TenantEntityManager) => T | Promise<T>, options: TenantRunOptions = {}): Promise<T> {
+    const id = canonicalTenantId(tenantId);
+    const lease = await this.#pool.acquire(id);
+    try {
+      const em = lease.handle.fork();
+      const inScope = () => runInTenantScope({ tenantId: id, em }, () => fn(em));
+      if (options.sharedContext !== false && !RequestContext.getEntityManager(this.orm.em.name)) {
+        return await RequestContext.create(this.orm.em, inScope);
+      }
+      return await inScope();
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Creates a tenant's database (from the template, or by migrating) and registers it.
+   * @throws TenantError `ERR_TENANT_EXISTS` when its database exists (it is never overwritten)
+   */
+  async createTenant(tenantId: TenantIdInput): Promise<TenantRecord> {
+    const id = canonicalTenantId(tenantId);
+    const created = await this.#provision(id, true);
+    if (!created) {
+      throw TenantError.tenantExists(id);
+    }
+    return (await this.registry.get(id))!;
+  }
+
+  /**
+   * Deletes a tenant: waits up to `deleteGraceMs` for work holding it, closes its connection, removes
+   * its database with the `-wal`/`-shm`/`-journal` files, and its registry row. Resolves false when
+   * there was nothing to delete. Use it after `nativeDelete()`/QueryBuilder deletes, which fire no events.
+   */
+  async deleteTenant(tenantId: TenantIdInput): Promise<boolean> {
+    const id = canonicalTenantId(tenantId);
+    const file = this.files.path(id);
+    await this.#provisioning.get(id)?.catch(() => undefined);
+    let existed = false;
+    await this.#pool.retire(id, this.options.deleteGraceMs, async () => {
+      existed = await removeDatabaseFiles(file);
+      existed = (await this.registry.unregister(id)) || existed;
+    });
+    return existed;
+  }
+
+  /** True when the tenant's database file exists. */
+  async tenantExists(tenantId: TenantIdInput): Promise<boolean> {
+    return fileExists(this.files.path(tenantId));
+  }
+
+  /** Registered tenants with the size and modification time of their files. */
+  async listTenants(): Promise<TenantInfo[]> {
+    const records = await this.registry.list();
+    return Promise.all(records.map(async record => {
+      const stat = await fsp.stat(join(this.files.dir, record.location)).catch(() => undefined);
+      return stat ? { ...record, sizeBytes: stat.size, modifiedAt: stat.mtime } : record;
+    }));
+  }
+
+  /** Compares the registry with the files in the folder; with `fix`, registers stray files and drops rows without files. */
+  async reconcile(options: { fix?: boolean } = {}): Promise<ReconcileReport> {
+    const [records, ids] = await Promise.all([this.registry.list(), this.files.scan()]);
+    const registered = new Set(records.map(r => r.tenantId));
+    const present = new Set(ids);
+    const report = {
+      missingFiles: records.map(r => r.tenantId).filter(id => !present.has(id)),
+      unregistered: ids.filter(id => !registered.has(id)),
+    };
+    if (options.fix) {
+      for (const id of report.unregistered) {
+        await this.registry.register({ tenantId: id, location: this.files.fileName(id), schemaVersion: null });
+      }
+      for (const id of report.missingFiles) {
+        await this.registry.unregister(id);
+      }
+    }
+    return report;
+  }
+
+  /** Names of the migrations not yet applied to a tenant. */
+  async pendingMigrations(tenantId: TenantIdInput): Promise<string[]> {
+    return this.run(tenantId, em => this.schema.pending(em), { sharedContext: false });
+  }
+
+  /**
+   * Applies pending migrations to one tenant (in one transaction) and records its schema version.
+   * @throws TenantError `ERR_TENANT_MIGRATION_FAILED` (the tenant is rolled back)
+   */
+  async migrateTenant(tenantId: TenantIdInput): Promise<string | null> {
+    const id = canonicalTenantId(tenantId);
+    const version = await this.run(id, em => this.schema.apply(em), { sharedContext: false });
+    await this.registry.setSchemaVersion(id, version);
+    return version;
+  }
+
+  /** Builds the template for the current schema now (it is otherwise built on the first provisioning). */
+  async buildTemplate(): Promise<string | undefined> {
+    return this.#template?.ensure();
+  }
+
+  /** Removes the template files; the next provisioning rebuilds the template. */
+  async clearTemplate(): Promise<number> {
+    return (await this.#template?.clear()) ?? 0;
+  }
+
+  /** Closes every tenant connection, then the shared ORM. */
+  async close(): Promise<void> {
+    await this.#pool.close();
+    await Promise.allSettled([...this.#provisioning.values()]);
+    await this.orm.close(true);
+  }
+
+  async #open(tenantId: string): Promise<TenantEntityManager> {
+    const file = this.files.path(tenantId);
+    if (!fileExists(file)) {
+      if (!this.options.autoCreate) {
+        throw TenantError.tenantNotFound(tenantId);
+      }
+      await this.#provision(tenantId, false);
+    }
+    const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
+      tenantId, file, setup: this.#setup, touch: () => this.#pool.touch(tenantId),
+    });
+    try {
+      await em.getConnection().execute('select 1', [], 'get');
+    } catch (error) {
+      await em.getDriver().close().catch(() => undefined);
+      if (!fileExists(file)) {
+        throw TenantError.tenantNotFound(tenantId);
+      }
+      throw error;
+    }
+    return em;
+  }
+
+  /** Creates the tenant's file unless it exists; once per tenant at a time in this process. Resolves true if this call created it. */
+  #provision(tenantId: string, explicit: boolean): Promise<boolean> {
+    let pending = this.#provisioning.get(tenantId);
+    if (!pending) {
+      pending = this.#provisionOnce(tenantId).finally(() => this.#provisioning.delete(tenantId));
+      this.#provisioning.set(tenantId, pending);
+      return pending;
+    }
+    // A concurrent caller did the work: for an explicit create that means "it exists".
+    return explicit ? pending.then(() => false) : pending;
+  }
+
+  async #provisionOnce(tenantId: string): Promise<boolean> {
+    const target = this.files.path(tenantId);
+    const location = this.files.fileName(tenantId);
+    let created = false;
+    if (!fileExists(target)) {
+      this.files.ensureDirs();
+      const tmp = this.files.tmpPath(`tenant-${tenantId}`);
+      try {
+        let version = this.schema.version;
+        if (this.#template) {
+          try {
+            await this.#template.copyTo(tmp);
+          } catch (error) {
+            process.emitWarning(`mikro-tenant: the template failed (${(error as Error).message}); migrating tenant "${tenantId}" instead.`,
+              'TenantTemplateWarning', 'MIKRO_TENANT_TEMPLATE_FAILED');
+            await fsp.rm(tmp, { force: true });
+            version = await this.#build(tmp);
+          }
+        } else {
+          version = await this.#build(tmp);
+        }
+        created = await placeNoOverwrite(tmp, target);
+        await this.registry.register({ tenantId, location, schemaVersion: version });
+      } catch (error) {
+        await removeDatabaseFiles(tmp);
+        throw error instanceof TenantError ? error : TenantError.provisioningFailed(tenantId, error);
+      }
+    } else {
+      await this.registry.register({ tenantId, location, schemaVersion: null });
+    }
+    return created;
+  }
+
+  /** Builds an up-to-date empty database at `path` (a tmp path) by applying the schema. */
+  async #build(path: string): Promise<string | null> {
+    const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
+      tenantId: '(build)', file: path, setup: this.#setup, create: true,
+    });
+    try {
+      return await this.schema.apply(em);
+    } finally {
+      await em.getDriver().close();
+      await fsp.rm(`${path}-shm`, { force: true });
+    }
+  }
+}
+
+function sharedDatabaseFile(orm: MikroORM): string {
+  const dbName = orm.config.get('dbName');
+  if (!dbName || dbName === ':memory:' || dbName.startsWith('file:')) {
+    throw TenantError.invalidOption('tenancy.attach', 'attaching needs the shared database in a file (dbName), not in memory');
+  }
+  return isAbsolute(dbName) ? dbName : resolve(orm.config.get('baseDir') ?? process.cwd(), dbName);
+}

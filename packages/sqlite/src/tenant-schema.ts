@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import type { MigrationsOptions } from '@mikro-orm/core';
+import { SqlSchemaGenerator } from '@mikro-orm/knex';
+import { Migrator } from '@mikro-orm/migrations';
+import { TenantError } from '@mikro-tenant/core';
+import type { TenantEntityManager } from './mikro-orm-bridge.js';
+
+/** Migrations of the tenant databases: a folder (`path`) or a bundled list (`migrationsList`), as in MikroORM. */
+export type TenantMigrationsOptions = Pick<MigrationsOptions,
+  'path' | 'pathTs' | 'glob' | 'migrationsList' | 'tableName' | 'transactional' | 'allOrNothing' | 'disableForeignKeys'>;
+
+/** How tenant databases get their schema, and a key that changes whenever that schema changes. */
+export interface TenantSchemaSource {
+  /** `migrations` (the migrations are applied) or `entities` (the schema is generated from the tenant entities). */
+  readonly kind: 'migrations' | 'entities';
+  /** Changes whenever the resulting schema changes; names the template file. */
+  readonly key: string;
+  /** The schema version an up-to-date database has (last migration name, or `schema:<key>`). */
+  readonly version: string | null;
+  /** Brings an empty or older tenant database up to date; returns the schema version reached. */
+  apply(em: TenantEntityManager): Promise<string | null>;
+  /** Names of what {@link apply} would still do to this database (migrations only; [] for entities). */
+  pending(em: TenantEntityManager): Promise<string[]>;
+}
+
+/** The MikroORM migrations options used for tenant databases (no snapshots, quiet, one transaction). */
+export function tenantMigrationsConfig(options: TenantMigrationsOptions): MigrationsOptions {
+  return {
+    tableName: 'mikro_orm_migrations',
+    transactional: true,
+    allOrNothing: true,
+    ...options,
+    snapshot: false,
+    silent: true,
+  };
+}
+
+/** A schema source applying migrations; its key is the list of migration names. */
+export function migrationsSource(options: TenantMigrationsOptions): TenantSchemaSource {
+  const names = migrationNames(options);
+  return {
+    kind: 'migrations',
+    key: hash(['migrations', ...names]),
+    version: names.at(-1) ?? null,
+    async apply(em) {
+      try {
+        await new Migrator(em).up();
+        const executed = await new Migrator(em).getExecutedMigrations();
+        return executed.at(-1)?.name ?? null;
+      } catch (error) {
+        throw TenantError.migrationFailed(em.tenantId ?? '?', error);
+      }
+    },
+    async pending(em) {
+      return (await new Migrator(em).getPendingMigrations()).map(m => m.name);
+    },
+  };
+}
+
+/** A schema source generating the tenant tables from the entity metadata; its key is the DDL. */
+export async function entitiesSource(em: TenantEntityManager): Promise<TenantSchemaSource> {
+  const ddl = await new SqlSchemaGenerator(em).getCreateSchemaSQL({ wrap: false });
+  const key = hash(['entities', ddl]);
+  return {
+    kind: 'entities',
+    key,
+    version: `schema:${key}`,
+    async apply(target) {
+      await new SqlSchemaGenerator(target).createSchema();
+      return `schema:${key}`;
+    },
+    async pending() {
+      return [];
+    },
+  };
+}
+
+function migrationNames(options: TenantMigrationsOptions): string[] {
+  if (options.migrationsList) {
+    return options.migrationsList.map(m => ('name' in m && typeof m.name === 'string' ? m.name : (m as { name: string }).name));
+  }
+  if (!options.path) {
+    throw TenantError.invalidOption('tenancy.migrations', 'give either migrationsList or path');
+  }
+  try {
+    return readdirSync(options.path)
+      .filter(name => /\.(m?js|cjs|ts|mts)$/.test(name) && !/\.d\.[mc]?ts$/.test(name) && !name.startsWith('.'))
+      .map(name => name.replace(/\.[^.]+$/, ''))
+      .sort();
+  } catch (error) {
+    throw TenantError.invalidOption('tenancy.migrations.path', `cannot read "${options.path}": ${(error as Error).message}`);
+  }
+}
+
+function hash(parts: string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}

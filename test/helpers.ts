@@ -1,0 +1,32 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteTenancy, type SqliteTenancyOptions } from '@mikro-tenant/sqlite';
+import { Note, Tag, User } from './fixtures/entities.js';
+
+/** A fresh temporary folder, removed by the returned cleanup. */
+export function tempDir(label = 'mt'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `${label}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A tenancy over real files in `dir`: shared User, per-tenant Note and Tag. */
+export async function makeTenancy(dir: string, tenancy: Partial<SqliteTenancyOptions> = {}): Promise<SqliteTenancy> {
+  return SqliteTenancy.init({
+    dbName: join(dir, 'shared.sqlite3'),
+    entities: [User],
+    allowGlobalContext: false,
+    debug: false,
+    tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], ...tenancy },
+  });
+}
+
+/** Creates the shared schema (the User table) of a tenancy. */
+export async function createSharedSchema(tenancy: SqliteTenancy): Promise<void> {
+  await tenancy.orm.schema.createSchema();
+}
+
+/** Sleeps a few ms: interleaves async work in isolation tests. */
+export function tick(ms = 1): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
