@@ -212,7 +212,7 @@ export function deriveTenantConfig(root: Configuration, overrides: Partial<Optio
  * Makes the shared ORM's schema generator (and migrations diffing) skip the per-tenant tables. The
  * generator is cached by MikroORM with its options copied at construction, so both are updated.
  */
-export function skipTablesInSharedSchema(orm: MikroORM, tables: string[]): void {
+export function skipTablesInSharedSchema(orm: MikroORM<any, any>, tables: string[]): void {
   const generator = orm.config.get('schemaGenerator');
   const options = { ...generator, skipTables: [...(generator.skipTables ?? []), ...tables] };
   orm.config.set('schemaGenerator', options);

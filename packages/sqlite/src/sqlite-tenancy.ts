@@ -7,6 +7,7 @@ import {
   SqlTenantRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId, runInTenantScope,
   type Tenancy, type TenantIdInput, type TenantInfo, type TenantRecord, type TenantRunOptions,
 } from '@mikro-tenant/core';
+import type { SqlEntityManager } from '@mikro-orm/knex';
 import {
   BetterSqliteDriver, createContextEntityManager, createTenantEntityManager, deriveTenantConfig, guardSharedDriver, skipTablesInSharedSchema,
   type TenantBinding, type TenantContextEntityManager, type TenantEntityManager,
@@ -16,6 +17,9 @@ import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { TemplateCache } from './template-cache.js';
 import { TenantFiles, fileExists, placeNoOverwrite, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
 import { entitiesSource, migrationsSource, tenantMigrationsConfig, type TenantSchemaSource } from './tenant-schema.js';
+
+/** The shared database's ORM: a better-sqlite3 MikroORM whose EntityManager is a `SqlEntityManager`. */
+export type SharedORM = MikroORM<BetterSqliteDriver, SqlEntityManager<BetterSqliteDriver>>;
 
 /** What {@link SqliteTenancy.reconcile} found when comparing the registry with the tenant folder. */
 export interface ReconcileReport {
@@ -39,7 +43,7 @@ export interface ReconcileReport {
  */
 export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   /** The shared database's MikroORM instance. Its EntityManager refuses per-tenant entities. */
-  readonly orm: MikroORM;
+  readonly orm: SharedORM;
   /** Resolves to the active tenant's EntityManager; throws `ERR_NO_TENANT_CONTEXT` with no tenant active. */
   readonly em: TenantContextEntityManager;
   /** Which tenants exist (a table in the shared database). */
@@ -57,7 +61,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   readonly #provisioning = new Map<string, Promise<boolean>>();
 
   private constructor(init: {
-    orm: MikroORM; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles;
+    orm: SharedORM; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles;
     registry: SqlTenantRegistry; schema: TenantSchemaSource; setup: TenantBinding['setup'];
   }) {
     this.orm = init.orm;
@@ -97,7 +101,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     if (String(ormOptions.contextName ?? '').startsWith('mikro-tenant')) {
       throw TenantError.invalidOption('contextName', 'names starting with "mikro-tenant" are reserved for tenant EntityManagers');
     }
-    const orm = await MikroORM.init({ ...ormOptions, entities, driver: Driver } as Options);
+    const orm = await MikroORM.init({ ...ormOptions, entities, driver: Driver } as Options) as unknown as SharedORM;
     try {
       return await SqliteTenancy.#afterDiscovery(orm, options, tenantNames);
     } catch (error) {
@@ -106,7 +110,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     }
   }
 
-  static async #afterDiscovery(orm: MikroORM, options: ResolvedTenancyOptions, tenantNames: Set<string>): Promise<SqliteTenancy> {
+  static async #afterDiscovery(orm: SharedORM, options: ResolvedTenancyOptions, tenantNames: Set<string>): Promise<SqliteTenancy> {
     const metadata = orm.getMetadata();
     for (const entity of options.entities) {
       const name = Utils.className(entity);
@@ -145,7 +149,9 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     await removeStaleTmpFiles(files);
     const config = deriveTenantConfig(orm.config, {
       dbName: join(files.internalDir, 'schema.sqlite3'),
-      migrations: options.migrations ? tenantMigrationsConfig(options.migrations) : orm.config.get('migrations'),
+      migrations: options.migrations
+        ? { ...orm.config.get('migrations'), migrationsList: undefined, ...tenantMigrationsConfig(options.migrations) }
+        : orm.config.get('migrations'),
       schemaGenerator: { ...generator, skipTables: sharedTables, disableForeignKeys: false },
     });
     const schema = options.migrations
@@ -389,7 +395,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   }
 }
 
-function sharedDatabaseFile(orm: MikroORM): string {
+function sharedDatabaseFile(orm: SharedORM): string {
   const dbName = orm.config.get('dbName');
   if (!dbName || dbName === ':memory:' || dbName.startsWith('file:')) {
     throw TenantError.invalidOption('tenancy.attach', 'attaching needs the shared database in a file (dbName), not in memory');
