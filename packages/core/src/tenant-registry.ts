@@ -59,7 +59,10 @@ export class SqlTenantRegistry implements TenantRegistry {
 
   #execute<T>(sql: string, params: unknown[], method: 'all' | 'run'): Promise<T> {
     const em = this.#em();
-    return em.getConnection().execute(sql, params, method, em.getTransactionContext()) as Promise<T>;
+    const trx = em.getTransactionContext<{ isCompleted?: () => boolean }>();
+    // After-commit hooks still see the finished transaction: never send statements into it.
+    const usable = trx && !trx.isCompleted?.() ? trx : undefined;
+    return em.getConnection().execute(sql, params, method, usable) as Promise<T>;
   }
 
   /** The registry table's name. */
