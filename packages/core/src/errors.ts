@@ -8,7 +8,6 @@ export type TenantErrorCode =
   | 'ERR_TENANT_PROVISIONING_FAILED'
   | 'ERR_TENANT_MIGRATION_FAILED'
   | 'ERR_TENANT_CLOSED'
-  | 'ERR_TENANT_DELETED'
   | 'ERR_TENANCY_CLOSED'
   | 'ERR_INVALID_OPTION';
 
@@ -81,11 +80,6 @@ export class TenantError extends Error {
     return new TenantError('ERR_TENANT_CLOSED',
       `The connection of tenant "${id}" was closed. Hold work inside tenancy.run(id, fn) so the connection stays open.`,
       { tenantId: id });
-  }
-
-  /** The tenant was deleted while the caller was using it. */
-  static tenantDeleted(id: string): TenantError {
-    return new TenantError('ERR_TENANT_DELETED', `Tenant "${id}" was deleted while it was in use.`, { tenantId: id });
   }
 
   /** The tenancy was closed with `close()`. */

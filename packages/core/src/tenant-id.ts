@@ -1,7 +1,8 @@
+import { Utils, helper } from '@mikro-orm/core';
 import { TenantError } from './errors.js';
 
-/** What callers may pass as a tenant: a primary key value (string or non-negative integer). */
-export type TenantIdInput = string | number | bigint;
+/** What callers may pass as a tenant: a primary key value (string or non-negative integer), or the tenant entity itself. */
+export type TenantIdInput = string | number | bigint | object;
 
 /** Longest tenant id accepted, in characters. Keeps every derived file name far below 255 bytes. */
 export const MAX_TENANT_ID_LENGTH = 64;
@@ -14,7 +15,7 @@ const ALLOWED = /^[a-z0-9][a-z0-9_-]*$/;
  * Canonical ids are 1-64 characters of `a-z`, `0-9`, `_` and `-`, starting with a letter or digit.
  * Upper case is rejected rather than folded, so two different ids can never share a database, even on
  * case-insensitive file systems; nothing is slugified. Numbers must be non-negative safe integers
- * (`7` and `'7'` are the same tenant).
+ * (`7` and `'7'` are the same tenant). A MikroORM entity stands for its primary key.
  *
  * @throws TenantError `ERR_INVALID_TENANT_ID`
  * @example
@@ -23,6 +24,13 @@ const ALLOWED = /^[a-z0-9][a-z0-9_-]*$/;
  * canonicalTenantId('../x')    // throws ERR_INVALID_TENANT_ID
  */
 export function canonicalTenantId(id: unknown): string {
+  if (typeof id === 'object' && id !== null && Utils.isEntity(id)) {
+    const pk = helper(id).getPrimaryKey();
+    if (pk === null || pk === undefined || typeof pk === 'object') {
+      throw TenantError.invalidTenantId(undefined, 'the entity has no single-column primary key yet (flush it first)');
+    }
+    return canonicalTenantId(pk);
+  }
   if (typeof id === 'number') {
     if (!Number.isSafeInteger(id) || id < 0) {
       throw TenantError.invalidTenantId(id, 'numeric ids must be non-negative safe integers');

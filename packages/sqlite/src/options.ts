@@ -34,7 +34,7 @@ export interface SqliteTenancyOptions {
    */
   attach?: string | false;
   /** SQLite pragmas for tenant connections, over the defaults; `null` drops a default.
-   * @default { journal_mode: 'WAL', synchronous: 'NORMAL', busy_timeout: 5000, foreign_keys: true } */
+   * @default { journal_mode: 'WAL', synchronous: 'NORMAL', busy_timeout: 5000, foreign_keys: true, cache_size: -2000 } */
   pragmas?: Record<string, PragmaValue | null>;
   /**
    * Migrations of tenant databases (`path` or `migrationsList`, as MikroORM's `migrations` option).

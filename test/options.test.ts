@@ -1,0 +1,151 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { SqliteTenancy, TenantFiles, resolveTenancyOptions, pragmaStatements } from '@mikro-tenant/sqlite';
+import { Note, Tag, User } from './fixtures/entities.js';
+import { makeTenancy, tempDir } from './helpers.js';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}
+
+describe('options', () => {
+  it('applies documented defaults', () => {
+    const options = resolveTenancyOptions({ dir: 'data/tenants', entities: [Note] }, '/srv/app');
+    expect(options).to.include({
+      dir: '/srv/app/data/tenants', namePattern: 'tenant_{id}.sqlite3', maxOpen: 100, template: true,
+      autoCreate: true, deleteOnTenantDelete: false, registryTable: 'mikro_tenant_registry',
+    });
+    expect(options.attach).to.equal(undefined);
+    expect(Object.isFrozen(options)).to.equal(true);
+  });
+
+  it('rejects bad options eagerly with ERR_INVALID_OPTION', () => {
+    const bad: object[] = [
+      {}, { dir: '' }, { dir: 'x', entities: [] }, { dir: 'x', entities: [Note], maxOpen: 0 },
+      { dir: 'x', entities: [Note], maxOpen: 1.5 }, { dir: 'x', entities: [Note], template: 'yes' },
+      { dir: 'x', entities: [Note], attach: 'main' }, { dir: 'x', entities: [Note], attach: 'a b' },
+      { dir: 'x', entities: [Note], deleteOnTenantDelete: true },
+    ];
+    for (const options of bad) {
+      expect(codeOf(() => resolveTenancyOptions(options as never)), Object.keys(options).join()).to.equal('ERR_INVALID_OPTION');
+    }
+    for (const pattern of ['tenant.sqlite3', '{id}{id}.db', 'sub/{id}.db', '.{id}.db', '../{id}.db', 'a b {id}']) {
+      expect(codeOf(() => new TenantFiles('/tmp/x', pattern)), pattern).to.equal('ERR_INVALID_OPTION');
+    }
+    expect(codeOf(() => pragmaStatements({ 'journal_mode; drop table x': 'WAL' }))).to.equal('ERR_INVALID_OPTION');
+    expect(codeOf(() => pragmaStatements({ journal_mode: 'WAL; drop table x' }))).to.equal('ERR_INVALID_OPTION');
+  });
+
+  it('uses a custom namePattern, and maps file names back to ids', async () => {
+    const { dir, cleanup } = tempDir();
+    const tenancy = await makeTenancy(dir, { namePattern: 'org-{id}.db' });
+    try {
+      await tenancy.run('acme', async () => undefined);
+      expect(existsSync(join(dir, 'tenants', 'org-acme.db'))).to.equal(true);
+      expect(tenancy.files.tenantIdOf('org-acme.db')).to.equal('acme');
+      expect(tenancy.files.tenantIdOf('org-../x.db')).to.equal(undefined);
+      expect(tenancy.files.tenantIdOf('tenant_acme.sqlite3')).to.equal(undefined);
+    } finally {
+      await tenancy.close();
+      cleanup();
+    }
+  });
+
+  it('rejects reserved device names as file names', () => {
+    const files = new TenantFiles('/tmp/x', '{id}.db');
+    expect(codeOf(() => files.path('con'))).to.equal('ERR_INVALID_TENANT_ID');
+    expect(codeOf(() => files.path('lpt1'))).to.equal('ERR_INVALID_TENANT_ID');
+    expect(new TenantFiles('/tmp/x').path('con')).to.equal('/tmp/x/tenant_con.sqlite3');
+  });
+
+  it('sets the default pragmas on tenant connections and lets the user override them', async () => {
+    const { dir, cleanup } = tempDir();
+    const defaults = await makeTenancy(join(dir, 'a'));
+    const custom = await makeTenancy(join(dir, 'b'), { pragmas: { journal_mode: 'DELETE', synchronous: 'FULL', cache_size: -512 } });
+    try {
+      const read = (t: SqliteTenancy) => t.run('p', async em => {
+        const conn = em.getConnection();
+        const get = async (name: string) => Object.values((await conn.execute(`pragma ${name}`, [], 'get')) as object)[0];
+        return [await get('journal_mode'), await get('synchronous'), await get('busy_timeout'), await get('foreign_keys'), await get('cache_size')];
+      });
+      expect(await read(defaults)).to.deep.equal(['wal', 1, 5000, 1, -2000]);
+      expect(await read(custom)).to.deep.equal(['delete', 2, 5000, 1, -512]);
+    } finally {
+      await defaults.close();
+      await custom.close();
+      cleanup();
+    }
+  });
+
+  it('accepts the tenant entity itself as the tenant id', async () => {
+    const { dir, cleanup } = tempDir();
+    const tenancy = await makeTenancy(dir);
+    try {
+      await tenancy.orm.schema.createSchema();
+      const em = tenancy.orm.em.fork();
+      const user = em.create(User, { id: 'ent', name: 'Entity' });
+      await em.flush();
+      await tenancy.run(user, async () => undefined);
+      expect(existsSync(tenancy.files.path('ent'))).to.equal(true);
+    } finally {
+      await tenancy.close();
+      cleanup();
+    }
+  });
+
+  it('runs folder-based migrations (path) and keys the template by their names', async () => {
+    const { dir, cleanup } = tempDir();
+    const path = fileURLToPath(new URL('./fixtures/tenant-migrations', import.meta.url));
+    const tenancy = await SqliteTenancy.init({
+      dbName: join(dir, 'shared.sqlite3'), entities: [User],
+      tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], migrations: { path } },
+    });
+    try {
+      expect(tenancy.schema.kind).to.equal('migrations');
+      expect(tenancy.schema.version).to.equal('Migration20260101000000');
+      await tenancy.run('folder', async em => {
+        em.create(Tag, { label: 'x' });
+        await em.flush();
+      });
+      expect(await tenancy.pendingMigrations('folder')).to.deep.equal([]);
+      expect(readdirSync(path).some(name => name.startsWith('.snapshot'))).to.equal(false);
+    } finally {
+      await tenancy.close();
+      cleanup();
+    }
+  });
+});
+
+describe('registry and reconcile', () => {
+  it('lists tenants from the registry with file size and mtime, and reconciles with the folder', async () => {
+    const { dir, cleanup } = tempDir();
+    const tenancy = await makeTenancy(dir);
+    try {
+      await tenancy.createTenant('one');
+      await tenancy.createTenant(2);
+      const listed = await tenancy.listTenants();
+      expect(listed.map(t => t.tenantId)).to.deep.equal(['2', 'one']);
+      expect(listed[0]!.sizeBytes).to.be.greaterThan(0);
+      expect(listed[0]!.modifiedAt).to.be.instanceOf(Date);
+      expect(await tenancy.tenantExists('one')).to.equal(true);
+      expect(await tenancy.tenantExists('zero')).to.equal(false);
+
+      await tenancy.registry.unregister('one');
+      await tenancy.registry.register({ tenantId: 'ghost', location: 'tenant_ghost.sqlite3', schemaVersion: null });
+      expect(await tenancy.reconcile()).to.deep.equal({ missingFiles: ['ghost'], unregistered: ['one'] });
+      await tenancy.reconcile({ fix: true });
+      expect(await tenancy.reconcile()).to.deep.equal({ missingFiles: [], unregistered: [] });
+      expect((await tenancy.registry.list()).map(r => r.tenantId)).to.deep.equal(['2', 'one']);
+    } finally {
+      await tenancy.close();
+      cleanup();
+    }
+  });
+});
