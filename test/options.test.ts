@@ -124,6 +124,20 @@ describe('options', () => {
 });
 
 describe('registry and reconcile', () => {
+  it('survives updateSchema() of the shared ORM (the registry table is not an entity, so it is skipped)', async () => {
+    const { dir, cleanup } = tempDir();
+    const tenancy = await makeTenancy(dir);
+    try {
+      await tenancy.createTenant('kept');
+      await tenancy.orm.schema.updateSchema();
+      expect((await tenancy.registry.list()).map(r => r.tenantId)).to.deep.equal(['kept']);
+      expect(await tenancy.orm.schema.getUpdateSchemaSQL()).to.equal('');
+    } finally {
+      await tenancy.close();
+      cleanup();
+    }
+  });
+
   it('lists tenants from the registry with file size and mtime, and reconciles with the folder', async () => {
     const { dir, cleanup } = tempDir();
     const tenancy = await makeTenancy(dir);

@@ -140,7 +140,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       }
     }
     const generator = orm.config.get('schemaGenerator');
-    skipTablesInSharedSchema(orm, tenantTables);
+    // The registry table is not an entity: keep schema updates of the shared ORM from dropping it.
+    skipTablesInSharedSchema(orm, [...tenantTables, options.registryTable]);
 
     const attachAs = options.attach ?? (referencesShared ? 'shared' : false);
     const sharedFile = attachAs ? sharedDatabaseFile(orm) : undefined;
@@ -355,8 +356,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     if (!fileExists(target)) {
       this.files.ensureDirs();
       const tmp = this.files.tmpPath(`tenant-${tenantId}`);
+      let version = this.schema.version;
       try {
-        let version = this.schema.version;
         if (this.#template) {
           try {
             await this.#template.copyTo(tmp);
@@ -370,15 +371,25 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
           version = await this.#build(tmp);
         }
         created = await placeNoOverwrite(tmp, target);
-        await this.registry.register({ tenantId, location, schemaVersion: version });
       } catch (error) {
         await removeDatabaseFiles(tmp);
         throw error instanceof TenantError ? error : TenantError.provisioningFailed(tenantId, error);
       }
+      await this.#register(tenantId, location, version);
     } else {
-      await this.registry.register({ tenantId, location, schemaVersion: null });
+      await this.#register(tenantId, location, null);
     }
     return created;
+  }
+
+  /** The file is the truth and the registry its index: a failed registration warns (reconcile repairs it) but does not fail the tenant. */
+  async #register(tenantId: string, location: string, schemaVersion: string | null): Promise<void> {
+    try {
+      await this.registry.register({ tenantId, location, schemaVersion });
+    } catch (error) {
+      process.emitWarning(`mikro-tenant: tenant "${tenantId}" was created but could not be registered (${(error as Error).message}); `
+        + 'run reconcile({ fix: true }) or `mikro-tenant reconcile --fix`.', 'TenantRegistryWarning', 'MIKRO_TENANT_REGISTRY');
+    }
   }
 
   /** Builds an up-to-date empty database at `path` (a tmp path) by applying the schema. */
