@@ -1,5 +1,5 @@
 export { SqliteTenancy } from './sqlite-tenancy.js';
-export type { ReconcileReport, SharedORM } from './sqlite-tenancy.js';
+export type { ReconcileReport, SharedORM, TenancyStats } from './sqlite-tenancy.js';
 export { resolveTenancyOptions } from './options.js';
 export type { SqliteTenancyOptions, SqliteTenancyConfig, ResolvedTenancyOptions } from './options.js';
 export { TenantFiles, DEFAULT_NAME_PATTERN, placeNoOverwrite, removeDatabaseFiles } from './tenant-files.js';

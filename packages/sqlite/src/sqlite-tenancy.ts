@@ -21,6 +21,18 @@ import { entitiesSource, migrationsSource, tenantMigrationsConfig, type TenantSc
 /** The shared database's ORM: a better-sqlite3 MikroORM whose EntityManager is a `SqlEntityManager`. */
 export type SharedORM = MikroORM<BetterSqliteDriver, SqlEntityManager<BetterSqliteDriver>>;
 
+/** Counters returned by {@link SqliteTenancy.stats}. */
+export interface TenancyStats {
+  /** Tenant connections open now. */
+  open: number;
+  /** Tenant connections opened since start (cold opens). */
+  opened: number;
+  /** Tenant files this process created. */
+  provisioned: number;
+  /** Builds this process threw away because another process placed the tenant's file first. */
+  provisionRaces: number;
+}
+
 /** What {@link SqliteTenancy.reconcile} found when comparing the registry with the tenant folder. */
 export interface ReconcileReport {
   /** Registered tenants whose database file is missing. */
@@ -59,6 +71,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   readonly #pool: TenantPool<TenantEntityManager>;
   readonly #template?: TemplateCache;
   readonly #provisioning = new Map<string, Promise<boolean>>();
+  readonly #stats = { opened: 0, provisioned: 0, provisionRaces: 0 };
 
   private constructor(init: {
     orm: SharedORM; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles;
@@ -176,6 +189,11 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   /** Number of tenant connections open in this process. */
   get openTenants(): number {
     return this.#pool.size;
+  }
+
+  /** Counters of this process, for monitoring and tests. */
+  stats(): TenancyStats {
+    return { ...this.#stats, open: this.#pool.size };
   }
 
   /**
@@ -325,6 +343,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
       tenantId, file, setup: this.#setup, touch: () => this.#pool.touch(tenantId),
     });
+    this.#stats.opened++;
     try {
       await em.getConnection().execute('select 1', [], 'get');
     } catch (error) {
@@ -371,6 +390,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
           version = await this.#build(tmp);
         }
         created = await placeNoOverwrite(tmp, target);
+        this.#stats[created ? 'provisioned' : 'provisionRaces']++;
       } catch (error) {
         await removeDatabaseFiles(tmp);
         throw error instanceof TenantError ? error : TenantError.provisioningFailed(tenantId, error);
