@@ -8,6 +8,7 @@ export type TenantErrorCode =
   | 'ERR_TENANT_PROVISIONING_FAILED'
   | 'ERR_TENANT_MIGRATION_FAILED'
   | 'ERR_TENANT_CLOSED'
+  | 'ERR_TENANT_DELETED'
   | 'ERR_TENANCY_CLOSED'
   | 'ERR_INVALID_OPTION';
 
@@ -80,6 +81,11 @@ export class TenantError extends Error {
     return new TenantError('ERR_TENANT_CLOSED',
       `The connection of tenant "${id}" was closed. Hold work inside tenancy.run(id, fn) so the connection stays open.`,
       { tenantId: id });
+  }
+
+  /** The tenant was deleted while work on it was still running (after the deletion's grace period). */
+  static tenantDeleted(id: string): TenantError {
+    return new TenantError('ERR_TENANT_DELETED', `Tenant "${id}" was deleted while this work was still using it.`, { tenantId: id });
   }
 
   /** The tenancy was closed with `close()`. */

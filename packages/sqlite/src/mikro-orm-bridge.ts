@@ -48,6 +48,12 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
 export class TenantSqliteConnection extends BetterSqliteConnection {
   #binding?: TenantBinding;
   #closed = false;
+  #deleted = false;
+
+  /** Marks the tenant as being deleted: once closed, queries fail with `ERR_TENANT_DELETED`. */
+  markDeleted(): void {
+    this.#deleted = true;
+  }
 
   /** Points this connection at a tenant. Must be called before the first query. */
   bind(binding: TenantBinding): void {
@@ -105,7 +111,7 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
       throw TenantError.noTenantContext();
     }
     if (this.#closed) {
-      throw TenantError.tenantClosed(this.#binding.tenantId);
+      throw this.#deleted ? TenantError.tenantDeleted(this.#binding.tenantId) : TenantError.tenantClosed(this.#binding.tenantId);
     }
   }
 }

@@ -257,6 +257,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     const id = canonicalTenantId(tenantId);
     const file = this.files.path(id);
     await this.#provisioning.get(id)?.catch(() => undefined);
+    this.#pool.peek(id)?.getConnection().markDeleted();
     let existed = false;
     await this.#pool.retire(id, this.options.deleteGraceMs, async () => {
       existed = await removeDatabaseFiles(file);

@@ -1,0 +1,55 @@
+/**
+ * Child process of the reliability suite. argv: <root> <mode> <ids comma-separated> [arg]
+ * - access <ids> <perId>: `perId` concurrent runs per id; prints { ok, errors, stats }.
+ * - provision <ids> <template|migrate>: prints "ready", then provisions the ids one by one (to be killed).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SqliteTenancy } from '@mikro-tenant/sqlite';
+import { Note, Tag, User } from '../fixtures/entities.js';
+import { twoMigrations } from '../fixtures/migrations.js';
+
+const [root, mode, idList, arg] = process.argv.slice(2) as [string, string, string, string];
+const ids = idList.split(',');
+const tenancy = await SqliteTenancy.init({
+  dbName: join(root, 'shared.sqlite3'),
+  entities: [User],
+  tenancy: {
+    dir: join(root, 'tenants'),
+    entities: [Note, Tag],
+    migrations: { migrationsList: twoMigrations },
+    template: !(mode === 'provision' && arg === 'migrate'),
+  },
+});
+
+if (mode === 'access') {
+  // Barrier: every child starts at once when the parent creates <root>/go.
+  process.stdout.write('ready\n');
+  while (!existsSync(join(root, 'go'))) {
+    await new Promise(resolve => setTimeout(resolve, 1));
+  }
+  let ok = 0;
+  const errors: string[] = [];
+  await Promise.all(ids.flatMap(id => Array.from({ length: Number(arg) }, async () => {
+    try {
+      await tenancy.run(id, async em => em.count(Note, {}));
+      ok++;
+    } catch (error) {
+      errors.push(`${(error as { code?: string }).code ?? ''} ${(error as Error).message}`);
+    }
+  })));
+  process.stdout.write(`${JSON.stringify({ ok, errors, stats: tenancy.stats() })}\n`);
+} else {
+  if (arg !== 'migrate') {
+    // Rebuild the template now and then, so kills also land inside template builds.
+    if (Math.random() < 0.5) {
+      await tenancy.clearTemplate();
+    }
+  }
+  process.stdout.write('ready\n');
+  for (const id of ids) {
+    await tenancy.run(id, async em => em.count(Note, {}));
+  }
+  process.stdout.write('done\n');
+}
+await tenancy.close();
