@@ -7,6 +7,7 @@ export type TenantErrorCode =
   | 'ERR_TENANT_ENTITY_ON_SHARED_EM'
   | 'ERR_TENANT_PROVISIONING_FAILED'
   | 'ERR_TENANT_MIGRATION_FAILED'
+  | 'ERR_TENANT_OPEN_FAILED'
   | 'ERR_TENANT_CLOSED'
   | 'ERR_TENANT_DELETED'
   | 'ERR_TENANCY_CLOSED'
@@ -74,6 +75,13 @@ export class TenantError extends Error {
   static migrationFailed(id: string, cause: unknown): TenantError {
     return new TenantError('ERR_TENANT_MIGRATION_FAILED',
       `Migrating the database of tenant "${id}" failed and was rolled back: ${messageOf(cause)}.`, { cause, tenantId: id });
+  }
+
+  /** An existing tenant database could not be opened (permissions, read-only or full disk, corruption). */
+  static openFailed(id: string, cause: unknown): TenantError {
+    return new TenantError('ERR_TENANT_OPEN_FAILED',
+      `Could not open the database of tenant "${id}": ${messageOf(cause)}. Check that its folder is writable `
+      + '(SQLite in WAL mode creates -wal/-shm files next to it) and that the disk is not full.', { cause, tenantId: id });
   }
 
   /** The tenant's connection was closed (evicted or deleted) while it was still used outside a lease. */

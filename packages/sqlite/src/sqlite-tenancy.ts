@@ -352,7 +352,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       if (!fileExists(file)) {
         throw TenantError.tenantNotFound(tenantId);
       }
-      throw error;
+      throw TenantError.openFailed(tenantId, error);
     }
     return em;
   }
