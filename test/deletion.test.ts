@@ -1,18 +1,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Note, Tag, User } from './fixtures/entities.js';
-import { createSharedSchema, makeTenancy, tempDir } from './helpers.js';
+import { createSharedSchema, makeTenancy, tempDir, warningCollector } from './helpers.js';
 
 function sideFiles(path: string): string[] {
   return ['', '-wal', '-shm', '-journal'].map(s => path + s).filter(existsSync);
 }
 
-function captureWarnings(): { warnings: string[]; stop: () => void } {
-  const warnings: string[] = [];
-  const onWarning = (warning: Error) => warnings.push(warning.message);
-  process.on('warning', onWarning);
-  return { warnings, stop: () => process.off('warning', onWarning) };
-}
 
 describe('deleting tenants', () => {
   let dir: string;
@@ -107,7 +101,8 @@ describe('deleting tenants', () => {
     });
 
     it('keeps the database when the transaction that removed the user rolls back', async () => {
-      const tenancy = await makeTenancy(dir, { tenantEntity: User, deleteOnTenantDelete: true });
+      const { warn, warnings } = warningCollector();
+      const tenancy = await makeTenancy(dir, { tenantEntity: User, deleteOnTenantDelete: true, warn });
       try {
         await createSharedSchema(tenancy);
         await tenancy.orm.em.fork().insert(User, { id: 'dave', name: 'Dave' });
@@ -123,12 +118,9 @@ describe('deleting tenants', () => {
         }
         expect(existsSync(tenancy.files.path('dave'))).to.equal(true);
         // and deletes it (file and registry row) once a transaction removing the user commits
-        const { warnings, stop } = captureWarnings();
         await tenancy.orm.em.fork().transactional(async em => {
           em.remove(await em.findOneOrFail(User, 'dave'));
         });
-        await new Promise(resolve => setImmediate(resolve));
-        stop();
         expect(sideFiles(tenancy.files.path('dave'))).to.deep.equal([]);
         expect(await tenancy.registry.exists('dave')).to.equal(false);
         expect(warnings).to.deep.equal([]);
@@ -138,8 +130,8 @@ describe('deleting tenants', () => {
     });
 
     it('by default keeps the database and warns', async () => {
-      const tenancy = await makeTenancy(dir, { tenantEntity: User });
-      const { warnings, stop } = captureWarnings();
+      const { warn, warnings } = warningCollector();
+      const tenancy = await makeTenancy(dir, { tenantEntity: User, warn });
       try {
         await createSharedSchema(tenancy);
         const em = tenancy.orm.em.fork();
@@ -148,11 +140,10 @@ describe('deleting tenants', () => {
         await tenancy.run('erin', async () => undefined);
         em.remove(user);
         await em.flush();
-        await new Promise(resolve => setImmediate(resolve));
         expect(existsSync(tenancy.files.path('erin'))).to.equal(true);
-        expect(warnings.some(w => w.includes('"erin"') && w.includes('kept'))).to.equal(true);
+        expect(warnings.map(w => w.code)).to.deep.equal(['MIKRO_TENANT_DELETION']);
+        expect(warnings[0]!.message).to.include('"erin"').and.include('kept');
       } finally {
-        stop();
         await tenancy.close();
       }
     });

@@ -10,6 +10,9 @@ export function tempDir(label = 'mt'): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Warnings of tenancies made by {@link makeTenancy} without their own `warn` (kept out of the test output). */
+export const collectedWarnings: { message: string; code: string }[] = [];
+
 /** A tenancy over real files in `dir`: shared User, per-tenant Note and Tag. */
 export async function makeTenancy(dir: string, tenancy: Partial<SqliteTenancyOptions> = {}): Promise<SqliteTenancy> {
   return SqliteTenancy.init({
@@ -17,8 +20,14 @@ export async function makeTenancy(dir: string, tenancy: Partial<SqliteTenancyOpt
     entities: [User],
     allowGlobalContext: false,
     debug: false,
-    tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], ...tenancy },
+    tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], warn: (message, code) => collectedWarnings.push({ message, code }), ...tenancy },
   });
+}
+
+/** Collects the warnings of one tenancy: pass `warn` to {@link makeTenancy}. */
+export function warningCollector(): { warn: (message: string, code: string) => void; warnings: { message: string; code: string }[] } {
+  const warnings: { message: string; code: string }[] = [];
+  return { warnings, warn: (message, code) => { warnings.push({ message, code }); } };
 }
 
 /** Creates the shared schema (the User table) of a tenancy. */

@@ -45,6 +45,11 @@ export interface SqliteTenancyOptions {
   registryTable?: string;
   /** How long `deleteTenant()` lets in-flight work on the tenant finish before closing it. @default 10000 */
   deleteGraceMs?: number;
+  /**
+   * Receives soft problems (template fell back to migrations, tenant kept on delete, registry write failed),
+   * each with a code such as `MIKRO_TENANT_TEMPLATE_FAILED`. @default `process.emitWarning(message, 'MikroTenantWarning', code)`
+   */
+  warn?: (message: string, code: string) => void;
 }
 
 /** Options of {@link SqliteTenancy.init}: the shared ORM's MikroORM options plus `tenancy`. */
@@ -63,7 +68,8 @@ const DEFAULTS = {
   pragmas: {},
   registryTable: 'mikro_tenant_registry',
   deleteGraceMs: 10_000,
-} as const;
+  warn: (message: string, code: string) => process.emitWarning(message, 'MikroTenantWarning', code),
+};
 
 const ALIAS = /^[A-Za-z_][A-Za-z0-9_]{0,30}$/;
 
@@ -95,6 +101,9 @@ export function resolveTenancyOptions(options: SqliteTenancyOptions | undefined,
   }
   if (merged.attach !== undefined && merged.attach !== false && (typeof merged.attach !== 'string' || !ALIAS.test(merged.attach) || /^(main|temp)$/i.test(merged.attach))) {
     throw TenantError.invalidOption('tenancy.attach', 'expected false or an alias like "shared" (a plain identifier other than main/temp)');
+  }
+  if (typeof merged.warn !== 'function') {
+    throw TenantError.invalidOption('tenancy.warn', 'expected a function (message, code) => void');
   }
   if (merged.deleteOnTenantDelete && !merged.tenantEntity) {
     throw TenantError.invalidOption('tenancy.deleteOnTenantDelete', 'needs tenancy.tenantEntity (the entity whose rows are tenants)');

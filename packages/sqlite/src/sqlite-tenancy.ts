@@ -88,6 +88,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     this.#pool = new TenantPool(this.options.maxOpen, {
       open: tenantId => this.#open(tenantId),
       close: em => em.getDriver().close(),
+      onError: (error, tenantId) => this.options.warn(
+        `mikro-tenant: closing tenant "${tenantId}" failed: ${(error as Error).message}`, 'MIKRO_TENANT_CLOSE_FAILED'),
     });
     if (this.options.template) {
       this.#template = new TemplateCache(this.files, this.schema.key, async path => { await this.#build(path); });
@@ -180,6 +182,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
         entity: options.tenantEntity,
         enabled: options.deleteOnTenantDelete,
         tenantIdOf: options.tenantIdOf,
+        warn: message => options.warn(message, 'MIKRO_TENANT_DELETION'),
         deleteTenant: async id => { await tenancy.deleteTenant(id); },
       }));
     }
@@ -382,8 +385,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
           try {
             await this.#template.copyTo(tmp);
           } catch (error) {
-            process.emitWarning(`mikro-tenant: the template failed (${(error as Error).message}); migrating tenant "${tenantId}" instead.`,
-              'TenantTemplateWarning', 'MIKRO_TENANT_TEMPLATE_FAILED');
+            this.options.warn(`mikro-tenant: the template failed (${(error as Error).message}); migrating tenant "${tenantId}" instead.`,
+              'MIKRO_TENANT_TEMPLATE_FAILED');
             await fsp.rm(tmp, { force: true });
             version = await this.#build(tmp);
           }
@@ -408,8 +411,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     try {
       await this.registry.register({ tenantId, location, schemaVersion });
     } catch (error) {
-      process.emitWarning(`mikro-tenant: tenant "${tenantId}" was created but could not be registered (${(error as Error).message}); `
-        + 'run reconcile({ fix: true }) or `mikro-tenant reconcile --fix`.', 'TenantRegistryWarning', 'MIKRO_TENANT_REGISTRY');
+      this.options.warn(`mikro-tenant: tenant "${tenantId}" was created but could not be registered (${(error as Error).message}); `
+        + 'run reconcile({ fix: true }) or `mikro-tenant reconcile --fix`.', 'MIKRO_TENANT_REGISTRY');
     }
   }
 
