@@ -1,34 +1,12 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { SqliteTenancy } from '@mikro-tenant/sqlite';
 import { Note, Tag, User } from './fixtures/entities.js';
 import { twoMigrations } from './fixtures/migrations.js';
 import { makeTenancy, tempDir } from './helpers.js';
-
-const CHILD = fileURLToPath(new URL('./fixtures/provision-child.ts', import.meta.url));
-
-function runChild(args: string[]): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; kill: () => void; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let markReady!: () => void;
-  const ready = new Promise<void>(resolve => { markReady = resolve; });
-  child.stdout.on('data', chunk => {
-    stdout += chunk;
-    if (stdout.includes('ready')) {
-      markReady();
-    }
-  });
-  child.stderr.on('data', chunk => { stderr += chunk; });
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>(resolve => {
-    child.on('exit', code => { markReady(); resolve({ code, stdout, stderr }); });
-  });
-  return { done, kill: () => child.kill('SIGKILL'), ready };
-}
+import { lastJson, startChild } from './reliability/support.js';
 
 function migrationsIn(file: string): string[] {
   const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -63,11 +41,14 @@ describe('provisioning', () => {
     const setup = await makeTenancy(tmp.dir, { migrations: { migrationsList: twoMigrations } });
     await setup.close();
     const ids = ['p1', 'p2', 'p3'];
-    const runs = await Promise.all(Array.from({ length: 4 }, () => runChild([tmp.dir, 'access', ids.join(','), '12']).done));
+    const children = Array.from({ length: 4 }, () => startChild([tmp.dir, 'access', ids.join(','), '12']));
+    await Promise.all(children.map(child => child.ready));
+    writeFileSync(join(tmp.dir, 'go'), '');
+    const runs = await Promise.all(children.map(child => child.done));
     try {
       for (const run of runs) {
         expect(run.code, run.stderr).to.equal(0);
-        const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { ok: number; errors: string[] };
+        const result = lastJson<{ ok: number; errors: string[] }>(run.stdout);
         expect(result.errors).to.deep.equal([]);
         expect(result.ok).to.equal(ids.length * 12);
       }
@@ -90,7 +71,7 @@ describe('provisioning', () => {
       await setup.close();
       const ids = Array.from({ length: 400 }, (_, i) => `k${i}`);
       for (let round = 0; round < 4; round++) {
-        const child = runChild([tmp.dir, 'loop', ids.join(','), '1', provisioning]);
+        const child = startChild([tmp.dir, 'provision', ids.join(','), provisioning]);
         await child.ready;
         await new Promise(resolve => setTimeout(resolve, 60 + Math.random() * 250));
         child.kill();
