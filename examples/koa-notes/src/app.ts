@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import Koa, { type Context } from 'koa';
+import Router from '@koa/router';
+import { SqliteTenancy, type TenantEntityManager } from '@mikro-tenant/sqlite';
+import { tenantAdmin, tenantErrorHandler, tenantMiddleware, type TenantAdminOptions } from '@mikro-tenant/koa';
+import { Note, Session, User, type IUser, type ISession } from './entities.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { jsonBody } from './json-body.js';
+
+/** Options of {@link createApp}. */
+export interface NotesAppOptions {
+  /** Folder of the shared database and of the tenant files. @default process.env.DATA_DIR ?? './.data' */
+  dataDir?: string;
+  /** Creates this superuser at start when missing. @default ADMIN_USERNAME / ADMIN_PASSWORD from the environment */
+  admin?: { username: string; password: string };
+  /** Most tenant connections kept open. @default 100 */
+  maxOpen?: number;
+}
+
+/** The app, its tenancy, and how to shut both down. */
+export interface NotesApp {
+  app: Koa;
+  tenancy: SqliteTenancy;
+  close(): Promise<void>;
+}
+
+type State = { user?: IUser; session?: ISession; em?: TenantEntityManager; tenantId?: string };
+
+const USERNAME = /^[a-z0-9_.-]{3,32}$/i;
+const COOKIE = 'sid';
+
+/** Builds the notes app on embedded SQLite: users and sessions shared, each user's notes in their own file. */
+export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp> {
+  const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? './.data');
+  const tenancy = await SqliteTenancy.init({
+    dbName: join(dataDir, 'shared.sqlite3'),
+    entities: [User, Session],
+    allowGlobalContext: false,
+    tenancy: {
+      dir: join(dataDir, 'tenants'),
+      entities: [Note],
+      tenantEntity: User,
+      deleteOnTenantDelete: true,
+      maxOpen: options.maxOpen ?? 100,
+    },
+  });
+  await tenancy.orm.schema.updateSchema();
+  const admin = options.admin ?? (process.env.ADMIN_USERNAME && process.env.ADMIN_PASSWORD
+    ? { username: process.env.ADMIN_USERNAME, password: process.env.ADMIN_PASSWORD } : undefined);
+  if (admin) {
+    await ensureSuperuser(tenancy, admin.username, admin.password);
+  }
+
+  const adminSwitch: TenantAdminOptions = {
+    isSuperuser: ctx => (ctx.state as State).user?.isSuperuser === true,
+    get: ctx => (ctx.state as State).session?.switchedTenant ?? undefined,
+    set: async (ctx, tenantId) => {
+      const session = (ctx.state as State).session!;
+      await tenancy.orm.em.fork().nativeUpdate(Session, { token: session.token }, { switchedTenant: tenantId ?? null });
+    },
+  };
+
+  const app = new Koa<State>();
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      ctx.status = (error as { status?: number }).status ?? 500;
+      ctx.body = ctx.status < 500
+        ? { error: { code: 'ERR_BAD_REQUEST', message: (error as Error).message } }
+        : { error: { code: 'ERR_INTERNAL', message: 'Internal error.' } };
+      ctx.app.emit('error', error, ctx);
+    }
+  });
+  app.use(tenantErrorHandler());
+  app.use(jsonBody());
+  app.use(async (ctx, next) => {
+    const token = ctx.cookies.get(COOKIE);
+    if (token) {
+      const session = await tenancy.orm.em.fork().findOne(Session, { token }, { populate: ['user'] });
+      if (session) {
+        ctx.state.session = session;
+        ctx.state.user = session.user;
+      }
+    }
+    await next();
+  });
+
+  const publicRoutes = new Router();
+  publicRoutes.post('/signup', async ctx => {
+    const { username, password } = credentials(ctx);
+    const em = tenancy.orm.em.fork();
+    if (await em.count(User, { username })) {
+      return fail(ctx, 409, 'ERR_USERNAME_TAKEN', `The username "${username}" is taken.`);
+    }
+    const user = em.create(User, { id: randomBytes(8).toString('hex'), username, passwordHash: await hashPassword(password) });
+    await em.flush();
+    await tenancy.createTenant(user.id); // the user's own database, provisioned now
+    ctx.status = 201;
+    ctx.body = { id: user.id, username: user.username };
+  });
+  publicRoutes.post('/login', async ctx => {
+    const { username, password } = credentials(ctx);
+    const em = tenancy.orm.em.fork();
+    const user = await em.findOne(User, { username });
+    if (!user || !await verifyPassword(password, user.passwordHash)) {
+      return fail(ctx, 401, 'ERR_BAD_CREDENTIALS', 'Wrong username or password.');
+    }
+    const token = randomBytes(32).toString('hex');
+    em.create(Session, { token, user });
+    await em.flush();
+    ctx.cookies.set(COOKIE, token, { httpOnly: true, sameSite: 'lax', overwrite: true });
+    ctx.body = { id: user.id, username: user.username };
+  });
+  publicRoutes.post('/logout', async ctx => {
+    if (ctx.state.session) {
+      await tenancy.orm.em.fork().nativeDelete(Session, { token: ctx.state.session.token });
+    }
+    ctx.cookies.set(COOKIE, null);
+    ctx.status = 204;
+  });
+  // Outside the tenant middleware: the request must not hold the database it deletes.
+  publicRoutes.delete('/account', async ctx => {
+    if (!ctx.state.user) {
+      return fail(ctx, 401, 'ERR_NOT_LOGGED_IN', 'Log in first.');
+    }
+    const em = tenancy.orm.em.fork();
+    await em.nativeDelete(Session, { user: ctx.state.user.id });
+    em.remove(em.getReference(User, ctx.state.user.id));
+    await em.flush(); // the deletion subscriber removes the user's database after the commit
+    ctx.cookies.set(COOKIE, null);
+    ctx.status = 204;
+  });
+  app.use(publicRoutes.routes()).use(publicRoutes.allowedMethods());
+  app.use(tenantAdmin(tenancy, adminSwitch));
+  app.use(tenantMiddleware(tenancy, { adminSwitch }));
+
+  const notes = new Router<State>();
+  notes.get('/notes', async ctx => {
+    const rows = await ctx.state.em!.find(Note, {}, { populate: ['author'], orderBy: { id: 'asc' } });
+    ctx.body = { notes: rows.map(n => ({ id: n.id, text: n.text, author: n.author.username })) };
+  });
+  notes.post('/notes', async ctx => {
+    const text = (ctx.request as { body?: { text?: unknown } }).body?.text;
+    if (typeof text !== 'string' || text.length === 0 || text.length > 10_000) {
+      return fail(ctx, 400, 'ERR_BAD_INPUT', 'Send { "text": "..." } with 1 to 10000 characters.');
+    }
+    const em = ctx.state.em!;
+    const note = em.create(Note, { text, author: ctx.state.user!.id });
+    await em.flush();
+    ctx.status = 201;
+    ctx.body = { id: note.id, text: note.text, author: ctx.state.user!.username };
+  });
+  notes.delete('/notes/:id', async ctx => {
+    const id = Number(ctx.params.id);
+    const removed = Number.isSafeInteger(id) ? await ctx.state.em!.nativeDelete(Note, { id }) : 0;
+    if (!removed) {
+      return fail(ctx, 404, 'ERR_NOT_FOUND', 'No such note in your notes.');
+    }
+    ctx.status = 204;
+  });
+  app.use(notes.routes()).use(notes.allowedMethods());
+
+  return { app, tenancy, close: () => tenancy.close() };
+}
+
+async function ensureSuperuser(tenancy: SqliteTenancy, username: string, password: string): Promise<void> {
+  const em = tenancy.orm.em.fork();
+  if (!await em.count(User, { username })) {
+    const user = em.create(User, { id: randomBytes(8).toString('hex'), username, passwordHash: await hashPassword(password), isSuperuser: true });
+    await em.flush();
+    await tenancy.createTenant(user.id);
+  }
+}
+
+function credentials(ctx: Context): { username: string; password: string } {
+  const body = (ctx.request as { body?: { username?: unknown; password?: unknown } }).body ?? {};
+  const { username, password } = body;
+  if (typeof username !== 'string' || !USERNAME.test(username) || typeof password !== 'string' || password.length < 8 || password.length > 200) {
+    ctx.throw(400, 'Send { "username": 3-32 letters, digits or ._-, "password": at least 8 characters }.');
+  }
+  return { username: (username as string).toLowerCase(), password: password as string };
+}
+
+function fail(ctx: Context, status: number, code: string, message: string): void {
+  ctx.status = status;
+  ctx.body = { error: { code, message } };
+}

@@ -1,0 +1,233 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Koa from 'koa';
+import request from 'supertest';
+import { expect } from 'chai';
+import type { SqliteTenancy, TenantEntityManager } from '@mikro-tenant/sqlite';
+import {
+  fromHeader, fromSubdomain, fromUser, tenantAdmin, tenantErrorHandler, tenantMiddleware, TENANT_ERROR_STATUS,
+  type TenantMiddlewareOptions,
+} from '@mikro-tenant/koa';
+import { Tag } from '../../../test/fixtures/entities.js';
+import { makeTenancy, tempDir, tick } from '../../../test/helpers.js';
+import { HOSTILE_IDS } from '../../core/test/hostile-ids.js';
+
+type State = { em?: TenantEntityManager; tenantId?: string; user?: { id: string; admin?: boolean } };
+
+/** An app whose handler writes one row per request and reads back every row of the tenant. */
+function appWith(tenancy: SqliteTenancy, options: TenantMiddlewareOptions, before?: Koa.Middleware<State>): Koa<State> {
+  const app = new Koa<State>();
+  app.use(tenantErrorHandler());
+  if (before) {
+    app.use(before);
+  }
+  app.use(tenantMiddleware(tenancy, options));
+  app.use(async ctx => {
+    const em = ctx.state.em!;
+    em.create(Tag, { label: ctx.state.tenantId! });
+    await tick(Math.random() * 5);
+    await em.flush();
+    await tick(Math.random() * 5);
+    const labels = (await tenancy.em.find(Tag, {})).map(t => t.label);
+    ctx.body = { tenantId: ctx.state.tenantId, emTenant: em.tenantId, labels };
+  });
+  return app;
+}
+
+const userFromHeader: Koa.Middleware<State> = async (ctx, next) => {
+  const id = ctx.get('x-user');
+  if (id) {
+    ctx.state.user = { id, admin: ctx.get('x-admin') === 'yes' };
+  }
+  await next();
+};
+
+describe('@mikro-tenant/koa', () => {
+  let tenancy: SqliteTenancy;
+  let dir: string;
+  let cleanup: () => void;
+
+  beforeEach(async () => {
+    ({ dir, cleanup } = tempDir('mt-koa'));
+    tenancy = await makeTenancy(dir);
+  });
+
+  afterEach(async () => {
+    await tenancy.close();
+    cleanup();
+  });
+
+  describe('resolvers', () => {
+    it('defaults to the logged-in user (ctx.state.user.id)', async () => {
+      const res = await request(appWith(tenancy, {}, userFromHeader).callback()).get('/').set('x-user', 'ann');
+      expect(res.status).to.equal(200);
+      expect(res.body).to.deep.equal({ tenantId: 'ann', emTenant: 'ann', labels: ['ann'] });
+      expect(fromUser('org')({ state: { user: { org: 'acme' } } } as never)).to.equal('acme');
+    });
+
+    it('reads a header (X-Tenant-ID by default, name configurable)', async () => {
+      const byDefault = await request(appWith(tenancy, { resolve: fromHeader() }).callback()).get('/').set('X-Tenant-ID', 'hdr');
+      expect(byDefault.body.tenantId).to.equal('hdr');
+      const custom = await request(appWith(tenancy, { resolve: fromHeader('X-Org') }).callback()).get('/').set('x-org', 'org7');
+      expect(custom.body.tenantId).to.equal('org7');
+    });
+
+    it('reads the subdomain', async () => {
+      const app = appWith(tenancy, { resolve: fromSubdomain('example.com') });
+      expect((await request(app.callback()).get('/').set('Host', 'acme.example.com')).body.tenantId).to.equal('acme');
+      expect((await request(app.callback()).get('/').set('Host', 'example.com')).status).to.equal(401);
+      expect((await request(app.callback()).get('/').set('Host', 'acme.evil.com')).status).to.equal(401);
+      const koaDefault = appWith(tenancy, { resolve: fromSubdomain() });
+      expect((await request(koaDefault.callback()).get('/').set('Host', 'beta.example.com')).body.tenantId).to.equal('beta');
+    });
+
+    it('takes any function (sync or async)', async () => {
+      const app = appWith(tenancy, { resolve: async ctx => ctx.query.t });
+      expect((await request(app.callback()).get('/?t=fn1')).body.tenantId).to.equal('fn1');
+    });
+
+    it('goes on without a tenant when not required', async () => {
+      const app = new Koa<State>();
+      app.use(tenantMiddleware(tenancy, { resolve: fromHeader(), required: false }));
+      app.use(ctx => { ctx.body = { hasEm: ctx.state.em !== undefined }; });
+      expect((await request(app.callback()).get('/')).body).to.deep.equal({ hasEm: false });
+    });
+  });
+
+  describe('errors answer JSON with a status from one table', () => {
+    it('400 for an invalid id (every hostile id), and nothing is written to disk', async () => {
+      const app = appWith(tenancy, { resolve: ctx => ctx.state.user?.id }, async (ctx, next) => {
+        ctx.state.user = { id: JSON.parse(ctx.get('x-raw')) as string };
+        await next();
+      });
+      const before = readdirSync(join(dir, 'tenants'));
+      for (const id of HOSTILE_IDS.filter(i => typeof i === 'string' && i !== '') as string[]) {
+        const res = await request(app.callback()).get('/').set('x-raw', JSON.stringify(id).replace(/[^\x20-\x7e]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+        expect(res.status, JSON.stringify(id)).to.equal(400);
+        expect(res.body.error.code).to.equal('ERR_INVALID_TENANT_ID');
+      }
+      expect(readdirSync(join(dir, 'tenants'))).to.deep.equal(before);
+      const traversal = await request(appWith(tenancy, { resolve: fromHeader() }).callback()).get('/').set('X-Tenant-ID', '../x');
+      expect(traversal.status).to.equal(400);
+      expect(existsSync(join(dir, 'x.sqlite3')) || existsSync(join(dir, 'tenant_..'))).to.equal(false);
+    });
+
+    it('404 for an unknown tenant when auto-creation is off', async () => {
+      const strict = await makeTenancy(join(dir, 'strict'), { autoCreate: false });
+      try {
+        const res = await request(appWith(strict, { resolve: fromHeader() }).callback()).get('/').set('X-Tenant-ID', 'nobody');
+        expect(res.status).to.equal(404);
+        expect(res.body.error.code).to.equal('ERR_TENANT_NOT_FOUND');
+        expect(existsSync(strict.files.path('nobody'))).to.equal(false);
+      } finally {
+        await strict.close();
+      }
+    });
+
+    it('401 when a tenant is required and the request names none', async () => {
+      const res = await request(appWith(tenancy, {}, userFromHeader).callback()).get('/');
+      expect(res.status).to.equal(401);
+      expect(res.body).to.have.nested.property('error.code', 'ERR_NO_TENANT_CONTEXT');
+    });
+
+    it('maps TenantErrors thrown by handlers (e.g. a tenant entity used with no tenant)', async () => {
+      const app = new Koa();
+      app.use(tenantErrorHandler());
+      app.use(async ctx => { ctx.body = await tenancy.em.find(Tag, {}); });
+      const res = await request(app.callback()).get('/');
+      expect(res.status).to.equal(TENANT_ERROR_STATUS.ERR_NO_TENANT_CONTEXT);
+      expect(res.body.error.code).to.equal('ERR_NO_TENANT_CONTEXT');
+    });
+  });
+
+  it('keeps 50 tenants apart under concurrent requests with awaits inside handlers', async () => {
+    const app = appWith(tenancy, { resolve: fromHeader() });
+    const server = app.callback();
+    const tenants = Array.from({ length: 50 }, (_, i) => `c${i}`);
+    const responses = await Promise.all(tenants.flatMap(id => [1, 2, 3].map(() => request(server).get('/').set('X-Tenant-ID', id))));
+    let mismatches = 0;
+    for (const res of responses) {
+      expect(res.status).to.equal(200);
+      const { tenantId, emTenant, labels } = res.body as { tenantId: string; emTenant: string; labels: string[] };
+      if (emTenant !== tenantId || labels.some(label => label !== tenantId)) {
+        mismatches++;
+      }
+    }
+    expect(mismatches).to.equal(0);
+    for (const id of tenants) {
+      expect(await tenancy.run(id, em => em.count(Tag, {}))).to.equal(3);
+    }
+  });
+
+  describe('admin switch', () => {
+    function adminApp() {
+      const switches = new Map<string, string>(); // session (user id) -> tenant
+      const adminSwitch = {
+        isSuperuser: (ctx: Koa.Context) => (ctx.state as State).user?.admin === true,
+        get: (ctx: Koa.Context) => switches.get((ctx.state as State).user!.id),
+        set: (ctx: Koa.Context, tenantId: string | undefined) => {
+          const id = (ctx.state as State).user!.id;
+          if (tenantId) { switches.set(id, tenantId); } else { switches.delete(id); }
+        },
+      };
+      const app = new Koa<State>();
+      app.use(userFromHeader);
+      app.use(tenantAdmin(tenancy, adminSwitch));
+      app.use(tenantMiddleware(tenancy, { adminSwitch }));
+      app.use(async ctx => {
+        ctx.body = { tenantId: ctx.state.tenantId, labels: (await ctx.state.em!.find(Tag, {})).map(t => t.label) };
+      });
+      return { server: app.callback(), switches };
+    }
+
+    beforeEach(async () => {
+      for (const id of ['root', 'ann', 'bob']) {
+        await tenancy.run(id, async em => {
+          em.create(Tag, { label: `${id}'s` });
+          await em.flush();
+        });
+      }
+    });
+
+    it('lets a superuser list tenants and switch only their own session to another tenant and back', async () => {
+      const { server } = adminApp();
+      const list = await request(server).get('/admin/tenants').set('x-user', 'root').set('x-admin', 'yes');
+      expect(list.status).to.equal(200);
+      expect(list.body.tenants.map((t: { id: string }) => t.id)).to.deep.equal(['ann', 'bob', 'root']);
+      expect(list.body.tenants[0].sizeBytes).to.be.greaterThan(0);
+
+      expect((await request(server).post('/admin/tenants/ann/switch').set('x-user', 'root').set('x-admin', 'yes')).status).to.equal(204);
+      expect((await request(server).get('/').set('x-user', 'root').set('x-admin', 'yes')).body).to.deep.equal({ tenantId: 'ann', labels: ["ann's"] });
+      // another superuser and an ordinary user are not affected
+      expect((await request(server).get('/').set('x-user', 'bob').set('x-admin', 'yes')).body.tenantId).to.equal('bob');
+      expect((await request(server).get('/').set('x-user', 'ann')).body.tenantId).to.equal('ann');
+      expect((await request(server).post('/admin/tenants/switch/clear').set('x-user', 'root').set('x-admin', 'yes')).status).to.equal(204);
+      expect((await request(server).get('/').set('x-user', 'root').set('x-admin', 'yes')).body.tenantId).to.equal('root');
+    });
+
+    it('refuses everyone else with 403, and a switched non-superuser stays on their own tenant', async () => {
+      const { server, switches } = adminApp();
+      for (const [method, path] of [['get', '/admin/tenants'], ['post', '/admin/tenants/bob/switch'], ['post', '/admin/tenants/switch/clear']] as const) {
+        const res = await request(server)[method](path).set('x-user', 'ann');
+        expect(res.status, path).to.equal(403);
+        expect(res.body.error.code).to.equal('ERR_FORBIDDEN');
+      }
+      switches.set('ann', 'bob'); // a stale switch of a demoted superuser is ignored
+      expect((await request(server).get('/').set('x-user', 'ann')).body.tenantId).to.equal('ann');
+    });
+
+    it('answers 400 for an invalid id and 404 for an unknown tenant, creating nothing', async () => {
+      const { server, switches } = adminApp();
+      const before = readdirSync(join(dir, 'tenants'));
+      for (const id of ['..%2F..%2Fetc', 'UPPER', '%00', '.hidden', 'a%20b', '%E0%A4%A']) {
+        const res = await request(server).post(`/admin/tenants/${id}/switch`).set('x-user', 'root').set('x-admin', 'yes');
+        expect(res.status, id).to.equal(400);
+        expect(res.body.error.code).to.equal('ERR_INVALID_TENANT_ID');
+      }
+      const unknown = await request(server).post('/admin/tenants/ghost/switch').set('x-user', 'root').set('x-admin', 'yes');
+      expect(unknown.status).to.equal(404);
+      expect(readdirSync(join(dir, 'tenants'))).to.deep.equal(before);
+      expect(switches.size).to.equal(0);
+    });
+  });
+});
