@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { expect } from 'chai';
+import { createApp, type NotesApp } from '../src/app.js';
+import { tempDir } from '../../../test/helpers.js';
+
+type Agent = ReturnType<typeof request.agent>;
+
+async function signupAndLogin(server: NotesApp['app'], username: string): Promise<{ agent: Agent; id: string }> {
+  const agent = request.agent(server.callback());
+  const signup = await agent.post('/signup').send({ username, password: 'correct horse' });
+  expect(signup.status, JSON.stringify(signup.body)).to.equal(201);
+  const login = await agent.post('/login').send({ username, password: 'correct horse' });
+  expect(login.status).to.equal(200);
+  return { agent, id: signup.body.id as string };
+}
+
+describe('koa-notes example (through its HTTP API)', () => {
+  let notes: NotesApp;
+  let dir: string;
+  let cleanup: () => void;
+
+  beforeEach(async () => {
+    ({ dir, cleanup } = tempDir('mt-notes'));
+    notes = await createApp({ dataDir: dir, admin: { username: 'root', password: 'root password' } });
+  });
+
+  afterEach(async () => {
+    await notes.close();
+    cleanup();
+  });
+
+  it('signs up (provisioning the user database now), refuses a taken name and a wrong password', async () => {
+    const server = notes.app.callback();
+    const created = await request(server).post('/signup').send({ username: 'ann', password: 'correct horse' });
+    expect(created.status).to.equal(201);
+    expect(created.body.username).to.equal('ann');
+    expect(existsSync(notes.tenancy.files.path(created.body.id))).to.equal(true);
+    expect(await notes.tenancy.registry.exists(created.body.id)).to.equal(true);
+    expect((await request(server).post('/signup').send({ username: 'ann', password: 'another one' })).status).to.equal(409);
+    expect((await request(server).post('/signup').send({ username: 'x', password: 'short' })).status).to.equal(400);
+    expect((await request(server).post('/login').send({ username: 'ann', password: 'wrong password' })).status).to.equal(401);
+    expect((await request(server).get('/notes')).status).to.equal(401);
+  });
+
+  it('keeps two users\' notes apart, with author names read through the relation', async () => {
+    const ann = await signupAndLogin(notes.app, 'ann');
+    const bob = await signupAndLogin(notes.app, 'bob');
+    expect((await ann.agent.post('/notes').send({ text: 'ann 1' })).status).to.equal(201);
+    await ann.agent.post('/notes').send({ text: 'ann 2' });
+    await bob.agent.post('/notes').send({ text: 'bob 1' });
+    await bob.agent.post('/notes').send({ text: 'bob 2' });
+    const bobNote = await bob.agent.post('/notes').send({ text: 'bob 3' });
+    expect(bobNote.body.id).to.equal(3);
+    expect((await ann.agent.get('/notes')).body.notes.map((n: { text: string; author: string }) => [n.text, n.author]))
+      .to.deep.equal([['ann 1', 'ann'], ['ann 2', 'ann']]);
+    expect((await bob.agent.get('/notes')).body.notes.map((n: { text: string; author: string }) => [n.text, n.author]))
+      .to.deep.equal([['bob 1', 'bob'], ['bob 2', 'bob'], ['bob 3', 'bob']]);
+    // note 3 exists only in bob's database
+    expect((await ann.agent.delete('/notes/3')).status).to.equal(404);
+    expect((await bob.agent.delete('/notes/3')).status).to.equal(204);
+    expect((await bob.agent.get('/notes')).body.notes.map((n: { text: string }) => n.text)).to.deep.equal(['bob 1', 'bob 2']);
+    expect((await ann.agent.get('/notes')).body.notes).to.have.length(2);
+    expect((await ann.agent.delete('/notes/999')).status).to.equal(404);
+    expect((await ann.agent.post('/logout')).status).to.equal(204);
+    expect((await ann.agent.get('/notes')).status).to.equal(401);
+  });
+
+  it('deletes the account and its database file with -wal/-shm', async () => {
+    const ann = await signupAndLogin(notes.app, 'ann');
+    await ann.agent.post('/notes').send({ text: 'soon gone' });
+    const file = notes.tenancy.files.path(ann.id);
+    expect(existsSync(`${file}-wal`)).to.equal(true);
+    expect((await ann.agent.delete('/account')).status).to.equal(204);
+    expect(['', '-wal', '-shm'].filter(s => existsSync(file + s))).to.deep.equal([]);
+    expect(await notes.tenancy.registry.exists(ann.id)).to.equal(false);
+    expect((await ann.agent.post('/login').send({ username: 'ann', password: 'correct horse' })).status).to.equal(401);
+  });
+
+  it('lets the superuser switch to a user\'s notes and back, and refuses others', async () => {
+    const ann = await signupAndLogin(notes.app, 'ann');
+    await ann.agent.post('/notes').send({ text: 'private' });
+    const root = request.agent(notes.app.callback());
+    expect((await root.post('/login').send({ username: 'root', password: 'root password' })).status).to.equal(200);
+
+    const list = await root.get('/admin/tenants');
+    expect(list.status).to.equal(200);
+    expect(list.body.tenants.map((t: { id: string }) => t.id)).to.include(ann.id);
+    expect((await ann.agent.get('/admin/tenants')).status).to.equal(403);
+    expect((await ann.agent.post(`/admin/tenants/${ann.id}/switch`)).status).to.equal(403);
+
+    expect((await root.post(`/admin/tenants/${ann.id}/switch`)).status).to.equal(204);
+    expect((await root.get('/notes')).body.notes.map((n: { text: string }) => n.text)).to.deep.equal(['private']);
+    expect((await ann.agent.get('/notes')).body.notes.map((n: { text: string }) => n.text)).to.deep.equal(['private']);
+    expect((await root.post('/admin/tenants/switch/clear')).status).to.equal(204);
+    expect((await root.get('/notes')).body.notes).to.deep.equal([]);
+
+    const before = (await root.get('/admin/tenants')).body.tenants.length;
+    expect((await root.post('/admin/tenants/..%2F..%2Fetc/switch')).status).to.equal(400);
+    expect((await root.post('/admin/tenants/not-a-user/switch')).status).to.equal(404);
+    expect((await root.get('/admin/tenants')).body.tenants.length).to.equal(before);
+    expect(existsSync(join(dir, 'tenants', 'tenant_not-a-user.sqlite3'))).to.equal(false);
+  });
+});
