@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { SqliteTenancy, type TenantEntityManager } from '@mikro-tenant/sqlite';
 import { tenantAdmin, tenantErrorHandler, tenantMiddleware, type TenantAdminOptions } from '@mikro-tenant/koa';
 import { Note, Session, User, type IUser, type ISession } from './entities.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { tenancyConfig } from './tenancy-config.js';
 import { jsonBody } from './json-body.js';
 
 /** Options of {@link createApp}. */
@@ -33,18 +34,7 @@ const COOKIE = 'sid';
 /** Builds the notes app on embedded SQLite: users and sessions shared, each user's notes in their own file. */
 export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp> {
   const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? './.data');
-  const tenancy = await SqliteTenancy.init({
-    dbName: join(dataDir, 'shared.sqlite3'),
-    entities: [User, Session],
-    allowGlobalContext: false,
-    tenancy: {
-      dir: join(dataDir, 'tenants'),
-      entities: [Note],
-      tenantEntity: User,
-      deleteOnTenantDelete: true,
-      maxOpen: options.maxOpen ?? 100,
-    },
-  });
+  const tenancy = await SqliteTenancy.init(tenancyConfig(dataDir, options.maxOpen));
   await tenancy.orm.schema.updateSchema();
   const admin = options.admin ?? (process.env.ADMIN_USERNAME && process.env.ADMIN_PASSWORD
     ? { username: process.env.ADMIN_USERNAME, password: process.env.ADMIN_PASSWORD } : undefined);

@@ -9,7 +9,7 @@ import {
   type MetadataStorage, type Options, type EntityDictionary, type NativeInsertUpdateManyOptions, type QueryResult,
 } from '@mikro-orm/core';
 import {
-  AbstractSqlDriver, BetterSqliteKnexDialect, SqlEntityManager, type AbstractSqlPlatform, type QueryBuilder,
+  AbstractSqlDriver, BetterSqliteKnexDialect, SqlEntityManager, knex, type AbstractSqlPlatform, type QueryBuilder,
 } from '@mikro-orm/knex';
 import { BetterSqliteConnection, BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { TenantError, currentTenantScope, requireTenantScope } from '@mikro-tenant/core';
@@ -28,9 +28,114 @@ export interface TenantBinding {
   readonly create?: boolean;
 }
 
-/** better-sqlite3's knex dialect, opening only existing files and preparing each handle. */
+/** How long a statement waits for the tenant's handle (held by a transaction, say) before failing, as knex's pool did. */
+const ACQUIRE_TIMEOUT_MS = 60_000;
+
+let betterSqlite: typeof Database | undefined;
+
+interface HandleWaiter {
+  resolve(db: Database.Database): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * better-sqlite3's knex dialect for one tenant file: opens only an existing file (unless building one),
+ * prepares the handle (pragmas, ATTACH), and replaces knex's tarn pool with a single handle leased in
+ * FIFO order. A lease (a statement, or a transaction until commit/rollback) has the handle to itself;
+ * other statements queue behind it, as they did with a tarn pool of max 1, but without a pool object,
+ * its timers and the validation round-trip per tenant.
+ */
 class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (config: Knex.Config) => Knex.Client) {
+  #db?: Database.Database;
+  #leased = false;
+  readonly #waiters: HandleWaiter[] = [];
+  #destroying?: Promise<void>;
+  #drained?: () => void;
+
+  // Called by knex's constructor: the single handle below replaces the pool.
+  override initializePool(): void {}
+
+  // Called by knex's constructor: `require('better-sqlite3')` once, not per tenant.
+  override initializeDriver(): void {
+    if (!betterSqlite) {
+      super.initializeDriver();
+      betterSqlite = this.driver as typeof Database;
+    }
+    this.driver = betterSqlite;
+  }
+
+  /** Opens the handle now if it is not open, so a missing or unreadable file fails here. */
+  openHandle(): Database.Database {
+    if (this.#destroying) {
+      throw new Error('Unable to acquire a connection');
+    }
+    return this.#db ??= this.#openRaw();
+  }
+
   override async acquireRawConnection(): Promise<Database.Database> {
+    return this.#openRaw();
+  }
+
+  override acquireConnection(): Promise<Database.Database> {
+    if (!this.#leased) {
+      try {
+        const db = this.openHandle();
+        this.#leased = true;
+        return Promise.resolve(db);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
+    if (this.#destroying) {
+      return Promise.reject(new Error('Unable to acquire a connection'));
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: HandleWaiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+          reject(new knex.KnexTimeoutError('Knex: Timeout acquiring a connection. The pool is probably full. '
+            + 'Are you missing a .transacting(trx) call?'));
+        }, ACQUIRE_TIMEOUT_MS),
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  override releaseConnection(connection: Database.Database): Promise<void> {
+    if (connection === this.#db && this.#leased) {
+      const next = this.#destroying ? undefined : this.#waiters.shift();
+      if (next) {
+        clearTimeout(next.timer);
+        next.resolve(connection);
+      } else {
+        this.#leased = false;
+        this.#drained?.();
+      }
+    }
+    return Promise.resolve();
+  }
+
+  /** Waits for the current lease to end, fails the queued ones (as tarn did) and closes the handle. */
+  override destroy(callback?: (error?: unknown) => void): Promise<void> {
+    this.#destroying ??= (async () => {
+      if (this.#leased) {
+        await new Promise<void>(resolve => { this.#drained = resolve; });
+      }
+      for (const waiter of this.#waiters.splice(0)) {
+        clearTimeout(waiter.timer);
+        waiter.reject(new Error('aborted'));
+      }
+      const db = this.#db;
+      this.#db = undefined;
+      db?.close();
+    })();
+    return callback ? this.#destroying.then(() => callback(), callback) : this.#destroying;
+  }
+
+  #openRaw(): Database.Database {
     const binding = (this.connectionSettings as unknown as { binding: TenantBinding }).binding;
     const BetterSqlite = (this as unknown as { driver: typeof Database }).driver;
     const db = new BetterSqlite(binding.file, { fileMustExist: !binding.create });
@@ -42,6 +147,29 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
     }
     return db;
   }
+}
+
+type KnexInstance = Knex & { context: { client: Knex.Client; userParams: object }; _events: object; _eventsCount: number };
+
+/** Template of every tenant's knex instance: only its methods are used, never its client. */
+let rootKnex: KnexInstance | undefined;
+
+/**
+ * A knex instance for one tenant's client. `knex()` builds ~100 closures per instance (one per query
+ * method); they all reach the client through `this.context.client`, so a tenant's instance can inherit
+ * them from one template instead and own just its context and events.
+ */
+function tenantKnex(client: Knex.Client): Knex {
+  rootKnex ??= knex({ client: BetterSqliteKnexDialect as never, connection: { filename: ':memory:' }, pool: { max: 0 }, useNullAsDefault: true }) as KnexInstance;
+  const instance = function tenantKnexInstance(tableName?: string, options?: object) {
+    const qb = instance.context.client.queryBuilder();
+    return tableName ? (qb.table as (name: string, options?: object) => Knex.QueryBuilder)(tableName, options) : qb;
+  } as unknown as KnexInstance;
+  Object.setPrototypeOf(instance, rootKnex);
+  instance.context = Object.assign(Object.create(rootKnex.context) as KnexInstance['context'], { client, userParams: {} });
+  instance._events = Object.create(null) as object;
+  instance._eventsCount = 0;
+  return instance;
 }
 
 /** A knex-backed MikroORM connection to one tenant's file. */
@@ -66,8 +194,20 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
   }
 
   override createKnex(): void {
-    this.client = this.createKnexClient(TenantKnexDialect as never);
+    this.client = tenantKnex(new TenantKnexDialect(this.getKnexOptions('better-sqlite3')));
     this.connected = true;
+  }
+
+  /**
+   * Opens the tenant's file now (synchronously: better-sqlite3 is), so a missing or unreadable file fails
+   * here and not on the first query; no validation query is needed.
+   */
+  open(): void {
+    this.#assertUsable();
+    if (!this.client) {
+      this.createKnex();
+    }
+    (this.client.client as unknown as TenantKnexDialect).openHandle();
   }
 
   override async connect(): Promise<void> {
@@ -98,10 +238,9 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
 
   protected override getKnexOptions(type: string): Knex.Config {
     return {
-      client: type,
+      client: TenantKnexDialect as never,
       connection: { filename: this.#binding!.file, binding: this.#binding } as Knex.Sqlite3ConnectionConfig,
-      // One handle per tenant file: statements and transactions queue on it (SQLite has one writer anyway).
-      pool: { min: 0, max: 1, idleTimeoutMillis: 2 ** 31 - 1, acquireTimeoutMillis: 60_000 },
+      // One handle per tenant file, leased by TenantKnexDialect: statements and transactions queue on it.
       useNullAsDefault: true,
     };
   }

@@ -16,7 +16,7 @@ import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyC
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { TemplateCache } from './template-cache.js';
 import { TenantFiles, fileExists, placeNoOverwrite, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
-import { entitiesSource, migrationsSource, tenantMigrationsConfig, type TenantSchemaSource } from './tenant-schema.js';
+import { entitiesSource, migrationsSource, tenantMigrationsConfig, type SchemaApplyResult, type TenantSchemaSource } from './tenant-schema.js';
 
 /** The shared database's ORM: a better-sqlite3 MikroORM whose EntityManager is a `SqlEntityManager`. */
 export type SharedORM = MikroORM<BetterSqliteDriver, SqlEntityManager<BetterSqliteDriver>>;
@@ -312,11 +312,11 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
    * Applies pending migrations to one tenant (in one transaction) and records its schema version.
    * @throws TenantError `ERR_TENANT_MIGRATION_FAILED` (the tenant is rolled back)
    */
-  async migrateTenant(tenantId: TenantIdInput): Promise<string | null> {
+  async migrateTenant(tenantId: TenantIdInput): Promise<SchemaApplyResult> {
     const id = canonicalTenantId(tenantId);
-    const version = await this.run(id, em => this.schema.apply(em), { sharedContext: false });
-    await this.registry.setSchemaVersion(id, version);
-    return version;
+    const result = await this.run(id, em => this.schema.apply(em), { sharedContext: false });
+    await this.registry.setSchemaVersion(id, result.version);
+    return result;
   }
 
   /** Builds the template for the current schema now (it is otherwise built on the first provisioning). */
@@ -338,26 +338,26 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
 
   async #open(tenantId: string): Promise<TenantEntityManager> {
     const file = this.files.path(tenantId);
-    if (!fileExists(file)) {
-      if (!this.options.autoCreate) {
-        throw TenantError.tenantNotFound(tenantId);
+    // Open first and look at the file system only when that fails: an existing tenant costs no stat.
+    for (let provisioned = false; ; provisioned = true) {
+      const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
+        tenantId, file, setup: this.#setup, touch: () => this.#pool.touch(tenantId),
+      });
+      try {
+        em.getConnection().open();
+        this.#stats.opened++;
+        return em;
+      } catch (error) {
+        await em.getDriver().close().catch(() => undefined);
+        if (fileExists(file)) {
+          throw TenantError.openFailed(tenantId, error);
+        }
+        if (!this.options.autoCreate || provisioned) {
+          throw TenantError.tenantNotFound(tenantId);
+        }
       }
       await this.#provision(tenantId, false);
     }
-    const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
-      tenantId, file, setup: this.#setup, touch: () => this.#pool.touch(tenantId),
-    });
-    this.#stats.opened++;
-    try {
-      await em.getConnection().execute('select 1', [], 'get');
-    } catch (error) {
-      await em.getDriver().close().catch(() => undefined);
-      if (!fileExists(file)) {
-        throw TenantError.tenantNotFound(tenantId);
-      }
-      throw TenantError.openFailed(tenantId, error);
-    }
-    return em;
   }
 
   /** Creates the tenant's file unless it exists; once per tenant at a time in this process. Resolves true if this call created it. */
@@ -422,7 +422,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       tenantId: '(build)', file: path, setup: this.#setup, create: true,
     });
     try {
-      return await this.schema.apply(em);
+      return (await this.schema.apply(em)).version;
     } finally {
       await em.getDriver().close();
       await fsp.rm(`${path}-shm`, { force: true });

@@ -10,6 +10,14 @@ import type { TenantEntityManager } from './mikro-orm-bridge.js';
 export type TenantMigrationsOptions = Pick<MigrationsOptions,
   'path' | 'pathTs' | 'glob' | 'migrationsList' | 'tableName' | 'transactional' | 'allOrNothing' | 'disableForeignKeys'>;
 
+/** What {@link TenantSchemaSource.apply} did. */
+export interface SchemaApplyResult {
+  /** Names of the migrations applied now (for entities: `['schema']` when the tables were created). */
+  executed: string[];
+  /** The schema version reached. */
+  version: string | null;
+}
+
 /** How tenant databases get their schema, and a key that changes whenever that schema changes. */
 export interface TenantSchemaSource {
   /** `migrations` (the migrations are applied) or `entities` (the schema is generated from the tenant entities). */
@@ -18,8 +26,8 @@ export interface TenantSchemaSource {
   readonly key: string;
   /** The schema version an up-to-date database has (last migration name, or `schema:<key>`). */
   readonly version: string | null;
-  /** Brings an empty or older tenant database up to date; returns the schema version reached. */
-  apply(em: TenantEntityManager): Promise<string | null>;
+  /** Brings an empty or older tenant database up to date. */
+  apply(em: TenantEntityManager): Promise<SchemaApplyResult>;
   /** Names of what {@link apply} would still do to this database (migrations only; [] for entities). */
   pending(em: TenantEntityManager): Promise<string[]>;
 }
@@ -45,9 +53,10 @@ export function migrationsSource(options: TenantMigrationsOptions): TenantSchema
     version: names.at(-1) ?? null,
     async apply(em) {
       try {
-        await new Migrator(em).up();
-        const executed = await new Migrator(em).getExecutedMigrations();
-        return executed.at(-1)?.name ?? null;
+        const migrator = new Migrator(em);
+        const executed = (await migrator.up()).map(m => m.name);
+        const all = await migrator.getExecutedMigrations();
+        return { executed, version: all.at(-1)?.name ?? null };
       } catch (error) {
         throw TenantError.migrationFailed(em.tenantId ?? '?', error);
       }
@@ -67,8 +76,12 @@ export async function entitiesSource(em: TenantEntityManager): Promise<TenantSch
     key,
     version: `schema:${key}`,
     async apply(target) {
-      await new SqlSchemaGenerator(target).createSchema();
-      return `schema:${key}`;
+      const generator = new SqlSchemaGenerator(target);
+      const missing = (await generator.getUpdateSchemaSQL({ wrap: false, safe: true })).trim();
+      if (missing) {
+        await generator.updateSchema({ safe: true });
+      }
+      return { executed: missing ? ['schema'] : [], version: `schema:${key}` };
     },
     async pending() {
       return [];
