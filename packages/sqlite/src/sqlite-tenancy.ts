@@ -274,12 +274,18 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     return fileExists(this.files.path(tenantId));
   }
 
-  /** Registered tenants with the size and modification time of their files. */
+  /** Registered tenants with the size and modification time of their files (database plus `-wal`). */
   async listTenants(): Promise<TenantInfo[]> {
     const records = await this.registry.list();
     return Promise.all(records.map(async record => {
-      const stat = await fsp.stat(join(this.files.dir, record.location)).catch(() => undefined);
-      return stat ? { ...record, sizeBytes: stat.size, modifiedAt: stat.mtime } : record;
+      const path = join(this.files.dir, record.location);
+      const [db, wal] = await Promise.all([path, `${path}-wal`].map(p => fsp.stat(p).catch(() => undefined)));
+      if (!db) {
+        return record;
+      }
+      // Recent writes sit in the -wal file until a checkpoint: count them in.
+      const modifiedAt = wal && wal.mtime > db.mtime ? wal.mtime : db.mtime;
+      return { ...record, sizeBytes: db.size + (wal?.size ?? 0), modifiedAt };
     }));
   }
 
