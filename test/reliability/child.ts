@@ -36,6 +36,9 @@ if (mode === 'access') {
       ok++;
     } catch (error) {
       errors.push(`${(error as { code?: string }).code ?? ''} ${(error as Error).message}`);
+      if (process.env.RACE_DEBUG && errors.length === 1) {
+        process.stderr.write(`${String(((error as Error).cause as Error)?.stack)}\n`);
+      }
     }
   })));
   process.stdout.write(`${JSON.stringify({ ok, errors, stats: tenancy.stats() })}\n`);

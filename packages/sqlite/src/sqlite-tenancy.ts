@@ -345,7 +345,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   async #open(tenantId: string): Promise<TenantEntityManager> {
     const file = this.files.path(tenantId);
     // Open first and look at the file system only when that fails: an existing tenant costs no stat.
-    for (let provisioned = false; ; provisioned = true) {
+    let provisioned = false;
+    for (let attempt = 0; ; attempt++) {
       const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
         tenantId, file, setup: this.#setup, touch: () => this.#pool.touch(tenantId),
       });
@@ -356,6 +357,10 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       } catch (error) {
         await em.getDriver().close().catch(() => undefined);
         if (fileExists(file)) {
+          // Another process may have placed the file between the failed open and this check: open it again.
+          if (attempt < 2) {
+            continue;
+          }
           throw TenantError.openFailed(tenantId, error);
         }
         if (!this.options.autoCreate || provisioned) {
@@ -363,6 +368,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
         }
       }
       await this.#provision(tenantId, false);
+      provisioned = true;
     }
   }
 
