@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { copyFileSync, linkSync, promises as fsp, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
   MikroORM, ReferenceKind, RequestContext, Utils, type Configuration, type EntityMetadata, type Options,
@@ -344,31 +344,38 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
 
   async #open(tenantId: string): Promise<TenantEntityManager> {
     const file = this.files.path(tenantId);
+    const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
+      tenantId, file, setup: this.#setup, touch: () => this.#pool.touch(tenantId),
+    });
     // Open first and look at the file system only when that fails: an existing tenant costs no stat.
     let provisioned = false;
     for (let attempt = 0; ; attempt++) {
-      const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
-        tenantId, file, setup: this.#setup, touch: () => this.#pool.touch(tenantId),
-      });
+      let failure: TenantError | undefined;
       try {
         em.getConnection().open();
         this.#stats.opened++;
         return em;
       } catch (error) {
-        await em.getDriver().close().catch(() => undefined);
         if (fileExists(file)) {
           // Another process may have placed the file between the failed open and this check: open it again.
           if (attempt < 2) {
             continue;
           }
-          throw TenantError.openFailed(tenantId, error);
-        }
-        if (!this.options.autoCreate || provisioned) {
-          throw TenantError.tenantNotFound(tenantId);
+          failure = TenantError.openFailed(tenantId, error);
+        } else if (!this.options.autoCreate || provisioned) {
+          failure = TenantError.tenantNotFound(tenantId);
         }
       }
-      await this.#provision(tenantId, false);
-      provisioned = true;
+      try {
+        if (failure) {
+          throw failure;
+        }
+        await this.#provision(tenantId, false);
+        provisioned = true;
+      } catch (error) {
+        await em.getDriver().close().catch(() => undefined);
+        throw error;
+      }
     }
   }
 
@@ -395,7 +402,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       try {
         if (this.#template) {
           try {
-            await this.#template.copyTo(tmp);
+            // A template is a few KiB: a synchronous copy costs less than a round trip through libuv's thread pool.
+            copyFileSync(await this.#template.ensure(), tmp);
           } catch (error) {
             this.options.warn(`mikro-tenant: the template failed (${(error as Error).message}); migrating tenant "${tenantId}" instead.`,
               'MIKRO_TENANT_TEMPLATE_FAILED');
@@ -405,7 +413,19 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
         } else {
           version = await this.#build(tmp);
         }
-        created = await placeNoOverwrite(tmp, target);
+        // Synchronous hard link first (atomic, never overwrites); EEXIST and file systems without hard
+        // links are left to placeNoOverwrite, which knows them.
+        let linked = false;
+        try {
+          linkSync(tmp, target);
+          linked = true;
+        } catch {
+          // handled by placeNoOverwrite
+        }
+        if (linked) {
+          rmSync(tmp, { force: true });
+        }
+        created = linked || await placeNoOverwrite(tmp, target);
         this.#stats[created ? 'provisioned' : 'provisionRaces']++;
       } catch (error) {
         await removeDatabaseFiles(tmp);
