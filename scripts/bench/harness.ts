@@ -1,0 +1,207 @@
+/**
+ * Shared benchmark machinery: timing, alternating A/B rounds, medians, process figures and the report.
+ * Every figure is a ratio of two things measured in the same process and run, alternating sides each
+ * round (ABBA order) so drift and noise of a shared machine hit both sides alike.
+ */
+import { accessSync, constants as fsConstants, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** What a scenario gets from the runner. */
+export interface BenchContext {
+  /** Smoke mode: fewer rounds, shorter runs (figures not meaningful). */
+  readonly quick: boolean;
+  /** A fresh temporary folder for this scenario, removed afterwards. */
+  readonly dir: string;
+  /** Progress line on stderr. */
+  log(message: string): void;
+}
+
+/** A goal on a ratio: `>=` value or `<=` value. */
+export interface Goal {
+  op: '>=' | '<=';
+  value: number;
+}
+
+/** One row of the report (and one element of `bench/results.json`). */
+export interface BenchEntry {
+  /** Scenario name (as given to `--only`). */
+  scenario: string;
+  /** What this row measures. */
+  name: string;
+  /** What the ratio is relative to. */
+  baseline: string;
+  /** Median of the per-round ratios. */
+  ratio: number;
+  /** The goal, as text (`>= 0.95`). */
+  goal: string;
+  met: boolean;
+  /** Absolute medians for context, each with its unit in the key (`us`, `req/s`, `MiB`...). */
+  medians: Record<string, number>;
+  /** How many rounds the ratio is the median of. */
+  rounds: number;
+  /** Anything else worth keeping. */
+  detail?: Record<string, unknown>;
+}
+
+/** A scenario module's default export. */
+export interface Scenario {
+  name: string;
+  title: string;
+  /** Node options the scenario's process needs (e.g. `--expose-gc`). */
+  nodeOptions?: string[];
+  run(ctx: BenchContext): Promise<BenchEntry[]>;
+}
+
+/** Microseconds since an arbitrary point (monotonic). */
+export function nowUs(): number {
+  return Number(process.hrtime.bigint()) / 1000;
+}
+
+/** Runs `fn` `n` times in sequence and returns microseconds per call. */
+export async function perCallUs(n: number, fn: (i: number) => unknown): Promise<number> {
+  const start = nowUs();
+  for (let i = 0; i < n; i++) {
+    await fn(i);
+  }
+  return (nowUs() - start) / n;
+}
+
+/** Median of a list (mean of the two middle values for even lengths). */
+export function median(values: number[]): number {
+  if (values.length === 0) {
+    return Number.NaN;
+  }
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Samples per side, and the per-round ratios `a / b`. */
+export interface Alternated {
+  a: number[];
+  b: number[];
+  /** a[i] / b[i] per round. */
+  ratios: number[];
+}
+
+/**
+ * Measures two sides in `rounds` rounds, in ABBA order (A first in even rounds, B first in odd ones).
+ * Each side returns one number per call (a time per operation, a throughput...). `between` runs untimed
+ * after every round (e.g. to reset state).
+ */
+export async function alternate(rounds: number, a: (round: number) => Promise<number>, b: (round: number) => Promise<number>,
+  between?: (round: number) => Promise<void>): Promise<Alternated> {
+  const out: Alternated = { a: [], b: [], ratios: [] };
+  for (let round = 0; round < rounds; round++) {
+    let va: number;
+    let vb: number;
+    if (round % 2 === 0) {
+      va = await a(round);
+      vb = await b(round);
+    } else {
+      vb = await b(round);
+      va = await a(round);
+    }
+    out.a.push(va);
+    out.b.push(vb);
+    out.ratios.push(va / vb);
+    await between?.(round);
+  }
+  return out;
+}
+
+/** Builds a report row; `met` follows from the ratio and the goal. */
+export function entry(init: Omit<BenchEntry, 'goal' | 'met' | 'ratio'> & { ratio: number; goal: Goal }): BenchEntry {
+  const ratio = round3(init.ratio);
+  const met = init.goal.op === '>=' ? ratio >= init.goal.value : ratio <= init.goal.value;
+  const medians = Object.fromEntries(Object.entries(init.medians).map(([k, v]) => [k, round3(v)]));
+  return { ...init, ratio, medians, goal: `${init.goal.op} ${init.goal.value}`, met };
+}
+
+/** Rounds to 3 significant decimals for the report. */
+export function round3(value: number): number {
+  if (!Number.isFinite(value)) {
+    return value;
+  }
+  const abs = Math.abs(value);
+  const digits = abs >= 100 ? 1 : abs >= 1 ? 3 : 4;
+  return Number(value.toFixed(digits));
+}
+
+/**
+ * Where benchmark files go: `BENCH_DIR` if set, else `/dev/shm` (a tmpfs) when writable, else the OS temp
+ * folder. A tmpfs keeps the figures about this library's CPU cost: on the shared disk, SQLite's creation
+ * and removal of `-wal`/`-shm` files per open/close varies 3x between runs with the other engineers' I/O.
+ */
+export function benchBaseDir(): string {
+  if (process.env.BENCH_DIR) {
+    return process.env.BENCH_DIR;
+  }
+  try {
+    accessSync('/dev/shm', fsConstants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
+
+/** A fresh temporary folder under {@link benchBaseDir}. */
+export function tempDir(label: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(benchBaseDir(), `mt-bench-${label}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Open file descriptors of this process (Linux: entries of /proc/self/fd). */
+export function openFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Forces a full garbage collection when the process runs with `--expose-gc` (twice: weak callbacks run between). */
+export async function gc(): Promise<void> {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (!collect) {
+    return;
+  }
+  collect();
+  await new Promise(resolve => setImmediate(resolve));
+  collect();
+}
+
+export const MiB = 1024 * 1024;
+
+/** Writes `RESULTS.md` and `results.json` into `outDir`. */
+export function writeReport(outDir: string, entries: BenchEntry[], meta: { quick: boolean; startedAt: Date; durationS: number; baseDir: string }): void {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(entries, null, 2)}\n`);
+  const lines = [
+    '# mikro-tenant benchmarks',
+    '',
+    `Written by \`npm run bench\`${meta.quick ? ' --quick (smoke run: figures are not meaningful)' : ''} on ${meta.startedAt.toISOString()}`
+      + ` in ${meta.durationS.toFixed(0)} s; Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} cores;`
+      + ` database files in ${meta.baseDir} (BENCH_DIR to change).`,
+    'Each ratio is the median of per-round ratios of two things measured in the same process, alternating',
+    'sides each round (ABBA). The machine is shared and noisy: compare ratios, not absolute figures.',
+    '',
+    '| scenario | measure | baseline | ratio | goal | met | medians |',
+    '|---|---|---|---:|---|:-:|---|',
+  ];
+  for (const e of entries) {
+    const medians = Object.entries(e.medians).map(([k, v]) => `${k} ${v}`).join('; ');
+    lines.push(`| ${e.scenario} | ${e.name} | ${e.baseline} | ${e.ratio} | ${e.goal} | ${e.met ? 'yes' : '**no**'} | ${medians} |`);
+  }
+  lines.push('', `Rounds per row: ${[...new Set(entries.map(e => e.rounds))].join(', ')}. Details per row are in \`results.json\`.`, '');
+  const notes = entries.filter(e => typeof e.detail?.note === 'string');
+  if (notes.length) {
+    lines.push('## Notes', '');
+    for (const e of notes) {
+      lines.push(`- **${e.scenario}, ${e.name}**: ${String(e.detail!.note)}`);
+    }
+    lines.push('');
+  }
+  writeFileSync(join(outDir, 'RESULTS.md'), lines.join('\n'));
+}

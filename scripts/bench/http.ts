@@ -1,0 +1,181 @@
+/**
+ * Scenario 1: HTTP throughput of `GET /notes` (20 rows) through Koa, driven by autocannon over loopback.
+ * Three servers, each in its own process, run the same handler on `ctx.state.em`:
+ * - `tenancy`: 100 warm tenants behind `@mikro-tenant/koa`'s `tenantMiddleware` (tenant from `X-Tenant-ID`);
+ * - `plain`: one MikroORM database holding one tenant's rows (`RequestContext.create` per request);
+ * - `filter`: one database with a `tenant_id` column and a default MikroORM filter, holding all 100 tenants' rows.
+ * Autocannon (in this process) cycles every connection through 100 requests, one per tenant, so the
+ * tenants are hit round-robin; the plain server gets the same headers and ignores them.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import Koa from 'koa';
+import { RequestContext, type EntityManager } from '@mikro-orm/core';
+import { fromHeader, tenantMiddleware } from '@mikro-tenant/koa';
+import { entry, median, type Scenario } from './harness.js';
+import { NOTES_PER_TENANT, makeFilteredNote, makeNote, noteRows, openPlainOrm, openTenancy, seedTenantFiles } from './model.js';
+
+type Kind = 'tenancy' | 'plain' | 'filter';
+const KINDS: Kind[] = ['tenancy', 'plain', 'filter'];
+const TENANTS = 100;
+const tenantIds = Array.from({ length: TENANTS }, (_, i) => `t${i}`);
+
+/** Server side: builds one app over `dir`, listens on a free loopback port and reports it to the parent. */
+async function serve(kind: Kind, dir: string): Promise<void> {
+  const app = new Koa<{ em?: EntityManager }>();
+  let close: () => Promise<void>;
+  if (kind === 'tenancy') {
+    const Note = makeNote();
+    const tenancy = await openTenancy(dir, { entities: [Note], maxOpen: TENANTS });
+    await seedTenantFiles(tenancy, TENANTS, async em => {
+      noteRows().forEach(row => em.create(Note, row));
+      await em.flush();
+    });
+    app.use(tenantMiddleware(tenancy, { resolve: fromHeader('X-Tenant-ID') }));
+    app.use(handler(Note as never));
+    close = () => tenancy.close();
+  } else {
+    const Note = kind === 'plain' ? makeNote() : makeFilteredNote();
+    const orm = await openPlainOrm(join(dir, `${kind}.sqlite3`), [Note]);
+    await orm.schema.createSchema();
+    const em = orm.em.fork();
+    for (const tenantId of kind === 'plain' ? ['t0'] : tenantIds) {
+      noteRows().forEach(row => em.create(Note as never, (kind === 'plain' ? row : { ...row, tenantId }) as never));
+    }
+    await em.flush();
+    app.use(async (ctx, next) => {
+      await RequestContext.create(orm.em, async () => {
+        ctx.state.em = RequestContext.getEntityManager()!;
+        if (kind === 'filter') {
+          ctx.state.em.setFilterParams('tenant', { id: ctx.get('x-tenant-id') });
+        }
+        await next();
+      });
+    });
+    app.use(handler(Note as never));
+    close = () => orm.close(true);
+  }
+  const server = app.listen(0, '127.0.0.1', () => {
+    process.send!({ port: (server.address() as { port: number }).port });
+  });
+  process.on('message', async (message: { stop?: boolean }) => {
+    if (message.stop) {
+      server.close();
+      await close();
+      process.exit(0);
+    }
+  });
+}
+
+/** The handler all three servers share. */
+function handler(Note: Parameters<EntityManager['find']>[0]): Koa.Middleware<{ em?: EntityManager }> {
+  return async ctx => {
+    if (ctx.path !== '/notes') {
+      ctx.status = 404;
+      return;
+    }
+    ctx.body = await ctx.state.em!.find(Note, {}, { orderBy: { id: 'asc' }, limit: NOTES_PER_TENANT } as never);
+  };
+}
+
+interface Server {
+  kind: Kind;
+  port: number;
+  proc: ChildProcess;
+}
+
+function start(kind: Kind, dir: string): Promise<Server> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--server', kind, '--dir', join(dir, kind)], {
+    execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    proc.once('message', (message: { port: number }) => resolve({ kind, port: message.port, proc }));
+    proc.once('exit', code => reject(new Error(`${kind} server exited with ${code}`)));
+  });
+}
+
+async function load(server: Server, durationS: number): Promise<number> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${server.port}`,
+    connections: 10,
+    pipelining: 1,
+    duration: durationS,
+    requests: tenantIds.map(id => ({ method: 'GET', path: '/notes', headers: { 'x-tenant-id': id } })),
+  });
+  if (result.non2xx || result.errors || result.timeouts) {
+    throw new Error(`${server.kind}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  }
+  return result.requests.average;
+}
+
+async function checkBody(server: Server): Promise<void> {
+  for (const id of ['t0', 't57']) {
+    const response = await fetch(`http://127.0.0.1:${server.port}/notes`, { headers: { 'x-tenant-id': id } });
+    const rows = await response.json() as unknown[];
+    if (response.status !== 200 || rows.length !== NOTES_PER_TENANT) {
+      throw new Error(`${server.kind}: GET /notes answered ${response.status} with ${rows.length} rows`);
+    }
+  }
+}
+
+const scenario: Scenario = {
+  name: 'http',
+  title: 'HTTP GET /notes (20 rows), 100 warm tenants round-robin vs one plain database',
+  async run(ctx) {
+    const rounds = ctx.quick ? 1 : 4;
+    const durationS = ctx.quick ? 1 : 3;
+    const servers = await Promise.all(KINDS.map(kind => start(kind, ctx.dir)));
+    const byKind = Object.fromEntries(servers.map(s => [s.kind, s])) as Record<Kind, Server>;
+    try {
+      for (const server of servers) {
+        await checkBody(server);
+        await load(server, 1); // warm-up: JIT, every tenant opened
+      }
+      const samples: Record<Kind, number[]> = { tenancy: [], plain: [], filter: [] };
+      const vsPlain: number[] = [];
+      const vsFilter: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        // Rotate the order each round so no side always runs first or last.
+        const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
+        const got = {} as Record<Kind, number>;
+        for (const kind of order) {
+          got[kind] = await load(byKind[kind], durationS);
+          samples[kind].push(got[kind]);
+        }
+        ctx.log(`round ${round + 1}: ${KINDS.map(k => `${k} ${got[k].toFixed(0)} req/s`).join(', ')}`);
+        vsPlain.push(got.tenancy / got.plain);
+        vsFilter.push(got.tenancy / got.filter);
+      }
+      const medians = {
+        'tenancy req/s': median(samples.tenancy), 'plain req/s': median(samples.plain), 'filter req/s': median(samples.filter),
+      };
+      const detail = { connections: 10, durationS, tenants: TENANTS, middleware: '@mikro-tenant/koa tenantMiddleware + fromHeader' };
+      return [
+        entry({
+          scenario: 'http', name: 'GET /notes, 100 warm tenants: throughput', baseline: 'one plain MikroORM database (one tenant\'s rows)',
+          ratio: median(vsPlain), goal: { op: '>=', value: 0.95 }, rounds, medians, detail,
+        }),
+        entry({
+          scenario: 'http', name: 'GET /notes, 100 warm tenants: throughput vs filter', baseline: 'one database, tenant_id column + MikroORM filter (100 tenants\' rows)',
+          ratio: median(vsFilter), goal: { op: '>=', value: 0.95 }, rounds, medians, detail,
+        }),
+      ];
+    } finally {
+      await Promise.all(servers.map(server => new Promise(resolve => {
+        server.proc.once('exit', resolve);
+        server.proc.send({ stop: true });
+      })));
+    }
+  },
+};
+
+export default scenario;
+
+if (process.argv.includes('--server')) {
+  const arg = (name: string) => process.argv[process.argv.indexOf(name) + 1]!;
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(arg('--dir'), { recursive: true });
+  await serve(arg('--server') as Kind, arg('--dir'));
+}

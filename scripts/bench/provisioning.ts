@@ -1,0 +1,107 @@
+/**
+ * Scenario 4: provisioning a new tenant. `createTenant` with the template ready against `createTenant`
+ * with `template: false` (running the migrations on a fresh file), with 1 and with 20 migrations; and the
+ * first request of a new tenant (`run(newId, em => em.count(...))` with auto-creation) against the first
+ * request of an existing tenant that is not open (a cold open).
+ */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SqliteTenancy } from '@mikro-tenant/sqlite';
+import { alternate, entry, median, nowUs, type Scenario } from './harness.js';
+import { makeMigrations, makeNote, openTenancy } from './model.js';
+
+const scenario: Scenario = {
+  name: 'provisioning',
+  title: 'new tenant: template copy vs migrations (1 and 20); first request of a new tenant vs cold open',
+  async run(ctx) {
+    const rounds = ctx.quick ? 3 : 10;
+    const perSample = ctx.quick ? 3 : 12;
+    const Note = makeNote();
+    const open = async (name: string, migrations: number, template: boolean) => {
+      mkdirSync(join(ctx.dir, name));
+      const tenancy = await openTenancy(join(ctx.dir, name), { entities: [Note], migrations: { migrationsList: makeMigrations(migrations) }, template, maxOpen: 100_000 });
+      await tenancy.buildTemplate();
+      return tenancy;
+    };
+    const tenancies: SqliteTenancy[] = [];
+    let serial = 0;
+    const create = (tenancy: SqliteTenancy) => async () => {
+      const ids = Array.from({ length: perSample }, () => `n${serial++}`);
+      const t0 = nowUs();
+      for (const id of ids) {
+        await tenancy.createTenant(id);
+      }
+      return (nowUs() - t0) / perSample;
+    };
+    try {
+      const results: Record<number, { template: number[]; migrate: number[]; ratios: number[] }> = {};
+      for (const count of [1, 20]) {
+        const withTemplate = await open(`template-${count}`, count, true);
+        const withoutTemplate = await open(`migrate-${count}`, count, false);
+        tenancies.push(withTemplate, withoutTemplate);
+        await create(withTemplate)();
+        await create(withoutTemplate)();
+        const measured = await alternate(rounds, create(withoutTemplate), create(withTemplate));
+        results[count] = { template: measured.b, migrate: measured.a, ratios: measured.ratios };
+      }
+      const flat = results[20]!.template.map((t, i) => t / results[1]!.template[i]!);
+
+      // First request of a new tenant vs a cold open, on the 20-migration tenancy with its template.
+      const tenancy = tenancies[2]!;
+      const source = tenancy.files.path('n0');
+      await tenancy.run('n0', em => em.getConnection().execute('pragma wal_checkpoint(TRUNCATE)'));
+      const firstRequest = async () => {
+        const ids = Array.from({ length: perSample }, () => `f${serial++}`);
+        const t0 = nowUs();
+        for (const id of ids) {
+          await tenancy.run(id, em => em.count(Note));
+        }
+        return (nowUs() - t0) / perSample;
+      };
+      const coldOpen = async () => {
+        const ids = Array.from({ length: perSample }, () => `c${serial++}`);
+        for (const id of ids) {
+          copyFileSync(source, tenancy.files.path(id));
+        }
+        const t0 = nowUs();
+        for (const id of ids) {
+          await tenancy.run(id, em => em.count(Note));
+        }
+        return (nowUs() - t0) / perSample;
+      };
+      await firstRequest();
+      await coldOpen();
+      const vsCold = await alternate(rounds, firstRequest, coldOpen);
+      return [
+        entry({
+          scenario: 'provisioning', name: 'createTenant, 20 migrations: template speed-up', baseline: 'createTenant running the 20 migrations (template: false)',
+          ratio: median(results[20]!.ratios), goal: { op: '>=', value: 100 }, rounds,
+          medians: { 'migrations us': median(results[20]!.migrate), 'template us': median(results[20]!.template) },
+          detail: { perSample, note: 'ratio = time with migrations / time with the template; both include the registry insert into the shared database' },
+        }),
+        entry({
+          scenario: 'provisioning', name: 'createTenant, 1 migration: template speed-up', baseline: 'createTenant running the 1 migration (template: false)',
+          ratio: median(results[1]!.ratios), goal: { op: '>=', value: 1 }, rounds,
+          medians: { 'migrations us': median(results[1]!.migrate), 'template us': median(results[1]!.template) },
+          detail: { perSample, note: 'no goal of its own (the brief sets >= 100x at 20 migrations); shown so the trend is visible' },
+        }),
+        entry({
+          scenario: 'provisioning', name: 'createTenant from the template: 20 vs 1 migration (flat)', baseline: 'createTenant from the template with 1 migration',
+          ratio: median(flat), goal: { op: '<=', value: 1.25 }, rounds,
+          medians: { 'template 20 migrations us': median(results[20]!.template), 'template 1 migration us': median(results[1]!.template) },
+        }),
+        entry({
+          scenario: 'provisioning', name: 'first request of a new tenant (auto-create + count)', baseline: 'first request of an existing tenant not open (cold open + count)',
+          ratio: median(vsCold.ratios), goal: { op: '<=', value: 1.5 }, rounds,
+          medians: { 'new tenant run+count us': median(vsCold.a), 'cold open run+count us': median(vsCold.b) },
+        }),
+      ];
+    } finally {
+      for (const tenancy of tenancies) {
+        await tenancy.close();
+      }
+    }
+  },
+};
+
+export default scenario;
