@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { alternate, entry, median, nowUs, type Scenario } from './harness.js';
 import { makeMigrations, makeNote, migrationName, migrationSql, openTenancy } from './model.js';
@@ -96,7 +97,8 @@ const scenario: Scenario = {
         detail: {
           tenants: count,
           note: 'the CLI\'s migrateAll (worker threads, each with its own tenancy), timed by its own durationMs: '
-            + 'worker start-up, every tenant opened, migrated in a transaction and recorded in the registry, then the template rebuilt',
+            + 'worker start-up, every tenant opened, migrated in a transaction and recorded in the registry, then the template rebuilt. '
+            + `The machine has ${availableParallelism()} cores, shared with the other processes running on it`,
         },
       }),
     ];
