@@ -1,20 +1,27 @@
 import type { Context, Middleware } from 'koa';
 import { TenantError, type TenantErrorCode } from '@mikro-tenant/core';
 
-/** HTTP status of every tenant error code: the one table the adapter answers from. */
-export const TENANT_ERROR_STATUS: Readonly<Record<TenantErrorCode, number>> = Object.freeze({
+/** Every code the adapter answers with: the library's {@link TenantErrorCode}s plus its own `ERR_FORBIDDEN`. */
+export type HttpErrorCode = TenantErrorCode | 'ERR_FORBIDDEN';
+
+/**
+ * HTTP status of every error code: the one table the adapter answers from. Statuses of 500 and
+ * above answer with a generic message and emit the error on the Koa app (`app.on('error')`).
+ */
+export const TENANT_ERROR_STATUS: Readonly<Record<HttpErrorCode, number>> = Object.freeze({
   ERR_INVALID_TENANT_ID: 400,
   ERR_NO_TENANT_CONTEXT: 401,
+  ERR_FORBIDDEN: 403,
   ERR_TENANT_NOT_FOUND: 404,
   ERR_TENANT_EXISTS: 409,
+  ERR_TENANT_DELETED: 410,
   ERR_TENANT_ENTITY_ON_SHARED_EM: 500,
+  ERR_INVALID_OPTION: 500,
   ERR_TENANT_PROVISIONING_FAILED: 503,
   ERR_TENANT_OPEN_FAILED: 503,
   ERR_TENANT_MIGRATION_FAILED: 503,
   ERR_TENANT_CLOSED: 503,
-  ERR_TENANT_DELETED: 410,
   ERR_TENANCY_CLOSED: 503,
-  ERR_INVALID_OPTION: 500,
 });
 
 /** The JSON body of an error answer: `{ error: { code, message } }`. */
@@ -22,23 +29,33 @@ export interface ErrorBody {
   error: { code: string; message: string };
 }
 
-/** Answers `ctx` with the status and JSON body of a tenant error. Server-side errors get a generic message. */
-export function respondWithTenantError(ctx: Context, error: TenantError): void {
-  const status = TENANT_ERROR_STATUS[error.code] ?? 500;
-  ctx.status = status;
-  const message = status >= 500 ? 'The tenant\'s data is unavailable right now.' : error.message;
-  ctx.body = { error: { code: error.code, message } } satisfies ErrorBody;
-}
+const GENERIC_MESSAGE = 'The tenant\'s data is unavailable right now.';
 
-/** Answers with a plain coded error (for the adapter's own refusals such as `ERR_FORBIDDEN`). */
-export function respondWithError(ctx: Context, status: number, code: string, message: string): void {
+/**
+ * Answers `ctx` with a coded error: status from {@link TENANT_ERROR_STATUS} (500 for a code it does
+ * not know), body `{ error: { code, message } }`.
+ */
+export function respondWithError(ctx: Context, code: HttpErrorCode, message: string): void {
+  const status = TENANT_ERROR_STATUS[code] ?? 500;
   ctx.status = status;
-  ctx.body = { error: { code, message } } satisfies ErrorBody;
+  ctx.body = { error: { code, message: status >= 500 ? GENERIC_MESSAGE : message } } satisfies ErrorBody;
 }
 
 /**
- * Middleware mapping `TenantError`s thrown downstream to JSON answers (status from
- * {@link TENANT_ERROR_STATUS}). Mount it before the routes; other errors pass through.
+ * Answers `ctx` with the status and JSON body of a tenant error. Server-side errors (5xx) get a
+ * generic message and are emitted on the app, so they are logged like any other error.
+ */
+export function respondWithTenantError(ctx: Context, error: TenantError): void {
+  respondWithError(ctx, error.code, error.message);
+  if (ctx.status >= 500) {
+    ctx.app.emit('error', error, ctx);
+  }
+}
+
+/**
+ * Middleware mapping `TenantError`s thrown downstream (say, `tenancy.em` used on a route without a
+ * tenant: `ERR_NO_TENANT_CONTEXT`, 401) to JSON answers, status from {@link TENANT_ERROR_STATUS}.
+ * Mount it before the routes; other errors pass through untouched.
  *
  * @example
  * app.use(tenantErrorHandler());
@@ -52,9 +69,6 @@ export function tenantErrorHandler(): Middleware {
         throw error;
       }
       respondWithTenantError(ctx, error);
-      if (ctx.status >= 500) {
-        ctx.app.emit('error', error, ctx);
-      }
     }
   };
 }

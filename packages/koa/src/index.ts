@@ -5,5 +5,5 @@ export type { TenantResolver } from './resolvers.js';
 export { tenantAdmin } from './tenant-admin.js';
 export type { TenantAdminOptions } from './tenant-admin.js';
 export { TENANT_ERROR_STATUS, tenantErrorHandler, respondWithTenantError, respondWithError } from './http-errors.js';
-export type { ErrorBody } from './http-errors.js';
+export type { ErrorBody, HttpErrorCode } from './http-errors.js';
 export type { EntityManagerOf } from './core-types.js';

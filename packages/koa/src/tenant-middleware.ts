@@ -3,11 +3,11 @@ import { TenantError, canonicalTenantId, type EntityManagerOf, type Tenancy } fr
 import { respondWithTenantError } from './http-errors.js';
 import { fromUser, type TenantResolver } from './resolvers.js';
 
-/** How the admin switch is read by the tenant middleware (see `tenantAdmin`). */
+/** How the tenant middleware reads the admin switch (the `tenantAdmin` options fit). */
 export interface TenantSwitchReader {
   /** Whether the request's user may look at other tenants' data. */
   isSuperuser(ctx: Context): boolean | Promise<boolean>;
-  /** The tenant id the user switched to, stored in their session; `undefined` when not switched. */
+  /** The tenant id the user switched to, as stored in their session; `undefined` when not switched. */
   get(ctx: Context): unknown | Promise<unknown>;
 }
 
@@ -17,11 +17,15 @@ export interface TenantMiddlewareOptions {
   resolve?: TenantResolver;
   /** Answer 401 `ERR_NO_TENANT_CONTEXT` when no tenant is found; when false, go on without a tenant. @default true */
   required?: boolean;
-  /** Honour a superuser's admin switch (the same object given to `tenantAdmin`). @default none */
+  /**
+   * Honour a superuser's admin switch (pass the object given to `tenantAdmin`). The switch is read for
+   * superusers only, and a switched-to tenant is never created: a missing one answers 404.
+   * @default undefined (no switch)
+   */
   adminSwitch?: TenantSwitchReader;
 }
 
-/** What the middleware puts on `ctx.state`. */
+/** What the middleware puts on `ctx.state` for the downstream middleware. */
 export interface TenantState<EM = unknown> {
   /** Canonical id of the request's tenant. */
   tenantId: string;
@@ -31,46 +35,74 @@ export interface TenantState<EM = unknown> {
   tenantSwitched: boolean;
 }
 
+type ResolvedOptions = Readonly<Required<Omit<TenantMiddlewareOptions, 'adminSwitch'>> & Pick<TenantMiddlewareOptions, 'adminSwitch'>>;
+
+function resolveOptions(options: TenantMiddlewareOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw TenantError.invalidOption('tenantMiddleware(options)', 'expected an object');
+  }
+  const resolved = { resolve: options.resolve ?? fromUser(), required: options.required ?? true, adminSwitch: options.adminSwitch };
+  if (typeof resolved.resolve !== 'function') {
+    throw TenantError.invalidOption('resolve', 'expected a function (ctx) => tenant id');
+  }
+  if (typeof resolved.required !== 'boolean') {
+    throw TenantError.invalidOption('required', 'expected true or false');
+  }
+  const sw = resolved.adminSwitch;
+  if (sw !== undefined && (sw === null || typeof sw.isSuperuser !== 'function' || typeof sw.get !== 'function')) {
+    throw TenantError.invalidOption('adminSwitch', 'expected { isSuperuser(ctx), get(ctx) }, as given to tenantAdmin()');
+  }
+  return Object.freeze(resolved);
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
 /**
- * Resolves the tenant of each request and runs everything downstream as that tenant: inside
- * `tenancy.run()`, so `tenancy.em` and MikroORM's `RequestContext` resolve to the tenant's fork, which
- * is also `ctx.state.em` (with `ctx.state.tenantId`). The tenant's connection stays open until the
- * response is done. Invalid ids answer 400, unknown tenants (with auto-creation off) 404, no tenant 401,
- * as `{ error: { code, message } }`.
+ * Resolves the tenant of each request and runs everything downstream as that tenant, inside
+ * `tenancy.run()`: `tenancy.em` and MikroORM's `RequestContext` resolve to a fork made for this
+ * request, which is also `ctx.state.em` (with `ctx.state.tenantId` and `ctx.state.tenantSwitched`).
+ * The tenant's connection stays leased until the downstream middleware is done. Invalid ids answer
+ * 400, unknown tenants (with auto-creation off) 404, no tenant where one is required 401, as
+ * `{ error: { code, message } }` (see `TENANT_ERROR_STATUS`).
  *
+ * @throws TenantError `ERR_INVALID_OPTION` at once, when an option has a wrong value
  * @example
  * app.use(session).use(auth); // sets ctx.state.user
- * app.use(tenantMiddleware(tenancy));
+ * app.use(tenantMiddleware(tenancy)); // or { resolve: fromHeader() }, { required: false }, { adminSwitch }
  * router.get('/notes', async ctx => { ctx.body = await ctx.state.em.find(Note, {}); });
  */
 export function tenantMiddleware<T extends Tenancy>(tenancy: T, options: TenantMiddlewareOptions = {}): Middleware<Partial<TenantState<EntityManagerOf<T>>>> {
-  const resolve = options.resolve ?? fromUser();
-  const required = options.required ?? true;
-  if (typeof resolve !== 'function') {
-    throw TenantError.invalidOption('resolve', 'expected a function (ctx) => tenant id');
-  }
-  return async (ctx, next) => {
+  const { resolve, required, adminSwitch } = resolveOptions(options);
+  return async (koaCtx, next) => {
+    const ctx = koaCtx as unknown as Context;
     let tenantId: string;
     let switched = false;
     try {
-      let raw = await resolve(ctx as unknown as Context);
-      if (options.adminSwitch && await options.adminSwitch.isSuperuser(ctx as unknown as Context)) {
-        const target = await options.adminSwitch.get(ctx as unknown as Context);
-        if (target !== undefined && target !== null) {
+      let raw = await resolve(ctx);
+      if (adminSwitch) {
+        const target = await adminSwitch.get(ctx);
+        if (!isEmpty(target) && await adminSwitch.isSuperuser(ctx) === true) {
           raw = target;
           switched = true;
         }
       }
-      if (raw === undefined || raw === null || raw === '') {
+      if (isEmpty(raw)) {
         if (required) {
           throw new TenantError('ERR_NO_TENANT_CONTEXT', 'This request names no tenant: log in, or send the tenant as configured.');
         }
         return await next();
       }
       tenantId = canonicalTenantId(raw);
+      // A switch outliving its tenant must not bring the tenant back through auto-creation.
+      if (switched && !await tenancy.tenantExists(tenantId)) {
+        throw new TenantError('ERR_TENANT_NOT_FOUND',
+          `You are switched to tenant "${tenantId}", which no longer exists. Clear the switch to see your own data.`, { tenantId });
+      }
     } catch (error) {
       if (error instanceof TenantError) {
-        return respondWithTenantError(ctx as unknown as Context, error);
+        return respondWithTenantError(ctx, error);
       }
       throw error;
     }
@@ -78,15 +110,16 @@ export function tenantMiddleware<T extends Tenancy>(tenancy: T, options: TenantM
     try {
       await tenancy.run(tenantId, async em => {
         entered = true;
-        ctx.state.tenantId = tenantId;
-        ctx.state.em = em as EntityManagerOf<T>;
-        ctx.state.tenantSwitched = switched;
+        koaCtx.state.tenantId = tenantId;
+        koaCtx.state.em = em as EntityManagerOf<T>;
+        koaCtx.state.tenantSwitched = switched;
         await next();
       });
     } catch (error) {
-      // Errors of getting the tenant become answers here; errors of the app are the app's.
+      // Failing to get the tenant is answered here; errors thrown downstream belong to the app
+      // (mount tenantErrorHandler() to answer TenantErrors among them).
       if (!entered && error instanceof TenantError) {
-        return respondWithTenantError(ctx as unknown as Context, error);
+        return respondWithTenantError(ctx, error);
       }
       throw error;
     }

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import Koa from 'koa';
 import request from 'supertest';
 import { expect } from 'chai';
@@ -8,14 +8,22 @@ import {
   fromHeader, fromSubdomain, fromUser, tenantAdmin, tenantErrorHandler, tenantMiddleware, TENANT_ERROR_STATUS,
   type TenantMiddlewareOptions,
 } from '@mikro-tenant/koa';
+import { TenantError } from '@mikro-tenant/core';
 import { Tag } from '../../../test/fixtures/entities.js';
 import { makeTenancy, tempDir, tick } from '../../../test/helpers.js';
 import { HOSTILE_IDS } from '../../core/test/hostile-ids.js';
 
 type State = { em?: TenantEntityManager; tenantId?: string; user?: { id: string; admin?: boolean } };
 
+/** Every file and folder under `dir`, relative and sorted: compared before and after to prove nothing was written. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .map(entry => relative(dir, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
 /** An app whose handler writes one row per request and reads back every row of the tenant. */
-function appWith(tenancy: SqliteTenancy, options: TenantMiddlewareOptions, before?: Koa.Middleware<State>): Koa<State> {
+function appWith(tenancy: SqliteTenancy, options: TenantMiddlewareOptions, before?: Koa.Middleware<State>, seen?: TenantEntityManager[]): Koa<State> {
   const app = new Koa<State>();
   app.use(tenantErrorHandler());
   if (before) {
@@ -24,6 +32,7 @@ function appWith(tenancy: SqliteTenancy, options: TenantMiddlewareOptions, befor
   app.use(tenantMiddleware(tenancy, options));
   app.use(async ctx => {
     const em = ctx.state.em!;
+    seen?.push(em);
     em.create(Tag, { label: ctx.state.tenantId! });
     await tick(Math.random() * 5);
     await em.flush();
@@ -77,8 +86,13 @@ describe('@mikro-tenant/koa', () => {
       expect((await request(app.callback()).get('/').set('Host', 'acme.example.com')).body.tenantId).to.equal('acme');
       expect((await request(app.callback()).get('/').set('Host', 'example.com')).status).to.equal(401);
       expect((await request(app.callback()).get('/').set('Host', 'acme.evil.com')).status).to.equal(401);
+      // only a direct subdomain names a tenant: no 400 for the dotted "www.acme", and no tenant "www"
+      expect((await request(app.callback()).get('/').set('Host', 'www.acme.example.com')).status).to.equal(401);
       const koaDefault = appWith(tenancy, { resolve: fromSubdomain() });
       expect((await request(koaDefault.callback()).get('/').set('Host', 'beta.example.com')).body.tenantId).to.equal('beta');
+      expect((await request(koaDefault.callback()).get('/').set('Host', 'www.beta.example.com')).status).to.equal(401);
+      expect(readdirSync(join(dir, 'tenants')).filter(f => f.endsWith('.sqlite3')).sort())
+        .to.deep.equal(['tenant_acme.sqlite3', 'tenant_beta.sqlite3']);
     });
 
     it('takes any function (sync or async)', async () => {
@@ -86,11 +100,35 @@ describe('@mikro-tenant/koa', () => {
       expect((await request(app.callback()).get('/?t=fn1')).body.tenantId).to.equal('fn1');
     });
 
-    it('goes on without a tenant when not required', async () => {
+    it('goes on without a tenant scope when not required', async () => {
       const app = new Koa<State>();
+      app.use(tenantErrorHandler());
       app.use(tenantMiddleware(tenancy, { resolve: fromHeader(), required: false }));
-      app.use(ctx => { ctx.body = { hasEm: ctx.state.em !== undefined }; });
-      expect((await request(app.callback()).get('/')).body).to.deep.equal({ hasEm: false });
+      app.use(async ctx => {
+        const hasEm = ctx.state.em !== undefined;
+        ctx.body = { hasEm, tags: await tenancy.em.count(Tag, {}) }; // throws ERR_NO_TENANT_CONTEXT without a scope
+      });
+      const without = await request(app.callback()).get('/');
+      expect(without.status).to.equal(401);
+      expect(without.body.error.code).to.equal('ERR_NO_TENANT_CONTEXT');
+      const withTenant = await request(app.callback()).get('/').set('X-Tenant-ID', 'opt');
+      expect(withTenant.body).to.deep.equal({ hasEm: true, tags: 0 });
+    });
+
+    it('validates options eagerly with ERR_INVALID_OPTION', () => {
+      const invalid: [string, () => unknown][] = [
+        ['resolve', () => tenantMiddleware(tenancy, { resolve: 'x-tenant-id' as never })],
+        ['required', () => tenantMiddleware(tenancy, { required: 'no' as never })],
+        ['adminSwitch', () => tenantMiddleware(tenancy, { adminSwitch: { isSuperuser: () => true } as never })],
+        ['tenantAdmin set', () => tenantAdmin(tenancy, { isSuperuser: () => true, get: () => undefined } as never)],
+        ['tenantAdmin prefix', () => tenantAdmin(tenancy, { isSuperuser: () => true, get: () => undefined, set: () => undefined, prefix: 'admin/' })],
+        ['fromUser', () => fromUser('')],
+        ['fromHeader', () => fromHeader('X Tenant')],
+        ['fromSubdomain', () => fromSubdomain('.example.com')],
+      ];
+      for (const [name, make] of invalid) {
+        expect(make, name).to.throw(TenantError).with.property('code', 'ERR_INVALID_OPTION');
+      }
     });
   });
 
@@ -100,25 +138,33 @@ describe('@mikro-tenant/koa', () => {
         ctx.state.user = { id: JSON.parse(ctx.get('x-raw')) as string };
         await next();
       });
-      const before = readdirSync(join(dir, 'tenants'));
+      const before = filesUnder(dir);
       for (const id of HOSTILE_IDS.filter(i => typeof i === 'string' && i !== '') as string[]) {
         const res = await request(app.callback()).get('/').set('x-raw', JSON.stringify(id).replace(/[^\x20-\x7e]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
         expect(res.status, JSON.stringify(id)).to.equal(400);
         expect(res.body.error.code).to.equal('ERR_INVALID_TENANT_ID');
       }
-      expect(readdirSync(join(dir, 'tenants'))).to.deep.equal(before);
-      const traversal = await request(appWith(tenancy, { resolve: fromHeader() }).callback()).get('/').set('X-Tenant-ID', '../x');
-      expect(traversal.status).to.equal(400);
-      expect(existsSync(join(dir, 'x.sqlite3')) || existsSync(join(dir, 'tenant_..'))).to.equal(false);
+      expect(filesUnder(dir)).to.deep.equal(before);
+      for (const traversal of ['../x', '../../x', '..%2Fx']) {
+        const res = await request(appWith(tenancy, { resolve: fromHeader() }).callback()).get('/').set('X-Tenant-ID', traversal);
+        expect(res.status, traversal).to.equal(400);
+        expect(res.body.error.code).to.equal('ERR_INVALID_TENANT_ID');
+      }
+      expect(filesUnder(dir)).to.deep.equal(before);
     });
 
     it('404 for an unknown tenant when auto-creation is off', async () => {
       const strict = await makeTenancy(join(dir, 'strict'), { autoCreate: false });
       try {
-        const res = await request(appWith(strict, { resolve: fromHeader() }).callback()).get('/').set('X-Tenant-ID', 'nobody');
+        await strict.createTenant('somebody');
+        const before = filesUnder(dir);
+        const app = appWith(strict, { resolve: fromHeader() });
+        const res = await request(app.callback()).get('/').set('X-Tenant-ID', 'nobody');
         expect(res.status).to.equal(404);
         expect(res.body.error.code).to.equal('ERR_TENANT_NOT_FOUND');
         expect(existsSync(strict.files.path('nobody'))).to.equal(false);
+        expect(filesUnder(dir)).to.deep.equal(before);
+        expect((await request(app.callback()).get('/').set('X-Tenant-ID', 'somebody')).body.labels).to.deep.equal(['somebody']);
       } finally {
         await strict.close();
       }
@@ -138,10 +184,25 @@ describe('@mikro-tenant/koa', () => {
       expect(res.status).to.equal(TENANT_ERROR_STATUS.ERR_NO_TENANT_CONTEXT);
       expect(res.body.error.code).to.equal('ERR_NO_TENANT_CONTEXT');
     });
+
+    it('503 with a generic message for server-side failures, emitted on the app', async () => {
+      const closed = await makeTenancy(join(dir, 'closed'));
+      await closed.close();
+      const app = appWith(closed, { resolve: fromHeader() });
+      const emitted: unknown[] = [];
+      app.on('error', error => emitted.push(error));
+      const res = await request(app.callback()).get('/').set('X-Tenant-ID', 'ann');
+      expect(res.status).to.equal(503);
+      expect(res.body.error.code).to.equal('ERR_TENANCY_CLOSED');
+      expect(res.body.error.message).to.not.match(/init\(\)/); // the library's hint is for developers, not clients
+      expect(emitted).to.have.length(1);
+      expect(emitted[0]).to.be.instanceOf(TenantError).with.property('code', 'ERR_TENANCY_CLOSED');
+    });
   });
 
   it('keeps 50 tenants apart under concurrent requests with awaits inside handlers', async () => {
-    const app = appWith(tenancy, { resolve: fromHeader() });
+    const seen: TenantEntityManager[] = [];
+    const app = appWith(tenancy, { resolve: fromHeader() }, undefined, seen);
     const server = app.callback();
     const tenants = Array.from({ length: 50 }, (_, i) => `c${i}`);
     const responses = await Promise.all(tenants.flatMap(id => [1, 2, 3].map(() => request(server).get('/').set('X-Tenant-ID', id))));
@@ -154,6 +215,8 @@ describe('@mikro-tenant/koa', () => {
       }
     }
     expect(mismatches).to.equal(0);
+    expect(seen).to.have.length(150);
+    expect(new Set(seen).size, 'one EntityManager per request').to.equal(150);
     for (const id of tenants) {
       expect(await tenancy.run(id, em => em.count(Tag, {}))).to.equal(3);
     }
@@ -218,7 +281,7 @@ describe('@mikro-tenant/koa', () => {
 
     it('answers 400 for an invalid id and 404 for an unknown tenant, creating nothing', async () => {
       const { server, switches } = adminApp();
-      const before = readdirSync(join(dir, 'tenants'));
+      const before = filesUnder(dir);
       for (const id of ['..%2F..%2Fetc', 'UPPER', '%00', '.hidden', 'a%20b', '%E0%A4%A']) {
         const res = await request(server).post(`/admin/tenants/${id}/switch`).set('x-user', 'root').set('x-admin', 'yes');
         expect(res.status, id).to.equal(400);
@@ -226,8 +289,23 @@ describe('@mikro-tenant/koa', () => {
       }
       const unknown = await request(server).post('/admin/tenants/ghost/switch').set('x-user', 'root').set('x-admin', 'yes');
       expect(unknown.status).to.equal(404);
-      expect(readdirSync(join(dir, 'tenants'))).to.deep.equal(before);
+      expect(unknown.body.error.code).to.equal('ERR_TENANT_NOT_FOUND');
+      expect(filesUnder(dir)).to.deep.equal(before);
       expect(switches.size).to.equal(0);
+    });
+
+    it('answers 404 for a switch that outlived its tenant, without creating the tenant again', async () => {
+      const { server } = adminApp();
+      expect((await request(server).post('/admin/tenants/bob/switch').set('x-user', 'root').set('x-admin', 'yes')).status).to.equal(204);
+      expect(await tenancy.deleteTenant('bob')).to.equal(true);
+      const before = filesUnder(dir);
+      const res = await request(server).get('/').set('x-user', 'root').set('x-admin', 'yes');
+      expect(res.status).to.equal(404);
+      expect(res.body.error.code).to.equal('ERR_TENANT_NOT_FOUND');
+      expect(await tenancy.tenantExists('bob')).to.equal(false);
+      expect(filesUnder(dir)).to.deep.equal(before);
+      expect((await request(server).post('/admin/tenants/switch/clear').set('x-user', 'root').set('x-admin', 'yes')).status).to.equal(204);
+      expect((await request(server).get('/').set('x-user', 'root').set('x-admin', 'yes')).body).to.deep.equal({ tenantId: 'root', labels: ["root's"] });
     });
   });
 });
