@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { SqliteTenancy, type TenantEntityManager } from '@mikro-tenant/sqlite';
 import { tenantAdmin, tenantErrorHandler, tenantMiddleware, type TenantAdminOptions } from '@mikro-tenant/koa';
 import { Note, Session, User, type IUser, type ISession } from './entities.js';
@@ -21,8 +22,11 @@ export interface NotesAppOptions {
 
 /** The app, its tenancy, and how to shut both down. */
 export interface NotesApp {
+  /** The Koa app: `app.listen(port)`, or `app.callback()` for supertest. */
   app: Koa;
+  /** The tenancy behind it (shared ORM, tenant databases). */
   tenancy: SqliteTenancy;
+  /** Closes every tenant connection and the shared database. */
   close(): Promise<void>;
 }
 
@@ -30,6 +34,8 @@ type State = { user?: IUser; session?: ISession; em?: TenantEntityManager; tenan
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/i;
 const COOKIE = 'sid';
+/** Sessions older than this are ignored (and their cookies expire with them). */
+const SESSION_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
 
 /** Builds the notes app on embedded SQLite: users and sessions shared, each user's notes in their own file. */
 export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp> {
@@ -68,7 +74,8 @@ export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp
   app.use(async (ctx, next) => {
     const token = ctx.cookies.get(COOKIE);
     if (token) {
-      const session = await tenancy.orm.em.fork().findOne(Session, { token }, { populate: ['user'] });
+      const since = new Date(Date.now() - SESSION_MAX_AGE_MS);
+      const session = await tenancy.orm.em.fork().findOne(Session, { token, createdAt: { $gt: since } }, { populate: ['user'] });
       if (session) {
         ctx.state.session = session;
         ctx.state.user = session.user;
@@ -81,11 +88,16 @@ export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp
   publicRoutes.post('/signup', async ctx => {
     const { username, password } = credentials(ctx);
     const em = tenancy.orm.em.fork();
-    if (await em.count(User, { username })) {
-      return fail(ctx, 409, 'ERR_USERNAME_TAKEN', `The username "${username}" is taken.`);
-    }
     const user = em.create(User, { id: randomBytes(8).toString('hex'), username, passwordHash: await hashPassword(password) });
-    await em.flush();
+    try {
+      await em.flush();
+    } catch (error) {
+      // The unique index decides, so two concurrent sign-ups with one name cannot both win.
+      if (error instanceof UniqueConstraintViolationException) {
+        return fail(ctx, 409, 'ERR_USERNAME_TAKEN', `The username "${username}" is taken.`);
+      }
+      throw error;
+    }
     await tenancy.createTenant(user.id); // the user's own database, provisioned now
     ctx.status = 201;
     ctx.body = { id: user.id, username: user.username };
@@ -100,7 +112,7 @@ export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp
     const token = randomBytes(32).toString('hex');
     em.create(Session, { token, user });
     await em.flush();
-    ctx.cookies.set(COOKIE, token, { httpOnly: true, sameSite: 'lax', overwrite: true });
+    ctx.cookies.set(COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: SESSION_MAX_AGE_MS, overwrite: true });
     ctx.body = { id: user.id, username: user.username };
   });
   publicRoutes.post('/logout', async ctx => {

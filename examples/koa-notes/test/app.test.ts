@@ -1,11 +1,17 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import request from 'supertest';
 import { expect } from 'chai';
 import { createApp, type NotesApp } from '../src/app.js';
+import { Session } from '../src/entities.js';
 import { tempDir } from '../../../test/helpers.js';
 
 type Agent = ReturnType<typeof request.agent>;
+
+/** Every file and folder under `dir`, relative and sorted. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).map(e => relative(dir, join(e.parentPath, e.name))).sort();
+}
 
 async function signupAndLogin(server: NotesApp['app'], username: string): Promise<{ agent: Agent; id: string }> {
   const agent = request.agent(server.callback());
@@ -96,10 +102,45 @@ describe('koa-notes example (through its HTTP API)', () => {
     expect((await root.post('/admin/tenants/switch/clear')).status).to.equal(204);
     expect((await root.get('/notes')).body.notes).to.deep.equal([]);
 
-    const before = (await root.get('/admin/tenants')).body.tenants.length;
-    expect((await root.post('/admin/tenants/..%2F..%2Fetc/switch')).status).to.equal(400);
+    const tenantsBefore = (await root.get('/admin/tenants')).body.tenants.length;
+    const filesBefore = filesUnder(dir);
+    for (const id of ['..%2F..%2Fetc', '..%2Fshared', 'Ann', '%2e%2e']) {
+      const res = await root.post(`/admin/tenants/${id}/switch`);
+      expect(res.status, id).to.equal(400);
+      expect(res.body.error.code).to.equal('ERR_INVALID_TENANT_ID');
+    }
     expect((await root.post('/admin/tenants/not-a-user/switch')).status).to.equal(404);
-    expect((await root.get('/admin/tenants')).body.tenants.length).to.equal(before);
-    expect(existsSync(join(dir, 'tenants', 'tenant_not-a-user.sqlite3'))).to.equal(false);
+    expect((await root.get('/admin/tenants')).body.tenants.length).to.equal(tenantsBefore);
+    expect(filesUnder(dir)).to.deep.equal(filesBefore);
+    expect(filesBefore).to.include(join('tenants', `tenant_${ann.id}.sqlite3`));
+  });
+
+  it('does not recreate a deleted user\'s database for a superuser still switched to it', async () => {
+    const ann = await signupAndLogin(notes.app, 'ann');
+    const root = request.agent(notes.app.callback());
+    await root.post('/login').send({ username: 'root', password: 'root password' });
+    expect((await root.post(`/admin/tenants/${ann.id}/switch`)).status).to.equal(204);
+    expect((await ann.agent.delete('/account')).status).to.equal(204);
+    const file = notes.tenancy.files.path(ann.id);
+    const res = await root.get('/notes');
+    expect(res.status).to.equal(404);
+    expect(res.body.error.code).to.equal('ERR_TENANT_NOT_FOUND');
+    expect(existsSync(file)).to.equal(false);
+    expect(await notes.tenancy.registry.exists(ann.id)).to.equal(false);
+  });
+
+  it('lets exactly one of several concurrent sign-ups with one username win (409 for the rest)', async () => {
+    const server = notes.app.callback();
+    const responses = await Promise.all([1, 2, 3, 4].map(i => request(server).post('/signup').send({ username: 'dup', password: `password ${i}` })));
+    expect(responses.map(r => r.status).sort()).to.deep.equal([201, 409, 409, 409]);
+    const winner = responses.find(r => r.status === 201)!;
+    expect((await notes.tenancy.listTenants()).map(t => t.tenantId)).to.include(winner.body.id);
+  });
+
+  it('ignores sessions older than two weeks', async () => {
+    const ann = await signupAndLogin(notes.app, 'ann');
+    expect((await ann.agent.get('/notes')).status).to.equal(200);
+    await notes.tenancy.orm.em.fork().nativeUpdate(Session, { user: ann.id }, { createdAt: new Date(Date.now() - 15 * 24 * 3600 * 1000) });
+    expect((await ann.agent.get('/notes')).status).to.equal(401);
   });
 });
