@@ -1,97 +1,82 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, promises as fsp, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
 import { canonicalTenantId } from '@mikro-tenant/core';
 import type { SqliteTenancy } from '../sqlite-tenancy.js';
-import { placeNoOverwrite, removeDatabaseFiles } from '../tenant-files.js';
-import { CliError, type CliIo } from './io.js';
+import { SQLITE_SIDE_FILES, placeNoOverwrite, removeDatabaseFiles } from '../tenant-files.js';
+import { CliError } from './cli-error.js';
+import type { CliIo } from './io.js';
+import { backupDatabase } from './sqlite-copy.js';
+
+/** Options of {@link backup} (`mikro-tenant backup`). */
+export interface BackupOptions {
+  /** Folder for the copies (created if missing); relative to `cwd`. */
+  out: string;
+  /** Back up every registered tenant. @default false */
+  all?: boolean;
+  /** Replace existing backup files. @default false */
+  force?: boolean;
+  /** Print `{ backups: [{ tenantId, file, bytes }] }` on stdout. @default false */
+  json?: boolean;
+  /** Folder relative paths start from. @default process.cwd() */
+  cwd?: string;
+}
 
 /**
  * `mikro-tenant backup [ID...] --out DIR` (or `--all`): consistent copies through SQLite's online backup
- * API, taken while the app keeps writing; each lands under the tenant's file name, never over an
- * existing backup unless `--force`.
+ * API, taken while the app keeps writing, each under the tenant's file name (in rollback-journal mode, so
+ * each copy is one file). Everything is checked first
+ * (ids, files, existing backups), so bad input copies nothing; an existing backup is never replaced
+ * without `--force`.
+ *
+ * @throws CliError `ERR_USAGE`, `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_FILE_MISSING`, `ERR_BACKUP_EXISTS`; TenantError `ERR_INVALID_TENANT_ID`
  */
-export async function backup(tenancy: SqliteTenancy, ids: string[], options: { out: string; all?: boolean; force?: boolean; json?: boolean }, io: CliIo): Promise<number> {
-  const targets = options.all ? (await tenancy.registry.list()).map(r => r.tenantId) : ids.map(id => canonicalTenantId(id));
-  if (!targets.length) {
-    throw new CliError('ERR_USAGE', 'name tenants to back up, or pass --all');
+export async function backup(tenancy: SqliteTenancy, ids: string[], options: BackupOptions, io: CliIo): Promise<number> {
+  if (options.all && ids.length) {
+    throw CliError.usage('give tenant ids or --all, not both');
   }
-  const out = resolve(options.out);
+  const tenantIds = options.all
+    ? (await tenancy.registry.list()).map(r => r.tenantId)
+    : [...new Set(ids.map(id => canonicalTenantId(id)))];
+  if (!tenantIds.length) {
+    throw options.all ? CliError.usage('no tenants are registered') : CliError.usage('name the tenants to back up, or pass --all');
+  }
+  const out = resolve(options.cwd ?? process.cwd(), options.out);
+  const missing = tenantIds.filter(id => !existsSync(tenancy.files.path(id)));
+  if (missing.length) {
+    throw options.all || missing.length > 1 ? CliError.tenantFilesMissing(missing) : CliError.tenantNotFound(missing[0]!);
+  }
+  const plan = tenantIds.map(tenantId => ({ tenantId, source: tenancy.files.path(tenantId), file: join(out, tenancy.files.fileName(tenantId)) }));
+  const inTheWay = options.force ? undefined : plan.find(p => existsSync(p.file));
+  if (inTheWay) {
+    throw CliError.backupExists(inTheWay.file);
+  }
   mkdirSync(out, { recursive: true });
+
   const done: { tenantId: string; file: string; bytes: number }[] = [];
-  for (const tenantId of targets) {
-    const source = tenancy.files.path(tenantId);
-    if (!existsSync(source)) {
-      throw Object.assign(new Error(`tenant "${tenantId}" has no database file`), { code: 'ERR_TENANT_NOT_FOUND' });
-    }
-    const target = join(out, tenancy.files.fileName(tenantId));
-    if (existsSync(target) && !options.force) {
-      throw new CliError('ERR_BACKUP_EXISTS', `${target} exists; pass --force to replace it`);
-    }
-    const tmp = join(out, `.${tenancy.files.fileName(tenantId)}.${process.pid}.partial`);
-    const db = new Database(source, { readonly: true, fileMustExist: true });
+  for (const { tenantId, source, file } of plan) {
+    const tmp = join(out, `.${tenancy.files.fileName(tenantId)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
     try {
-      // Copy everything in one step: with steps, every write of the running app restarts the backup.
-      const { totalPages } = await db.backup(tmp, { progress: ({ totalPages: pages }) => Math.max(pages, 1) * 2 });
-      done.push({ tenantId, file: target, bytes: totalPages * (db.pragma('page_size', { simple: true }) as number) });
-    } finally {
-      db.close();
+      await backupDatabase(source, tmp, { selfContained: true });
+    } catch (error) {
+      await removeDatabaseFiles(tmp);
+      throw error;
     }
+    const bytes = statSync(tmp).size;
     if (options.force) {
-      renameSync(tmp, target);
-    } else if (!await placeNoOverwrite(tmp, target)) {
-      throw new CliError('ERR_BACKUP_EXISTS', `${target} appeared meanwhile; nothing was replaced`);
+      // An old copy's -wal/-shm (left by someone opening it) must not be applied to the new one.
+      await Promise.all(SQLITE_SIDE_FILES.map(suffix => fsp.rm(file + suffix, { force: true })));
+      renameSync(tmp, file);
+    } else if (!await placeNoOverwrite(tmp, file)) {
+      throw CliError.backupExists(file);
     }
+    done.push({ tenantId, file, bytes });
     if (!options.json) {
-      io.out(`backed up ${tenantId} -> ${target}\n`);
+      io.out(`backed up ${tenantId} -> ${file} (${bytes} bytes)\n`);
     }
   }
   if (options.json) {
     io.out(`${JSON.stringify({ backups: done })}\n`);
   }
-  return 0;
-}
-
-/**
- * `mikro-tenant restore ID FILE [--force]`: checks FILE is a sound SQLite database, copies it through the
- * backup API into the tenant folder and puts it in place atomically; refuses to replace an existing
- * tenant without `--force` (stop the app first: open connections of other processes are not closed).
- */
-export async function restore(tenancy: SqliteTenancy, id: string, file: string, options: { force?: boolean }, io: CliIo): Promise<number> {
-  const tenantId = canonicalTenantId(id);
-  const source = resolve(file);
-  let db: Database.Database;
-  try {
-    db = new Database(source, { readonly: true, fileMustExist: true });
-    const integrity = db.pragma('integrity_check', { simple: true });
-    if (integrity !== 'ok') {
-      db.close();
-      throw new Error(`integrity check says: ${String(integrity)}`);
-    }
-  } catch (error) {
-    throw new CliError('ERR_INVALID_BACKUP', `${source} is not a sound SQLite database: ${(error as Error).message}`);
-  }
-  const target = tenancy.files.path(tenantId);
-  const exists = existsSync(target);
-  if (exists && !options.force) {
-    db.close();
-    throw Object.assign(new Error(`tenant "${tenantId}" exists; pass --force to replace its data`), { code: 'ERR_TENANT_EXISTS' });
-  }
-  tenancy.files.ensureDirs();
-  const tmp = tenancy.files.tmpPath(`restore-${tenantId}`);
-  try {
-    await db.backup(tmp, { progress: ({ totalPages: pages }) => Math.max(pages, 1) * 2 });
-  } finally {
-    db.close();
-  }
-  if (exists) {
-    await tenancy.deleteTenant(tenantId); // closes this process's connection, removes -wal/-shm of the old data
-    renameSync(tmp, target);
-  } else if (!await placeNoOverwrite(tmp, target)) {
-    await removeDatabaseFiles(tmp);
-    throw Object.assign(new Error(`tenant "${tenantId}" appeared meanwhile; nothing was replaced`), { code: 'ERR_TENANT_EXISTS' });
-  }
-  await tenancy.registry.register({ tenantId, location: tenancy.files.fileName(tenantId), schemaVersion: null });
-  io.out(`restored ${tenantId} from ${source}\n`);
   return 0;
 }

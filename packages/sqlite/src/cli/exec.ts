@@ -1,33 +1,56 @@
 import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { canonicalTenantId } from '@mikro-tenant/core';
 import type { SqliteTenancy } from '../sqlite-tenancy.js';
-import { CliError, type CliIo } from './io.js';
+import { CliError } from './cli-error.js';
+import type { CliIo } from './io.js';
 
-/** Environment variable naming the tenant for a script started by `mikro-tenant exec`. */
+/** Environment variable naming the tenant for a command started by `mikro-tenant exec` (read by `runAsCliTenant`). */
 export const CLI_TENANT_ENV = 'MIKRO_TENANT_ID';
 
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /**
- * `mikro-tenant exec ID -- command args...`: runs a command with `MIKRO_TENANT_ID` set to the tenant
- * (after checking the id and that the tenant exists); the script picks it up with `runAsCliTenant`.
- * Returns the command's exit code.
+ * `mikro-tenant exec ID -- command [args...]`: runs a command with `MIKRO_TENANT_ID` set to the tenant, after
+ * checking the id and that the tenant exists; the script runs as that tenant with
+ * `runAsCliTenant(tenancy, async em => ...)`. The CLI's own tenancy is closed first. Signals (Ctrl-C)
+ * go to the command; resolves its exit code (128 + signal number when a signal ended it).
+ *
+ * @throws TenantError `ERR_INVALID_TENANT_ID`; CliError `ERR_TENANT_NOT_FOUND`, `ERR_USAGE`, `ERR_EXEC_FAILED`
  */
 export async function execForTenant(tenancy: SqliteTenancy, id: string, command: string[], io: CliIo): Promise<number> {
   const tenantId = canonicalTenantId(id);
-  if (!await tenancy.tenantExists(tenantId)) {
-    throw Object.assign(new Error(`tenant "${tenantId}" does not exist`), { code: 'ERR_TENANT_NOT_FOUND' });
-  }
   if (!command.length) {
-    throw new CliError('ERR_USAGE', 'give the command after --, e.g. mikro-tenant exec acme -- node script.js');
+    throw CliError.usage('give the command after --, e.g. mikro-tenant exec acme -- node script.js');
   }
-  await tenancy.close(); // the script opens its own tenancy
+  if (!await tenancy.tenantExists(tenantId)) {
+    throw CliError.tenantNotFound(tenantId);
+  }
+  await tenancy.close(); // the command opens its own tenancy: hold no connection meanwhile
+  const [file, ...args] = command as [string, ...string[]];
   return new Promise<number>((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...process.env, [CLI_TENANT_ENV]: tenantId } });
-    child.on('error', error => reject(new CliError('ERR_EXEC_FAILED', `cannot start ${command[0]}: ${error.message}`)));
-    child.on('exit', (code, signal) => {
-      if (signal) {
-        io.err(`mikro-tenant: ${command[0]} ended by ${signal}\n`);
+    const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, [CLI_TENANT_ENV]: tenantId } });
+    const forward = (signal: NodeJS.Signals) => { child.kill(signal); };
+    for (const signal of FORWARDED_SIGNALS) {
+      process.on(signal, forward);
+    }
+    const done = () => {
+      for (const signal of FORWARDED_SIGNALS) {
+        process.off(signal, forward);
       }
-      resolve(code ?? 1);
+    };
+    child.on('error', error => {
+      done();
+      reject(CliError.execFailed(file, error));
+    });
+    child.on('exit', (code, signal) => {
+      done();
+      if (signal) {
+        io.err(`mikro-tenant: ${file} was ended by ${signal}\n`);
+        resolve(128 + (osConstants.signals[signal] ?? 0));
+      } else {
+        resolve(code ?? 1);
+      }
     });
   });
 }

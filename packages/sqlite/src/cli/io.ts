@@ -1,22 +1,31 @@
 import { createInterface } from 'node:readline/promises';
 
-/** Where a command writes and how it asks: the process's streams, or a test's buffers. */
+/**
+ * Where a command writes and how it asks: the process's streams ({@link processIo}), or a test's buffers.
+ *
+ * @example
+ * const io: CliIo = { out: t => (stdout += t), err: t => (stderr += t), interactive: false, confirm: async () => false };
+ * const exitCode = await runCli(['list', '--json'], io, dir);
+ */
 export interface CliIo {
   /** Writes to standard output (results, JSON). */
   out(text: string): void;
-  /** Writes to standard error (progress, errors). */
+  /** Writes to standard error (progress lines, errors). */
   err(text: string): void;
-  /** Whether standard error is a terminal (progress bar) and standard input can answer questions. */
+  /** Whether a person can answer questions (standard input and standard error are terminals). */
   readonly interactive: boolean;
-  /** Asks a yes/no question; only called when `interactive`. */
+  /** Draw a progress bar on `process.stderr` instead of one line per tenant. @default false */
+  readonly progressBar?: boolean;
+  /** Asks a yes/no question; only called when {@link interactive}. */
   confirm(question: string): Promise<boolean>;
 }
 
-/** The process's own streams. */
+/** The process's own streams: a progress bar when stderr is a terminal, questions when stdin is one too. */
 export const processIo: CliIo = {
-  out: text => process.stdout.write(text),
-  err: text => process.stderr.write(text),
+  out: text => { process.stdout.write(text); },
+  err: text => { process.stderr.write(text); },
   interactive: Boolean(process.stderr.isTTY && process.stdin.isTTY),
+  progressBar: Boolean(process.stderr.isTTY),
   async confirm(question) {
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
@@ -26,19 +35,3 @@ export const processIo: CliIo = {
     }
   },
 };
-
-/** An error the CLI reports as one line, `mikro-tenant: <message> (<code>)`, with a non-zero exit. */
-export class CliError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
-
-/** Prints an error as one line and returns the exit code to use. */
-export function reportError(io: CliIo, error: unknown): number {
-  const code = (error as { code?: unknown }).code;
-  const message = error instanceof Error ? error.message : String(error);
-  io.err(`mikro-tenant: ${message}${typeof code === 'string' ? ` (${code})` : ''}\n`);
-  return typeof (error as { exitCode?: unknown }).exitCode === 'number' ? (error as { exitCode: number }).exitCode : 1;
-}

@@ -1,57 +1,133 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { resolveTenancyOptions, type SqliteTenancyConfig } from '../options.js';
 import { SqliteTenancy } from '../sqlite-tenancy.js';
-import type { SqliteTenancyConfig } from '../options.js';
-import { CliError } from './io.js';
+import { CliError, messageOf, oneLine } from './cli-error.js';
 
-/** Config file names looked for in the working directory, in order. */
-export const CONFIG_NAMES = ['mikro-tenant.config.ts', 'mikro-tenant.config.mts', 'mikro-tenant.config.js', 'mikro-tenant.config.mjs', 'mikro-tenant.config.cjs'];
+/** Config file names looked for in the working directory, in this order. */
+export const CONFIG_NAMES = Object.freeze([
+  'mikro-tenant.config.ts', 'mikro-tenant.config.mts', 'mikro-tenant.config.js', 'mikro-tenant.config.mjs', 'mikro-tenant.config.cjs',
+]);
 
-/** Finds the config file: `--config PATH`, else the first of {@link CONFIG_NAMES} in `cwd`. */
+const TS_FILE = /\.[mc]?ts$/;
+let loads = 0;
+
+/** True for a TypeScript file name (`.ts`, `.mts`, `.cts`). */
+export function isTypeScriptFile(path: string): boolean {
+  return TS_FILE.test(path);
+}
+
+/**
+ * Finds the config file: `--config PATH` (relative to `cwd`), else the first of {@link CONFIG_NAMES} in `cwd`.
+ * @throws CliError `ERR_CONFIG_NOT_FOUND`
+ */
 export function findConfig(explicit: string | undefined, cwd = process.cwd()): string {
-  if (explicit) {
+  if (explicit !== undefined) {
     const path = resolve(cwd, explicit);
-    if (!existsSync(path)) {
-      throw new CliError('ERR_CONFIG_NOT_FOUND', `config file ${path} does not exist`);
+    if (!existsSync(path) || !statSync(path).isFile()) {
+      throw CliError.configNotFound(`config file ${path} does not exist`);
     }
     return path;
   }
   const found = CONFIG_NAMES.map(name => resolve(cwd, name)).find(path => existsSync(path));
   if (!found) {
-    throw new CliError('ERR_CONFIG_NOT_FOUND', `no ${CONFIG_NAMES.slice(0, 3).join(', ')}... in ${cwd}; pass --config PATH`);
+    throw CliError.configNotFound(`no mikro-tenant.config.{ts,mts,js,mjs,cjs} in ${cwd}`);
   }
   return found;
 }
 
-/** Loads the options the app passes to `SqliteTenancy.init` from a config file (default export: object, function or promise). */
+/**
+ * Imports a config file whose default export is the options of `SqliteTenancy.init`, or a function or
+ * promise returning them. TypeScript configs need a TypeScript loader (tsx) to be active.
+ *
+ * @throws CliError `ERR_CONFIG_NEEDS_TSX`, `ERR_CONFIG_UNREADABLE`
+ */
 export async function loadConfig(path: string): Promise<SqliteTenancyConfig> {
   let module: { default?: unknown };
+  const url = pathToFileURL(path);
+  // A fresh evaluation per load: runCli() called twice in one process sees an edited config.
+  url.searchParams.set('mikro-tenant', String(++loads));
   try {
-    module = await import(pathToFileURL(path).href) as { default?: unknown };
+    module = await import(url.href) as { default?: unknown };
   } catch (error) {
-    if (/\.[mc]?ts$/.test(path) && /Unknown file extension|ERR_UNKNOWN_FILE_EXTENSION/.test(String((error as Error).message ?? error))) {
-      throw new CliError('ERR_CONFIG_UNREADABLE', `cannot load ${path}: TypeScript configs need tsx (run with NODE_OPTIONS="--import tsx")`);
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && (TS_FILE.test(path) || /\.[mc]?ts"/.test(messageOf(error)))) {
+      throw CliError.configNeedsTsx(path, error);
     }
-    throw new CliError('ERR_CONFIG_UNREADABLE', `cannot load ${path}: ${(error as Error).message}`);
+    throw CliError.configUnreadable(path, oneLine(messageOf(error)), error);
   }
   let config = module.default;
-  // A TypeScript config compiled as CommonJS arrives as { default: { default: config } }.
+  // A TypeScript config compiled to CommonJS arrives as { default: { default: config } }.
   if (config && typeof config === 'object' && !('tenancy' in config) && 'default' in config) {
     config = (config as { default: unknown }).default;
   }
-  if (typeof config === 'function') {
-    config = await (config as () => unknown)();
+  try {
+    config = await (typeof config === 'function' ? (config as () => unknown)() : config);
+  } catch (error) {
+    throw CliError.configUnreadable(path, `its default export threw: ${oneLine(messageOf(error))}`, error);
   }
-  config = await config;
   if (!config || typeof config !== 'object' || !('tenancy' in config)) {
-    throw new CliError('ERR_CONFIG_UNREADABLE', `${path} must export default the options of SqliteTenancy.init ({ ..., tenancy: { dir, entities } })`);
+    throw CliError.configUnreadable(path, 'export default the options of SqliteTenancy.init ({ dbName, entities, tenancy: { dir, entities } })');
   }
   return config as SqliteTenancyConfig;
 }
 
-/** Loads the config and starts a tenancy from it. */
+/**
+ * Registers tsx's ESM loader in this thread (loader hooks of the main thread do not reach worker
+ * threads on Node 20). Resolves false when tsx is not installed.
+ */
+export async function registerTsx(): Promise<boolean> {
+  try {
+    const specifier = 'tsx/esm/api';
+    const tsx = await import(specifier) as { register(): unknown };
+    tsx.register();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads the config and starts a tenancy from it, as the CLI uses it: `autoCreate` off (no command creates
+ * a tenant unless asked to), no query logging. The tenant folder is checked before anything is opened.
+ *
+ * @throws CliError `ERR_CONFIG_*`, `ERR_TENANT_FOLDER_UNUSABLE`; TenantError `ERR_INVALID_OPTION`
+ */
 export async function openTenancy(configPath: string): Promise<SqliteTenancy> {
-  const config = await loadConfig(configPath);
-  return SqliteTenancy.init({ ...config, debug: false });
+  return startTenancy(await loadConfig(configPath));
+}
+
+/**
+ * Starts a tenancy from loaded options as {@link openTenancy} does.
+ * @throws CliError `ERR_TENANT_FOLDER_UNUSABLE`; TenantError `ERR_INVALID_OPTION`
+ */
+export async function startTenancy(config: SqliteTenancyConfig): Promise<SqliteTenancy> {
+  const options = resolveTenancyOptions(config.tenancy, config.baseDir);
+  checkFolder(options.dir);
+  return SqliteTenancy.init({ ...config, debug: false, tenancy: { ...config.tenancy, autoCreate: false } });
+}
+
+/** The shared database file of a config (`dbName`, resolved like MikroORM does), or undefined for an in-memory one. */
+export function sharedDatabaseFile(config: SqliteTenancyConfig): string | undefined {
+  const dbName = config.dbName;
+  if (typeof dbName !== 'string' || !dbName || dbName === ':memory:' || dbName.startsWith('file:')) {
+    return undefined;
+  }
+  return isAbsolute(dbName) ? dbName : resolve(config.baseDir ?? process.cwd(), dbName);
+}
+
+/** A tenant folder that exists must be a folder this process can list and write to. */
+function checkFolder(dir: string): void {
+  if (!existsSync(dir)) {
+    return;
+  }
+  if (!statSync(dir).isDirectory()) {
+    throw CliError.folderUnusable(dir, 'is not a folder');
+  }
+  try {
+    accessSync(dir, fsConstants.R_OK | fsConstants.W_OK | fsConstants.X_OK);
+  } catch (error) {
+    throw CliError.folderUnusable(dir, `cannot be listed and written by this user (${(error as NodeJS.ErrnoException).code})`, error);
+  }
 }

@@ -1,86 +1,138 @@
-import { Command, CommanderError } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
+import { canonicalTenantId } from '@mikro-tenant/core';
 import type { SqliteTenancy } from '../sqlite-tenancy.js';
-import { backup, restore } from './backup.js';
+import { backup } from './backup.js';
+import { CliError, EXIT_USAGE, reportError } from './cli-error.js';
 import { execForTenant } from './exec.js';
-import { processIo, reportError, type CliIo } from './io.js';
-import { findConfig, openTenancy } from './load-config.js';
-import { checkMigrations, migrateAll } from './migrate.js';
-import { createTenant, deleteTenant, listTenants, reconcile, template } from './tenant-commands.js';
+import { processIo, type CliIo } from './io.js';
+import { findConfig, loadConfig, sharedDatabaseFile, startTenancy } from './load-config.js';
+import { checkMigrations, printCheckReport } from './migrate-check.js';
+import { migrateAll, printMigrateSummary } from './migrate.js';
+import { restore } from './restore.js';
+import { createTenant, deleteTenant, listTenants, printTenantList, reconcile, template } from './tenant-commands.js';
+
+type Action = (tenancy: SqliteTenancy, context: { configPath: string; cwd: string }, ...args: any[]) => Promise<number>;
+/** What a read-only command prints when the shared database does not exist yet (no tenants; nothing is created). */
+type WithoutSharedDb = (...args: any[]) => number;
 
 /**
- * Runs the `mikro-tenant` command line (`argv` without `node` and the script) and resolves its exit
- * code. Every failure is one line on stderr: `mikro-tenant: <message> (<code>)`.
+ * Runs the `mikro-tenant` command line and resolves its exit code: 0 done, 1 failed (one line on stderr,
+ * `mikro-tenant: <message> (<code>)`), 2 bad usage; `exec` passes on its command's code. `main.js` is
+ * `process.exitCode = await runCli(process.argv.slice(2))`.
+ *
+ * @param argv the arguments after `node` and the script, e.g. `['migrate', '--check']`
+ * @param io where output goes and how questions are asked @default the process's streams
+ * @param cwd where the config file is looked for and relative paths start @default process.cwd()
+ * @example
+ * const exitCode = await runCli(['migrate', '--json', '--concurrency', '2'], io, projectDir);
  */
 export async function runCli(argv: string[], io: CliIo = processIo, cwd = process.cwd()): Promise<number> {
   let exitCode = 0;
-  const withTenancy = (action: (tenancy: SqliteTenancy, configPath: string, ...args: any[]) => Promise<number>) =>
-    async (...args: any[]) => {
-      const command = args.at(-1) as Command;
-      const configPath = findConfig(command.optsWithGlobals().config as string | undefined, cwd);
-      const tenancy = await openTenancy(configPath);
-      try {
-        exitCode = await action(tenancy, configPath, ...args.slice(0, -1));
-      } finally {
-        await tenancy.close().catch(() => undefined);
-      }
-    };
+  const withTenancy = (action: Action, withoutSharedDb?: WithoutSharedDb) => async (...args: any[]) => {
+    const command = args.at(-1) as Command;
+    const configPath = findConfig(command.optsWithGlobals().config as string | undefined, cwd);
+    const config = await loadConfig(configPath);
+    const shared = sharedDatabaseFile(config);
+    if (withoutSharedDb && shared && !existsSync(shared)) {
+      // Reading commands must not leave a new shared database behind (a mistyped DATA_DIR, a fresh install).
+      exitCode = withoutSharedDb(...args.slice(0, -1));
+      io.err(`mikro-tenant: no shared database at ${shared} yet, so no tenants (check the config and DATA_DIR if that is unexpected)\n`);
+      return;
+    }
+    const tenancy = await startTenancy(config);
+    try {
+      exitCode = await action(tenancy, { configPath, cwd }, ...args.slice(0, -1));
+    } finally {
+      await tenancy.close().catch(() => undefined);
+    }
+  };
 
   const program = new Command('mikro-tenant')
-    .description('Manage the per-tenant SQLite databases of a mikro-tenant app.')
+    .description('Manage the per-tenant SQLite databases of a mikro-tenant app (see CLI.md).')
+    .version(packageVersion(), '-V, --version')
     .option('-c, --config <path>', 'config file (default: mikro-tenant.config.{ts,mts,js,mjs,cjs} in the working directory)')
     .exitOverride()
-    .configureOutput({ writeOut: text => io.out(text), writeErr: text => io.err(text) })
-    .showHelpAfterError();
+    .configureOutput({
+      writeOut: text => io.out(text),
+      writeErr: text => io.err(text),
+      outputError: text => io.err(`mikro-tenant: ${text.replace(/^error: /, '').trim()}; see --help (ERR_USAGE)\n`),
+    });
 
   program.command('migrate')
-    .description('apply pending migrations to every tenant (or --tenant), in parallel, each in its own transaction')
+    .description('apply pending migrations to every tenant (or --tenant) in worker threads, each tenant in its own transaction')
     .option('-t, --tenant <id>', 'only this tenant')
-    .option('-n, --concurrency <n>', 'worker threads (default: number of cores)', parsePositive)
-    .option('--check', 'write nothing; exit 1 and list tenants with pending migrations')
+    .option('-n, --concurrency <n>', 'worker threads (default: the number of cores)', parsePositive)
+    .option('--check', 'write nothing; list tenants with pending migrations and exit 1 if there are any')
     .option('--json', 'machine-readable summary on stdout')
-    .action(withTenancy((tenancy, configPath, opts: { tenant?: string; concurrency?: number; check?: boolean; json?: boolean }) => opts.check
-      ? checkMigrations(tenancy, opts, io)
-      : migrateAll(tenancy, { ...opts, configPath }, io)));
+    .action(withTenancy((tenancy, { configPath }, opts: { tenant?: string; concurrency?: number; check?: boolean; json?: boolean }) =>
+      opts.check ? checkMigrations(tenancy, opts, io) : migrateAll(tenancy, { ...opts, configPath }, io),
+    (opts: { tenant?: string; check?: boolean; json?: boolean }) => {
+      if (opts.tenant !== undefined) {
+        throw CliError.tenantNotFound(canonicalTenantId(opts.tenant));
+      }
+      if (opts.check) {
+        printCheckReport({ checked: 0, pending: [], missing: [], errors: [] }, opts.json === true, io);
+      } else {
+        printMigrateSummary({ migrated: [], failed: [], upToDate: 0, workers: 0, durationMs: 0, template: null }, opts.json === true, io);
+      }
+      return 0;
+    }));
 
-  program.command('list').description('tenants in the registry, with file size, last modification, pending migrations')
+  program.command('list').description('registered tenants with file size, last modification and pending migrations')
     .option('--json', 'JSON output')
-    .action(withTenancy((tenancy, _c, opts: { json?: boolean }) => listTenants(tenancy, opts, io)));
+    .action(withTenancy((tenancy, _, opts: { json?: boolean }) => listTenants(tenancy, opts, io),
+      (opts: { json?: boolean }) => {
+        printTenantList([], opts.json === true, io);
+        return 0;
+      }));
 
-  program.command('reconcile').description('registry rows without files and files without registry rows')
+  program.command('reconcile').description('registry rows without files and files without registry rows (exit 1 if any)')
     .option('--fix', 'register stray files and drop rows without files')
     .option('--json', 'JSON output')
-    .action(withTenancy((tenancy, _c, opts: { fix?: boolean; json?: boolean }) => reconcile(tenancy, opts, io)));
+    .action(withTenancy((tenancy, _, opts: { fix?: boolean; json?: boolean }) => reconcile(tenancy, opts, io)));
 
-  program.command('create <id>').description('create a tenant now (never overwrites)')
-    .action(withTenancy((tenancy, _c, id: string) => createTenant(tenancy, id, io)));
+  program.command('create').description('create a tenant database now (never overwrites)')
+    .argument('<id>', 'tenant id')
+    .action(withTenancy((tenancy, _, id: string) => createTenant(tenancy, id, io)));
 
-  program.command('delete <id>').description('delete a tenant with all its data (asks first unless --yes)')
+  program.command('delete').description('delete a tenant with all its data (asks on a terminal, else needs --yes)')
+    .argument('<id>', 'tenant id')
     .option('-y, --yes', 'do not ask')
-    .action(withTenancy((tenancy, _c, id: string, opts: { yes?: boolean }) => deleteTenant(tenancy, id, opts, io)));
+    .action(withTenancy((tenancy, _, id: string, opts: { yes?: boolean }) => deleteTenant(tenancy, id, opts, io)));
 
-  program.command('template <action>').description('build or clear the template database (build|clear)')
-    .action(withTenancy((tenancy, _c, action: string) => template(tenancy, action, io)));
+  program.command('template').description('build the template database now, or remove it')
+    .addArgument(new Argument('<action>').choices(['build', 'clear']))
+    .action(withTenancy((tenancy, _, action: string) => template(tenancy, action, io)));
 
-  program.command('backup [ids...]').description('consistent copies through SQLite\'s online backup API')
+  program.command('backup').description('consistent copies through SQLite\'s online backup API, while the app keeps writing')
+    .argument('[ids...]', 'tenant ids')
     .requiredOption('-o, --out <dir>', 'folder for the copies')
     .option('--all', 'every registered tenant')
-    .option('--force', 'replace existing backups')
+    .option('--force', 'replace existing backup files')
     .option('--json', 'JSON output')
-    .action(withTenancy((tenancy, _c, ids: string[], opts: { out: string; all?: boolean; force?: boolean; json?: boolean }) => backup(tenancy, ids, opts, io)));
+    .action(withTenancy((tenancy, { cwd: base }, ids: string[], opts: { out: string; all?: boolean; force?: boolean; json?: boolean }) =>
+      backup(tenancy, ids, { ...opts, cwd: base }, io)));
 
-  program.command('restore <id> <file>').description('restore a tenant from a backup file (refuses to replace without --force)')
-    .option('--force', 'replace an existing tenant (stop the app first)')
-    .action(withTenancy((tenancy, _c, id: string, file: string, opts: { force?: boolean }) => restore(tenancy, id, file, opts, io)));
+  program.command('restore').description('restore a tenant from a backup file (replacing one needs --force; stop the app first)')
+    .argument('<id>', 'tenant id')
+    .argument('<file>', 'SQLite backup file')
+    .option('--force', 'replace an existing tenant\'s data')
+    .action(withTenancy((tenancy, { cwd: base }, id: string, file: string, opts: { force?: boolean }) =>
+      restore(tenancy, id, file, { ...opts, cwd: base }, io)));
 
-  program.command('exec <id> <command...>').description('run a command with MIKRO_TENANT_ID set (use -- before the command)')
-    .action(withTenancy((tenancy, _c, id: string, command: string[]) => execForTenant(tenancy, id, command, io)));
+  program.command('exec').description('run a command with MIKRO_TENANT_ID set to the tenant: exec ID -- node script.js')
+    .argument('<id>', 'tenant id')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .action(withTenancy((tenancy, _, id: string, command: string[]) => execForTenant(tenancy, id, command, io)));
 
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : 2;
+      // Help and version exit 0; commander has already printed its one-line error otherwise.
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     return reportError(io, error);
   }
@@ -88,8 +140,16 @@ export async function runCli(argv: string[], io: CliIo = processIo, cwd = proces
 
 function parsePositive(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new CommanderError(2, 'ERR_USAGE', `expected a positive whole number, got "${value}"`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError('expected a positive whole number.');
   }
   return n;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
 }

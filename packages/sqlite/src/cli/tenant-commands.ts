@@ -1,65 +1,108 @@
 import { canonicalTenantId } from '@mikro-tenant/core';
 import type { SqliteTenancy } from '../sqlite-tenancy.js';
-import { CliError, type CliIo } from './io.js';
+import { CliError, messageOf, oneLine } from './cli-error.js';
+import type { CliIo } from './io.js';
+import { pendingChanges } from './tenant-status.js';
 
-/** `mikro-tenant list`: registered tenants with file size, last modification and pending migrations. */
+/** One row of `mikro-tenant list --json`. */
+export interface TenantListRow {
+  /** Canonical tenant id. */
+  tenantId: string;
+  /** Database plus `-wal` file, in bytes; `null` when the file is missing. */
+  sizeBytes: number | null;
+  /** Last modification (ISO 8601); `null` when the file is missing. */
+  modifiedAt: string | null;
+  /** Schema version recorded in the registry. */
+  schemaVersion: string | null;
+  /** How many migrations `migrate` would apply; `null` when the file is missing or cannot be read. */
+  pendingMigrations: number | null;
+  /** Why the tenant's database could not be read, when it could not. */
+  error?: string;
+}
+
+/** `mikro-tenant list [--json]`: registered tenants with file size, last modification and pending migration count. */
 export async function listTenants(tenancy: SqliteTenancy, options: { json?: boolean }, io: CliIo): Promise<number> {
-  const tenants = await tenancy.listTenants();
-  const rows = [];
-  for (const t of tenants) {
-    const exists = await tenancy.tenantExists(t.tenantId);
-    rows.push({
-      id: t.tenantId,
-      sizeBytes: t.sizeBytes ?? null,
-      modifiedAt: t.modifiedAt?.toISOString() ?? null,
-      schemaVersion: t.schemaVersion,
-      pendingMigrations: exists ? (await tenancy.pendingMigrations(t.tenantId)).length : null,
-    });
+  const rows: TenantListRow[] = [];
+  for (const tenant of await tenancy.listTenants()) {
+    const row: TenantListRow = {
+      tenantId: tenant.tenantId,
+      sizeBytes: tenant.sizeBytes ?? null,
+      modifiedAt: tenant.modifiedAt?.toISOString() ?? null,
+      schemaVersion: tenant.schemaVersion,
+      pendingMigrations: null,
+    };
+    if (tenant.sizeBytes !== undefined) {
+      try {
+        row.pendingMigrations = (await pendingChanges(tenancy, tenant.tenantId)).length;
+      } catch (error) {
+        row.error = oneLine(messageOf(error));
+      }
+    }
+    rows.push(row);
   }
-  if (options.json) {
-    io.out(`${JSON.stringify({ tenants: rows })}\n`);
-    return 0;
-  }
-  io.out(`${'id'.padEnd(24)} ${'size'.padStart(10)}  ${'modified'.padEnd(24)} pending\n`);
-  for (const row of rows) {
-    io.out(`${row.id.padEnd(24)} ${String(row.sizeBytes ?? 'missing').padStart(10)}  ${(row.modifiedAt ?? '-').padEnd(24)} ${row.pendingMigrations ?? '-'}\n`);
-  }
-  io.out(`${rows.length} tenants\n`);
+  printTenantList(rows, options.json === true, io);
   return 0;
 }
 
-/** `mikro-tenant reconcile [--fix]`: registry rows without files and files without registry rows. */
+/** Prints the tenant list: `{ tenants: [...] }` as JSON on one line, or a table. */
+export function printTenantList(rows: TenantListRow[], json: boolean, io: CliIo): void {
+  if (json) {
+    io.out(`${JSON.stringify({ tenants: rows })}\n`);
+    return;
+  }
+  const width = Math.max(6, ...rows.map(r => r.tenantId.length));
+  io.out(`${'tenant'.padEnd(width)}  ${'bytes'.padStart(10)}  ${'modified'.padEnd(24)}  pending\n`);
+  for (const row of rows) {
+    const size = row.sizeBytes === null ? 'missing' : String(row.sizeBytes);
+    const pending = row.error ? `unreadable: ${row.error}` : String(row.pendingMigrations ?? '-');
+    io.out(`${row.tenantId.padEnd(width)}  ${size.padStart(10)}  ${(row.modifiedAt ?? '-').padEnd(24)}  ${pending}\n`);
+  }
+  io.out(`${rows.length} tenant${rows.length === 1 ? '' : 's'}\n`);
+}
+
+/**
+ * `mikro-tenant reconcile [--fix] [--json]`: registry rows without files and files without registry rows.
+ * Resolves 1 when it finds any and `--fix` was not given.
+ */
 export async function reconcile(tenancy: SqliteTenancy, options: { fix?: boolean; json?: boolean }, io: CliIo): Promise<number> {
   const report = await tenancy.reconcile({ fix: options.fix });
+  const fixed = options.fix === true;
   if (options.json) {
-    io.out(`${JSON.stringify({ ...report, fixed: options.fix === true })}\n`);
+    io.out(`${JSON.stringify({ ...report, fixed })}\n`);
   } else {
     io.out(`registered without a file: ${report.missingFiles.join(', ') || 'none'}\n`);
     io.out(`files without a registry row: ${report.unregistered.join(', ') || 'none'}\n`);
-    if (options.fix) {
-      io.out('registry repaired\n');
+    if (fixed && (report.missingFiles.length || report.unregistered.length)) {
+      io.out('registry repaired: stray files registered, rows without files dropped\n');
     }
   }
-  const clean = report.missingFiles.length === 0 && report.unregistered.length === 0;
-  return clean || options.fix ? 0 : 1;
+  return fixed || (!report.missingFiles.length && !report.unregistered.length) ? 0 : 1;
 }
 
-/** `mikro-tenant create ID`. */
+/**
+ * `mikro-tenant create ID`: creates and registers a tenant database now.
+ * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANT_EXISTS` (never overwrites)
+ */
 export async function createTenant(tenancy: SqliteTenancy, id: string, io: CliIo): Promise<number> {
   const record = await tenancy.createTenant(canonicalTenantId(id));
-  io.out(`created ${record.tenantId} (${record.location})\n`);
+  io.out(`created ${record.tenantId} (${tenancy.files.path(record.tenantId)})\n`);
   return 0;
 }
 
-/** `mikro-tenant delete ID [--yes]`: asks first on a terminal; refuses without a terminal unless `--yes`. */
+/**
+ * `mikro-tenant delete ID [--yes]`: removes the database with its `-wal`/`-shm`/`-journal` and registry row.
+ * Asks first on a terminal; without one it refuses unless `--yes`. Resolves 1 when the answer is no.
+ *
+ * @throws TenantError `ERR_INVALID_TENANT_ID`; CliError `ERR_TENANT_NOT_FOUND`, `ERR_CONFIRMATION_REQUIRED`
+ */
 export async function deleteTenant(tenancy: SqliteTenancy, id: string, options: { yes?: boolean }, io: CliIo): Promise<number> {
   const tenantId = canonicalTenantId(id);
   if (!await tenancy.tenantExists(tenantId) && !await tenancy.registry.exists(tenantId)) {
-    throw Object.assign(new Error(`tenant "${tenantId}" does not exist`), { code: 'ERR_TENANT_NOT_FOUND' });
+    throw CliError.tenantNotFound(tenantId);
   }
   if (!options.yes) {
     if (!io.interactive) {
-      throw new CliError('ERR_CONFIRMATION_REQUIRED', `deleting "${tenantId}" removes all its data; pass --yes to confirm`);
+      throw CliError.confirmationRequired(`deleting tenant "${tenantId}" removes all its data`);
     }
     if (!await io.confirm(`Delete tenant "${tenantId}" and all its data?`)) {
       io.err('nothing deleted\n');
@@ -71,15 +114,19 @@ export async function deleteTenant(tenancy: SqliteTenancy, id: string, options: 
   return 0;
 }
 
-/** `mikro-tenant template build|clear`. */
+/**
+ * `mikro-tenant template build|clear`: builds the template database for the current schema now, or removes it.
+ * @throws CliError `ERR_USAGE` for another action
+ */
 export async function template(tenancy: SqliteTenancy, action: string, io: CliIo): Promise<number> {
   if (action === 'build') {
-    io.out(`template: ${(await tenancy.buildTemplate()) ?? 'disabled (template: false)'}\n`);
+    io.out(`template: ${(await tenancy.buildTemplate()) ?? 'none (the config sets tenancy.template: false)'}\n`);
     return 0;
   }
   if (action === 'clear') {
-    io.out(`removed ${await tenancy.clearTemplate()} template file(s)\n`);
+    const removed = await tenancy.clearTemplate();
+    io.out(`removed ${removed} template file${removed === 1 ? '' : 's'}\n`);
     return 0;
   }
-  throw new CliError('ERR_USAGE', `template takes "build" or "clear", not "${action}"`);
+  throw CliError.usage(`template takes "build" or "clear", not "${action}"`);
 }

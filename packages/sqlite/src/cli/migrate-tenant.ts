@@ -1,0 +1,84 @@
+import { messageOf, oneLine } from './cli-error.js';
+import type { SqliteTenancy } from '../sqlite-tenancy.js';
+
+/** What happened to one tenant in a `migrate` run (sent by worker threads as it is). */
+export interface TenantMigrationOutcome {
+  /** Canonical tenant id. */
+  tenantId: string;
+  /** `failed` means the tenant's transaction was rolled back (or never committed). */
+  status: 'migrated' | 'up-to-date' | 'failed';
+  /** Migrations applied now (`['schema']` for a schema generated from entities). */
+  executed: string[];
+  /** Schema version the tenant has now (absent when it failed). */
+  version?: string | null;
+  /** Why it failed, on one line. */
+  error?: string;
+  /** Code of the failure, e.g. `ERR_TENANT_MIGRATION_FAILED`. */
+  code?: string;
+}
+
+/**
+ * Applies pending migrations to one tenant in one transaction and describes the outcome; never throws.
+ * Unlike `tenancy.migrateTenant()` it leaves the registry alone: parallel workers writing the shared
+ * database would queue on its write lock, so the main thread records the versions in batches.
+ */
+export async function migrateOneTenant(tenancy: SqliteTenancy, tenantId: string): Promise<TenantMigrationOutcome> {
+  try {
+    const { executed, version } = await tenancy.run(tenantId, em => tenancy.schema.apply(em), { sharedContext: false });
+    return { tenantId, status: executed.length ? 'migrated' : 'up-to-date', executed, version };
+  } catch (error) {
+    return failedOutcome(tenantId, error);
+  }
+}
+
+/** The outcome of a tenant that failed with `error`. */
+export function failedOutcome(tenantId: string, error: unknown, code?: string): TenantMigrationOutcome {
+  const own = (error as { code?: unknown } | undefined)?.code;
+  return {
+    tenantId, status: 'failed', executed: [], error: oneLine(messageOf(error)),
+    code: code ?? (typeof own === 'string' ? own : 'ERR_UNEXPECTED'),
+  };
+}
+
+/**
+ * Records tenants' schema versions in the registry, many per transaction of the shared database (one
+ * commit instead of one per tenant). `add` queues; `flush` writes what is queued and waits.
+ */
+export class SchemaVersionRecorder {
+  readonly #tenancy: SqliteTenancy;
+  readonly #batchSize: number;
+  #queued = new Map<string, string | null>();
+  #writing: Promise<void> = Promise.resolve();
+
+  /** @param batchSize versions per transaction @default 250 */
+  constructor(tenancy: SqliteTenancy, batchSize = 250) {
+    this.#tenancy = tenancy;
+    this.#batchSize = batchSize;
+  }
+
+  /** Queues one tenant's version; writes a batch once enough are queued. */
+  add(tenantId: string, version: string | null): void {
+    this.#queued.set(tenantId, version);
+    if (this.#queued.size >= this.#batchSize) {
+      void this.flush().catch(() => undefined);
+    }
+  }
+
+  /** Writes everything queued; rejects when a batch could not be written. */
+  flush(): Promise<void> {
+    const batch = this.#queued;
+    this.#queued = new Map();
+    this.#writing = this.#writing.then(() => batch.size ? this.#write(batch) : undefined);
+    return this.#writing;
+  }
+
+  async #write(batch: Map<string, string | null>): Promise<void> {
+    const { orm, registry } = this.#tenancy;
+    // The registry's statements join the shared EntityManager's transaction.
+    await orm.em.fork().transactional(async () => {
+      for (const [tenantId, version] of batch) {
+        await registry.setSchemaVersion(tenantId, version);
+      }
+    });
+  }
+}
