@@ -74,4 +74,35 @@ describe('context names: shared and tenant EntityManagers never resolve to each 
       });
     });
   });
+
+  it('run() gives the shared orm.em one request-context fork per call', async () => {
+    const shared = tenancy.orm.em;
+    const seen: unknown[] = [];
+    for (let i = 0; i < 2; i++) {
+      await tenancy.run('alpha', async () => {
+        const first = await shared.findOneOrFail(User, 'u1');
+        // The same fork (one identity map) for the whole call...
+        expect(await shared.findOneOrFail(User, 'u1')).to.equal(first);
+        expect(RequestContext.getEntityManager(shared.name)).to.equal(RequestContext.getEntityManager(shared.name));
+        seen.push(first);
+      });
+    }
+    // ...and a new one for the next call.
+    expect(seen[0]).to.not.equal(seen[1]);
+  });
+
+  it('run() keeps a request context the caller already has for the shared ORM', async () => {
+    await RequestContext.create(tenancy.orm.em, async () => {
+      const outer = RequestContext.getEntityManager(tenancy.orm.em.name);
+      await tenancy.run('alpha', async () => {
+        expect(RequestContext.getEntityManager(tenancy.orm.em.name)).to.equal(outer);
+      });
+    });
+  });
+
+  it('run() with sharedContext: false leaves the shared ORM without a request context', async () => {
+    await tenancy.run('alpha', async () => {
+      expect(RequestContext.getEntityManager(tenancy.orm.em.name)).to.equal(undefined);
+    }, { sharedContext: false });
+  });
 });

@@ -1,7 +1,7 @@
 import { copyFileSync, linkSync, promises as fsp, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import {
-  MikroORM, ReferenceKind, RequestContext, Utils, type Configuration, type EntityMetadata, type Options,
+  MikroORM, ReferenceKind, Utils, type Configuration, type EntityMetadata, type Options,
 } from '@mikro-orm/core';
 import {
   SqlTenantRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId, runInTenantScope,
@@ -12,6 +12,7 @@ import {
   BetterSqliteDriver, createContextEntityManager, createTenantEntityManager, deriveTenantConfig, guardSharedDriver, skipTablesInSharedSchema,
   type TenantBinding, type TenantContextEntityManager, type TenantEntityManager,
 } from './mikro-orm-bridge.js';
+import { hasRequestContextFor, runInLazyRequestContext } from './lazy-request-context.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { TemplateCache } from './template-cache.js';
@@ -216,7 +217,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
 
   /**
    * Runs `fn` as the tenant: `tenancy.em` resolves to a fresh fork of the tenant (also passed to `fn`),
-   * the shared `orm.em` gets a request context if it has none, and the tenant's connection stays open
+   * the shared `orm.em` gets a request context if it has none (its fork is made on first use), and the tenant's connection stays open
    * until `fn` settles. For jobs, scripts and tests (the Koa middleware does the same per request).
    *
    * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`
@@ -229,8 +230,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     try {
       const em = lease.handle.fork();
       const inScope = () => runInTenantScope({ tenantId: id, em }, () => fn(em));
-      if (options.sharedContext !== false && !RequestContext.getEntityManager(this.orm.em.name)) {
-        return await RequestContext.create(this.orm.em, inScope);
+      if (options.sharedContext !== false && !hasRequestContextFor(this.orm.em)) {
+        return await runInLazyRequestContext(this.orm.em, inScope);
       }
       return await inScope();
     } finally {
