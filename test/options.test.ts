@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { SqliteTenancy, TenantFiles, resolveTenancyOptions, pragmaStatements } from '@mikro-tenant/sqlite';
+import { SqliteTenancy, TenantFiles, resolveTenancyOptions, pragmaStatements, type SqliteTenancyOptions } from '@mikro-tenant/sqlite';
 import { Note, Tag, User } from './fixtures/entities.js';
 import { makeTenancy, tempDir } from './helpers.js';
 
@@ -32,6 +32,7 @@ describe('options', () => {
       { dir: 'x', entities: [Note], maxOpen: 1.5 }, { dir: 'x', entities: [Note], template: 'yes' },
       { dir: 'x', entities: [Note], attach: 'main' }, { dir: 'x', entities: [Note], attach: 'a b' },
       { dir: 'x', entities: [Note], deleteOnTenantDelete: true },
+      { dir: 'x', entities: [Note], pragmas: false }, { dir: 'x', entities: [Note], sharedPragmas: 'WAL' },
     ];
     for (const options of bad) {
       expect(codeOf(() => resolveTenancyOptions(options as never)), Object.keys(options).join()).to.equal('ERR_INVALID_OPTION');
@@ -80,6 +81,32 @@ describe('options', () => {
     } finally {
       await defaults.close();
       await custom.close();
+      cleanup();
+    }
+  });
+
+  it('sets WAL and NORMAL sync on the shared connection by default; sharedPragmas overrides them or, with false, leaves them', async () => {
+    const { dir, cleanup } = tempDir();
+    let made = 0;
+    const read = async (sharedPragmas?: SqliteTenancyOptions['sharedPragmas']) => {
+      const tenancy = await makeTenancy(join(dir, `t${made++}`), { sharedPragmas });
+      try {
+        const conn = tenancy.orm.em.getConnection();
+        const get = async (name: string) => Object.values((await conn.execute(`pragma ${name}`, [], 'get')) as object)[0];
+        return [await get('journal_mode'), await get('synchronous'), await get('foreign_keys')];
+      } finally {
+        await tenancy.close();
+      }
+    };
+    try {
+      expect(await read()).to.deep.equal(['wal', 1, 1]);
+      expect(await read({ synchronous: 'FULL' })).to.deep.equal(['wal', 2, 1]);
+      // MikroORM's own: a rollback journal and full sync (MikroORM turns foreign keys on itself).
+      expect(await read(false)).to.deep.equal(['delete', 2, 1]);
+      const error = await makeTenancy(join(dir, 'bad'), { sharedPragmas: { synchronous: 'NORMAL; drop table x' } }).catch(e => e as Error & { code?: string });
+      expect(error).to.have.property('code', 'ERR_INVALID_OPTION');
+      expect((error as Error).message).to.contain('tenancy.sharedPragmas.synchronous');
+    } finally {
       cleanup();
     }
   });

@@ -37,6 +37,12 @@ export interface SqliteTenancyOptions {
    * @default { journal_mode: 'WAL', synchronous: 'NORMAL', busy_timeout: 5000, foreign_keys: true, cache_size: -2000 } */
   pragmas?: Record<string, PragmaValue | null>;
   /**
+   * SQLite pragmas for the shared database's connection, over the defaults; `null` drops a default; `false`
+   * leaves the shared connection as MikroORM opens it. Runs before your own `pool.afterCreate`.
+   * @default { journal_mode: 'WAL', synchronous: 'NORMAL', busy_timeout: 5000, foreign_keys: true }
+   */
+  sharedPragmas?: Record<string, PragmaValue | null> | false;
+  /**
    * Migrations of tenant databases (`path` or `migrationsList`, as MikroORM's `migrations` option).
    * @default undefined: the tenant tables are generated from the entities (fine for prototypes; use migrations in production)
    */
@@ -66,6 +72,7 @@ const DEFAULTS = {
   autoCreate: true,
   deleteOnTenantDelete: false,
   pragmas: {},
+  sharedPragmas: {},
   registryTable: 'mikro_tenant_registry',
   deleteGraceMs: 10_000,
   warn: (message: string, code: string) => process.emitWarning(message, 'MikroTenantWarning', code),
@@ -102,6 +109,12 @@ export function resolveTenancyOptions(options: SqliteTenancyOptions | undefined,
   if (merged.attach !== undefined && merged.attach !== false && (typeof merged.attach !== 'string' || !ALIAS.test(merged.attach) || /^(main|temp)$/i.test(merged.attach))) {
     throw TenantError.invalidOption('tenancy.attach', 'expected false or an alias like "shared" (a plain identifier other than main/temp)');
   }
+  for (const name of ['pragmas', 'sharedPragmas'] as const) {
+    const value: unknown = merged[name];
+    if ((value === null || typeof value !== 'object' || Array.isArray(value)) && !(name === 'sharedPragmas' && value === false)) {
+      throw TenantError.invalidOption(`tenancy.${name}`, `expected an object of pragma names and values${name === 'sharedPragmas' ? ', or false' : ''}`);
+    }
+  }
   if (typeof merged.warn !== 'function') {
     throw TenantError.invalidOption('tenancy.warn', 'expected a function (message, code) => void');
   }
@@ -113,6 +126,7 @@ export function resolveTenancyOptions(options: SqliteTenancyOptions | undefined,
     dir: isAbsolute(options.dir) ? options.dir : resolve(baseDir, options.dir),
     attach: merged.attach,
     pragmas: Object.freeze({ ...merged.pragmas }),
+    sharedPragmas: merged.sharedPragmas === false ? false : Object.freeze({ ...merged.sharedPragmas }),
   }) as ResolvedTenancyOptions;
 }
 

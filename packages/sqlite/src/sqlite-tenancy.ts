@@ -1,5 +1,5 @@
-import { copyFileSync, linkSync, promises as fsp, rmSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { constants as fsConstants, copyFileSync, linkSync, promises as fsp, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   MikroORM, ReferenceKind, Utils, type Configuration, type EntityMetadata, type Options,
 } from '@mikro-orm/core';
@@ -13,6 +13,7 @@ import {
   type TenantBinding, type TenantContextEntityManager, type TenantEntityManager,
 } from './mikro-orm-bridge.js';
 import { hasRequestContextFor, runInLazyRequestContext } from './lazy-request-context.js';
+import { sharedDatabaseFile, withSharedPragmas } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { TemplateCache } from './template-cache.js';
@@ -32,6 +33,14 @@ export interface TenancyStats {
   provisioned: number;
   /** Builds this process threw away because another process placed the tenant's file first. */
   provisionRaces: number;
+}
+
+/** Outcome of provisioning one tenant. */
+interface ProvisionResult {
+  /** This call placed the tenant's file. */
+  created: boolean;
+  /** The registry row, when this call wrote it. */
+  record?: TenantRecord;
 }
 
 /** What {@link SqliteTenancy.reconcile} found when comparing the registry with the tenant folder. */
@@ -71,7 +80,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   readonly #setup: TenantBinding['setup'];
   readonly #pool: TenantPool<TenantEntityManager>;
   readonly #template?: TemplateCache;
-  readonly #provisioning = new Map<string, Promise<boolean>>();
+  readonly #provisioning = new Map<string, Promise<ProvisionResult>>();
   readonly #stats = { opened: 0, provisioned: 0, provisionRaces: 0 };
 
   private constructor(init: {
@@ -117,7 +126,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     if (String(ormOptions.contextName ?? '').startsWith('mikro-tenant')) {
       throw TenantError.invalidOption('contextName', 'names starting with "mikro-tenant" are reserved for tenant EntityManagers');
     }
-    const orm = await MikroORM.init({ ...ormOptions, entities, driver: Driver } as Options) as unknown as SharedORM;
+    const orm = await MikroORM.init(withSharedPragmas({ ...ormOptions, entities, driver: Driver } as Options, options.sharedPragmas)) as unknown as SharedORM;
     try {
       return await SqliteTenancy.#afterDiscovery(orm, options, tenantNames);
     } catch (error) {
@@ -245,11 +254,11 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
    */
   async createTenant(tenantId: TenantIdInput): Promise<TenantRecord> {
     const id = canonicalTenantId(tenantId);
-    const created = await this.#provision(id, true);
+    const { created, record } = await this.#provision(id, true);
     if (!created) {
       throw TenantError.tenantExists(id);
     }
-    return (await this.registry.get(id))!;
+    return record ?? (await this.registry.get(id))!;
   }
 
   /**
@@ -380,8 +389,11 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     }
   }
 
-  /** Creates the tenant's file unless it exists; once per tenant at a time in this process. Resolves true if this call created it. */
-  #provision(tenantId: string, explicit: boolean): Promise<boolean> {
+  /**
+   * Creates the tenant's file unless it exists; once per tenant at a time in this process. `created` is true
+   * if this call created it; `record` is the registry row when this call wrote it.
+   */
+  #provision(tenantId: string, explicit: boolean): Promise<ProvisionResult> {
     let pending = this.#provisioning.get(tenantId);
     if (!pending) {
       pending = this.#provisionOnce(tenantId).finally(() => this.#provisioning.delete(tenantId));
@@ -389,10 +401,10 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       return pending;
     }
     // A concurrent caller did the work: for an explicit create that means "it exists".
-    return explicit ? pending.then(() => false) : pending;
+    return explicit ? pending.then(() => ({ created: false })) : pending;
   }
 
-  async #provisionOnce(tenantId: string): Promise<boolean> {
+  async #provisionOnce(tenantId: string): Promise<ProvisionResult> {
     const target = this.files.path(tenantId);
     const location = this.files.fileName(tenantId);
     let created = false;
@@ -404,7 +416,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
         if (this.#template) {
           try {
             // A template is a few KiB: a synchronous copy costs less than a round trip through libuv's thread pool.
-            copyFileSync(await this.#template.ensure(), tmp);
+            // FICLONE: a copy-on-write clone where the file system has them (btrfs, XFS), else a plain copy.
+            copyFileSync(await this.#template.ensure(), tmp, fsConstants.COPYFILE_FICLONE);
           } catch (error) {
             this.options.warn(`mikro-tenant: the template failed (${(error as Error).message}); migrating tenant "${tenantId}" instead.`,
               'MIKRO_TENANT_TEMPLATE_FAILED');
@@ -424,7 +437,11 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
           // handled by placeNoOverwrite
         }
         if (linked) {
-          rmSync(tmp, { force: true });
+          try {
+            unlinkSync(tmp);
+          } catch {
+            // The tenant is in place; a stray tmp file is removed at the next start.
+          }
         }
         created = linked || await placeNoOverwrite(tmp, target);
         this.#stats[created ? 'provisioned' : 'provisionRaces']++;
@@ -432,17 +449,16 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
         await removeDatabaseFiles(tmp);
         throw error instanceof TenantError ? error : TenantError.provisioningFailed(tenantId, error);
       }
-      await this.#register(tenantId, location, version);
-    } else {
-      await this.#register(tenantId, location, null);
+      return { created, record: await this.#register(tenantId, location, version) };
     }
-    return created;
+    return { created, record: await this.#register(tenantId, location, null) };
   }
 
   /** The file is the truth and the registry its index: a failed registration warns (reconcile repairs it) but does not fail the tenant. */
-  async #register(tenantId: string, location: string, schemaVersion: string | null): Promise<void> {
+  async #register(tenantId: string, location: string, schemaVersion: string | null): Promise<TenantRecord | undefined> {
+    const record = { tenantId, location, schemaVersion, createdAt: new Date() };
     try {
-      await this.registry.register({ tenantId, location, schemaVersion });
+      return await this.registry.register(record) ? record : undefined;
     } catch (error) {
       this.options.warn(`mikro-tenant: tenant "${tenantId}" was created but could not be registered (${(error as Error).message}); `
         + 'run reconcile({ fix: true }) or `mikro-tenant reconcile --fix`.', 'MIKRO_TENANT_REGISTRY');
@@ -461,12 +477,4 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       await fsp.rm(`${path}-shm`, { force: true });
     }
   }
-}
-
-function sharedDatabaseFile(orm: SharedORM): string {
-  const dbName = orm.config.get('dbName');
-  if (!dbName || dbName === ':memory:' || dbName.startsWith('file:')) {
-    throw TenantError.invalidOption('tenancy.attach', 'attaching needs the shared database in a file (dbName), not in memory');
-  }
-  return isAbsolute(dbName) ? dbName : resolve(orm.config.get('baseDir') ?? process.cwd(), dbName);
 }
