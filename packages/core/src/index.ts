@@ -7,6 +7,8 @@ export type { TenantScope } from './tenant-context.js';
 export { TenantPool } from './tenant-pool.js';
 export type { TenantPoolHooks, TenantLease } from './tenant-pool.js';
 export { SqlTenantRegistry } from './tenant-registry.js';
+export { DeferredTenantRegistry } from './deferred-registry.js';
+export type { TenantRegistration } from './deferred-registry.js';
 export type { TenantRecord, TenantRegistry } from './tenant-registry.js';
 export { TenantDeletionSubscriber } from './tenant-deletion-subscriber.js';
 export type { TenantDeletionSubscriberOptions } from './tenant-deletion-subscriber.js';

@@ -19,6 +19,8 @@ export interface TenantRegistry {
   ensure(): Promise<void>;
   /** Adds a tenant; a tenant that is already registered is left as it is. Returns true when a row was added. */
   register(record: Omit<TenantRecord, 'createdAt'> & { createdAt?: Date }): Promise<boolean>;
+  /** Adds several tenants at once (tenants already registered are left as they are). Returns how many rows were added. */
+  registerMany?(records: (Omit<TenantRecord, 'createdAt'> & { createdAt?: Date })[]): Promise<number>;
   /** Removes a tenant's row. Returns true when there was one. */
   unregister(tenantId: string): Promise<boolean>;
   /** True when the tenant is registered. */
@@ -84,6 +86,19 @@ export class SqlTenantRegistry implements TenantRegistry {
       `insert into ${this.#table} (tenant_id, location, created_at, schema_version) values (?, ?, ?, ?) on conflict (tenant_id) do nothing`,
       [record.tenantId, record.location, (record.createdAt ?? new Date()).getTime(), record.schemaVersion], 'run');
     return affected(res) > 0;
+  }
+
+  async registerMany(records: (Omit<TenantRecord, 'createdAt'> & { createdAt?: Date })[]): Promise<number> {
+    let added = 0;
+    // 100 rows (400 parameters) per statement stays under every SQL engine's parameter limit.
+    for (let i = 0; i < records.length; i += 100) {
+      const chunk = records.slice(i, i + 100);
+      const res = await this.#execute<unknown>(
+        `insert into ${this.#table} (tenant_id, location, created_at, schema_version) values ${chunk.map(() => '(?, ?, ?, ?)').join(', ')} on conflict (tenant_id) do nothing`,
+        chunk.flatMap(r => [r.tenantId, r.location, (r.createdAt ?? new Date()).getTime(), r.schemaVersion]), 'run');
+      added += affected(res);
+    }
+    return added;
   }
 
   async unregister(tenantId: string): Promise<boolean> {

@@ -4,7 +4,7 @@ import {
   MikroORM, ReferenceKind, Utils, type Configuration, type EntityMetadata, type Options,
 } from '@mikro-orm/core';
 import {
-  SqlTenantRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId, runInTenantScope,
+  DeferredTenantRegistry, SqlTenantRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId, runInTenantScope,
   type Tenancy, type TenantIdInput, type TenantInfo, type TenantRecord, type TenantRunOptions,
 } from '@mikro-tenant/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
@@ -39,8 +39,8 @@ export interface TenancyStats {
 interface ProvisionResult {
   /** This call placed the tenant's file. */
   created: boolean;
-  /** The registry row, when this call wrote it. */
-  record?: TenantRecord;
+  /** The tenant's registry row (written just after). */
+  record: TenantRecord;
 }
 
 /** What {@link SqliteTenancy.reconcile} found when comparing the registry with the tenant folder. */
@@ -69,7 +69,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   /** Resolves to the active tenant's EntityManager; throws `ERR_NO_TENANT_CONTEXT` with no tenant active. */
   readonly em: TenantContextEntityManager;
   /** Which tenants exist (a table in the shared database). */
-  readonly registry: SqlTenantRegistry;
+  readonly registry: DeferredTenantRegistry;
   /** Maps tenant ids to files. */
   readonly files: TenantFiles;
   /** The resolved tenant options. */
@@ -85,7 +85,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
 
   private constructor(init: {
     orm: SharedORM; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles;
-    registry: SqlTenantRegistry; schema: TenantSchemaSource; setup: TenantBinding['setup'];
+    registry: DeferredTenantRegistry; schema: TenantSchemaSource; setup: TenantBinding['setup'];
   }) {
     this.orm = init.orm;
     this.#config = init.config;
@@ -183,7 +183,11 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     const schema = options.migrations
       ? migrationsSource(options.migrations)
       : await entitiesSource(createTenantEntityManager(config, metadata, orm.em.getEventManager()));
-    const registry = new SqlTenantRegistry(() => orm.em.getContext(false), options.registryTable);
+    const registry = new DeferredTenantRegistry(
+      new SqlTenantRegistry(() => orm.em.getContext(false), options.registryTable),
+      (error, records) => options.warn(`mikro-tenant: tenants ${records.map(r => `"${r.tenantId}"`).join(', ')} were created but could not be `
+        + `registered (${(error as Error).message}); run reconcile({ fix: true }) or \`mikro-tenant reconcile --fix\`.`, 'MIKRO_TENANT_REGISTRY'),
+    );
     await registry.ensure();
     const setup = handleSetup({ pragmas: pragmaStatements(options.pragmas), attachFile: sharedFile, attachAs: attachAs || undefined });
     const tenancy = new SqliteTenancy({ orm, config, options, files, registry, schema, setup });
@@ -258,7 +262,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     if (!created) {
       throw TenantError.tenantExists(id);
     }
-    return record ?? (await this.registry.get(id))!;
+    return record;
   }
 
   /**
@@ -345,10 +349,11 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     return (await this.#template?.clear()) ?? 0;
   }
 
-  /** Closes every tenant connection, then the shared ORM. */
+  /** Closes every tenant connection, writes the registry rows still queued, then closes the shared ORM. */
   async close(): Promise<void> {
     await this.#pool.close();
     await Promise.allSettled([...this.#provisioning.values()]);
+    await this.registry.flush();
     await this.orm.close(true);
   }
 
@@ -391,7 +396,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
 
   /**
    * Creates the tenant's file unless it exists; once per tenant at a time in this process. `created` is true
-   * if this call created it; `record` is the registry row when this call wrote it.
+   * if this call created it; `record` is its registry row.
    */
   #provision(tenantId: string, explicit: boolean): Promise<ProvisionResult> {
     let pending = this.#provisioning.get(tenantId);
@@ -401,7 +406,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       return pending;
     }
     // A concurrent caller did the work: for an explicit create that means "it exists".
-    return explicit ? pending.then(() => ({ created: false })) : pending;
+    return explicit ? pending.then(result => ({ ...result, created: false })) : pending;
   }
 
   async #provisionOnce(tenantId: string): Promise<ProvisionResult> {
@@ -449,20 +454,17 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
         await removeDatabaseFiles(tmp);
         throw error instanceof TenantError ? error : TenantError.provisioningFailed(tenantId, error);
       }
-      return { created, record: await this.#register(tenantId, location, version) };
+      return { created, record: this.#register(tenantId, location, version) };
     }
-    return { created, record: await this.#register(tenantId, location, null) };
+    return { created, record: this.#register(tenantId, location, null) };
   }
 
-  /** The file is the truth and the registry its index: a failed registration warns (reconcile repairs it) but does not fail the tenant. */
-  async #register(tenantId: string, location: string, schemaVersion: string | null): Promise<TenantRecord | undefined> {
-    const record = { tenantId, location, schemaVersion, createdAt: new Date() };
-    try {
-      return await this.registry.register(record) ? record : undefined;
-    } catch (error) {
-      this.options.warn(`mikro-tenant: tenant "${tenantId}" was created but could not be registered (${(error as Error).message}); `
-        + 'run reconcile({ fix: true }) or `mikro-tenant reconcile --fix`.', 'MIKRO_TENANT_REGISTRY');
-    }
+  /**
+   * The file is the truth and the registry its index: the row is written just after (with any others
+   * created meanwhile, outside the caller's transaction); a failed write warns and reconcile repairs it.
+   */
+  #register(tenantId: string, location: string, schemaVersion: string | null): TenantRecord {
+    return this.registry.registerSoon({ tenantId, location, schemaVersion });
   }
 
   /** Builds an up-to-date empty database at `path` (a tmp path) by applying the schema. */
