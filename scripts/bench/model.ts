@@ -75,15 +75,23 @@ export function migrationSql(i: number): string[] {
       `create index \`extra_${i}_label_index\` on \`extra_${i}\` (\`label\`);`];
 }
 
+/**
+ * SQL of migration `i` of a history that ends in the same single table as one migration: the first creates
+ * the note table, each later one adds a nullable column to it (so 20 of them leave a file the size of 1).
+ */
+export function columnMigrationSql(i: number): string[] {
+  return i === 0 ? migrationSql(0) : [`alter table \`note\` add column \`extra_${i}\` integer null;`];
+}
+
 /** Name of migration `i` (0-based). */
 export function migrationName(i: number): string {
   return `Migration${String(i + 1).padStart(4, '0')}`;
 }
 
-/** `count` migrations with the SQL of {@link migrationSql}, as a `migrationsList`. */
-export function makeMigrations(count: number): { name: string; class: new (...args: any[]) => Migration }[] {
+/** `count` migrations with the SQL of {@link migrationSql} (or another history's), as a `migrationsList`. */
+export function makeMigrations(count: number, sqlOf: (i: number) => string[] = migrationSql): { name: string; class: new (...args: any[]) => Migration }[] {
   return Array.from({ length: count }, (_, i) => {
-    const sql = migrationSql(i);
+    const sql = sqlOf(i);
     return {
       name: migrationName(i),
       class: class extends Migration {
