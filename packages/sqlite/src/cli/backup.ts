@@ -7,6 +7,7 @@ import { SQLITE_SIDE_FILES, placeNoOverwrite, removeDatabaseFiles } from '../ten
 import { CliError } from './cli-error.js';
 import type { CliIo } from './io.js';
 import { backupDatabase } from './sqlite-copy.js';
+import { everyTenant } from './tenant-status.js';
 
 /** Options of {@link backup} (`mikro-tenant backup`). */
 export interface BackupOptions {
@@ -35,8 +36,9 @@ export async function backup(tenancy: SqliteTenancy, ids: string[], options: Bac
   if (options.all && ids.length) {
     throw CliError.usage('give tenant ids or --all, not both');
   }
-  const tenantIds = options.all
-    ? (await tenancy.registry.list()).map(r => r.tenantId)
+  const every = options.all ? await everyTenant(tenancy) : undefined;
+  const tenantIds = every
+    ? [...every.registered, ...every.unregistered]
     : [...new Set(ids.map(id => canonicalTenantId(id)))];
   if (!tenantIds.length) {
     throw options.all ? CliError.usage('no tenants are registered') : CliError.usage('name the tenants to back up, or pass --all');

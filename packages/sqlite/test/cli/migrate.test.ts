@@ -101,7 +101,7 @@ describe('mikro-tenant migrate', function () {
     expect(clean.stdout).to.equal('all 200 tenants are up to date\n');
   });
 
-  it('fails only the tenant whose worker dies, and reports registered tenants without a file; --check writes nothing', async () => {
+  it('fails only the tenant whose worker dies, reports registered tenants without a file, reaches files without a row; --check writes nothing', async () => {
     writeMjsConfig(dir, 1);
     const ids = Array.from({ length: 12 }, (_, i) => `t${String(i).padStart(2, '0')}`);
         const setup = bufferIo();
@@ -113,6 +113,10 @@ describe('mikro-tenant migrate', function () {
     marker.exec('create table crash_here (x)');
     marker.close();
     rmSync(join(dir, 'tenants', 'tenant_gone.sqlite3'));
+    // A tenant file without its registry row (its process died before writing it) is checked and migrated too.
+    const shared = new Database(join(dir, 'shared.sqlite3'));
+    expect(shared.prepare('delete from mikro_tenant_registry where tenant_id = ?').run('t11').changes).to.equal(1);
+    shared.close();
     writeMjsConfig(dir, 2);
 
     const hashes = hashDatabases(join(dir, 'tenants'));
