@@ -162,4 +162,22 @@ describe('provisioning', () => {
       tmp.cleanup();
     }
   });
+
+  it('run() with create: false never creates, even with autoCreate on; a deleted tenant is not brought back', async () => {
+    const tmp = tempDir();
+    const tenancy = await makeTenancy(tmp.dir);
+    const codeOf = (promise: Promise<unknown>) => promise.then(() => 'none', (error: { code?: string }) => error.code);
+    try {
+      expect(await codeOf(tenancy.run('ghost', async () => undefined, { create: false }))).to.equal('ERR_TENANT_NOT_FOUND');
+      expect(existsSync(tenancy.files.path('ghost'))).to.equal(false);
+      await tenancy.run('real', async () => undefined);
+      expect(await tenancy.run('real', em => em.count(Note, {}), { create: false })).to.equal(0);
+      await tenancy.deleteTenant('real');
+      expect(await codeOf(tenancy.run('real', async () => undefined, { create: false }))).to.equal('ERR_TENANT_NOT_FOUND');
+      expect(existsSync(tenancy.files.path('real'))).to.equal(false);
+    } finally {
+      await tenancy.close();
+      tmp.cleanup();
+    }
+  });
 });

@@ -5,7 +5,7 @@ export type { TenantIdInput } from './tenant-id.js';
 export { runInTenantScope, currentTenantScope, currentTenantId, requireTenantScope } from './tenant-context.js';
 export type { TenantScope } from './tenant-context.js';
 export { TenantPool } from './tenant-pool.js';
-export type { TenantPoolHooks, TenantLease } from './tenant-pool.js';
+export type { TenantPoolHooks, TenantLease, TenantOpenOptions } from './tenant-pool.js';
 export { SqlTenantRegistry } from './tenant-registry.js';
 export { DeferredTenantRegistry } from './deferred-registry.js';
 export type { TenantRegistration } from './deferred-registry.js';

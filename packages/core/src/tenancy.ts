@@ -9,6 +9,12 @@ export interface TenantRunOptions {
    * An existing request context of the shared ORM is kept as it is. @default true
    */
   sharedContext?: boolean;
+  /**
+   * `false`: never create the tenant here, even with auto-creation on; an unknown tenant throws
+   * `ERR_TENANT_NOT_FOUND` (e.g. for an admin switch that must not bring a deleted tenant back).
+   * @default the tenancy's `autoCreate`
+   */
+  create?: boolean;
 }
 
 /** What a tenant looks like to admin tools: its registry row plus what the strategy can tell about its storage. */

@@ -2,12 +2,21 @@ import { TenantError } from './errors.js';
 
 /** How a {@link TenantPool} opens and closes the per-tenant resource it keeps (a connection, a driver...). */
 export interface TenantPoolHooks<H> {
-  /** Opens the resource of a tenant. Called at most once at a time per tenant. */
-  open(tenantId: string): Promise<H>;
+  /**
+   * Opens the resource of a tenant. Called at most once at a time per tenant, with the options of the
+   * {@link TenantPool.acquire} call that found it closed.
+   */
+  open(tenantId: string, options: TenantOpenOptions): Promise<H>;
   /** Closes a resource that is no longer used. Errors are reported through `onError`, never thrown to callers. */
   close(handle: H, tenantId: string): Promise<void>;
   /** Receives errors of background closes. @default emits a process warning */
   onError?(error: unknown, tenantId: string): void;
+}
+
+/** Options of {@link TenantPool.acquire}, passed to `open()` when the tenant is not open. */
+export interface TenantOpenOptions {
+  /** May a tenant that does not exist be created? @default the strategy's setting (e.g. `autoCreate`) */
+  create?: boolean;
 }
 
 /** A claim on an open tenant resource; the pool never closes it while a lease is held. */
@@ -71,11 +80,12 @@ export class TenantPool<H> {
   }
 
   /**
-   * Leases the resource of `tenantId`, opening it if needed, and marks it most recently used.
+   * Leases the resource of `tenantId`, opening it if needed (with `options`; a concurrent open of the
+   * same tenant is shared, with the options of the call that started it), and marks it most recently used.
    *
    * @throws TenantError `ERR_TENANCY_CLOSED` after {@link close}; whatever `open()` throws
    */
-  async acquire(tenantId: string): Promise<TenantLease<H>> {
+  async acquire(tenantId: string, options: TenantOpenOptions = {}): Promise<TenantLease<H>> {
     for (;;) {
       this.#assertOpen();
       const entry = this.#entries.get(tenantId);
@@ -86,7 +96,7 @@ export class TenantPool<H> {
       if (entry) {
         return this.#lease(tenantId, entry);
       }
-      const opened = await this.#open(tenantId);
+      const opened = await this.#open(tenantId, options);
       if (this.#entries.get(tenantId) === opened && !opened.retiring) {
         return this.#lease(tenantId, opened);
       }
@@ -164,10 +174,10 @@ export class TenantPool<H> {
     };
   }
 
-  #open(tenantId: string): Promise<Entry<H>> {
+  #open(tenantId: string, options: TenantOpenOptions): Promise<Entry<H>> {
     let opening = this.#opening.get(tenantId);
     if (!opening) {
-      opening = this.#hooks.open(tenantId).then(handle => {
+      opening = this.#hooks.open(tenantId, options).then(handle => {
         const entry: Entry<H> = { handle, leases: 0 };
         if (this.#closed) {
           this.#closeInBackground(tenantId, handle);

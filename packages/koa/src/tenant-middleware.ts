@@ -95,11 +95,6 @@ export function tenantMiddleware<T extends Tenancy>(tenancy: T, options: TenantM
         return await next();
       }
       tenantId = canonicalTenantId(raw);
-      // A switch outliving its tenant must not bring the tenant back through auto-creation.
-      if (switched && !await tenancy.tenantExists(tenantId)) {
-        throw new TenantError('ERR_TENANT_NOT_FOUND',
-          `You are switched to tenant "${tenantId}", which no longer exists. Clear the switch to see your own data.`, { tenantId });
-      }
     } catch (error) {
       if (error instanceof TenantError) {
         return respondWithTenantError(ctx, error);
@@ -114,11 +109,15 @@ export function tenantMiddleware<T extends Tenancy>(tenancy: T, options: TenantM
         koaCtx.state.em = em as EntityManagerOf<T>;
         koaCtx.state.tenantSwitched = switched;
         await next();
-      });
+      }, switched ? { create: false } : undefined); // a switch outliving its tenant must not bring it back
     } catch (error) {
       // Failing to get the tenant is answered here; errors thrown downstream belong to the app
       // (mount tenantErrorHandler() to answer TenantErrors among them).
       if (!entered && error instanceof TenantError) {
+        if (switched && error.code === 'ERR_TENANT_NOT_FOUND') {
+          return respondWithTenantError(ctx, new TenantError('ERR_TENANT_NOT_FOUND',
+            `You are switched to tenant "${tenantId}", which no longer exists. Clear the switch to see your own data.`, { tenantId }));
+        }
         return respondWithTenantError(ctx, error);
       }
       throw error;

@@ -96,7 +96,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     this.#setup = init.setup;
     this.em = createContextEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager());
     this.#pool = new TenantPool(this.options.maxOpen, {
-      open: tenantId => this.#open(tenantId),
+      open: (tenantId, { create }) => this.#open(tenantId, create ?? this.options.autoCreate),
       close: em => em.getDriver().close(),
       onError: (error, tenantId) => this.options.warn(
         `mikro-tenant: closing tenant "${tenantId}" failed: ${(error as Error).message}`, 'MIKRO_TENANT_CLOSE_FAILED'),
@@ -239,7 +239,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
    */
   async run<T>(tenantId: TenantIdInput, fn: (em: TenantEntityManager) => T | Promise<T>, options: TenantRunOptions = {}): Promise<T> {
     const id = canonicalTenantId(tenantId);
-    const lease = await this.#pool.acquire(id);
+    const lease = await this.#pool.acquire(id, { create: options.create });
     try {
       const em = lease.handle.fork();
       const inScope = () => runInTenantScope({ tenantId: id, em }, () => fn(em));
@@ -357,11 +357,11 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     await this.orm.close(true);
   }
 
-  async #open(tenantId: string): Promise<TenantEntityManager> {
+  async #open(tenantId: string, mayCreate: boolean): Promise<TenantEntityManager> {
     const file = this.files.path(tenantId);
     // A stat first (a few us for an existing tenant) spares a new tenant a failed open (tens of us).
     let provisioned = false;
-    if (this.options.autoCreate && !fileExists(file)) {
+    if (mayCreate && !fileExists(file)) {
       await this.#provision(tenantId, false);
       provisioned = true;
     }
@@ -382,7 +382,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
             continue;
           }
           failure = TenantError.openFailed(tenantId, error);
-        } else if (!this.options.autoCreate || provisioned) {
+        } else if (!mayCreate || provisioned) {
           failure = TenantError.tenantNotFound(tenantId);
         }
       }
