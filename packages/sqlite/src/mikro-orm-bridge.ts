@@ -47,11 +47,18 @@ interface HandleWaiter {
  * its timers and the validation round-trip per tenant.
  */
 class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (config: Knex.Config) => Knex.Client) {
+  // Kept out of knex's connection settings, which knex deep-clones per client.
+  readonly #binding: TenantBinding;
   #db?: Database.Database;
   #leased = false;
   readonly #waiters: HandleWaiter[] = [];
   #destroying?: Promise<void>;
   #drained?: () => void;
+
+  constructor(config: Knex.Config, binding: TenantBinding) {
+    super(config);
+    this.#binding = binding;
+  }
 
   // Called by knex's constructor: the single handle below replaces the pool.
   override initializePool(): void {}
@@ -136,7 +143,7 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
   }
 
   #openRaw(): Database.Database {
-    const binding = (this.connectionSettings as unknown as { binding: TenantBinding }).binding;
+    const binding = this.#binding;
     const BetterSqlite = (this as unknown as { driver: typeof Database }).driver;
     const db = new BetterSqlite(binding.file, { fileMustExist: !binding.create });
     try {
@@ -194,7 +201,7 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
   }
 
   override createKnex(): void {
-    this.client = tenantKnex(new TenantKnexDialect(this.getKnexOptions('better-sqlite3')));
+    this.client = tenantKnex(new TenantKnexDialect(this.getKnexOptions('better-sqlite3'), this.#binding!));
     this.connected = true;
   }
 
@@ -226,20 +233,17 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
     return super.execute(...args) as Promise<T>;
   }
 
-  override async close(force?: boolean): Promise<void> {
-    if (this.#closed) {
-      return;
-    }
+  // Not async: on eviction the handle closes in this call, without a promise round per layer.
+  override close(force?: boolean): Promise<void> {
+    const first = !this.#closed;
     this.#closed = true;
-    if (this.client) {
-      await this.client.destroy();
-    }
+    return first && this.client ? (this.client.client as unknown as TenantKnexDialect).destroy() : Promise.resolve();
   }
 
   protected override getKnexOptions(type: string): Knex.Config {
     return {
       client: TenantKnexDialect as never,
-      connection: { filename: this.#binding!.file, binding: this.#binding } as Knex.Sqlite3ConnectionConfig,
+      connection: { filename: this.#binding!.file },
       // One handle per tenant file, leased by TenantKnexDialect: statements and transactions queue on it.
       useNullAsDefault: true,
     };
@@ -272,6 +276,11 @@ export class TenantSqliteDriver extends AbstractSqlDriver<TenantSqliteConnection
     // The configuration caches compiled comparators/mappers: share them instead of recompiling per tenant.
     this.comparator = this.config.getComparator(metadata);
     this.connection.setMetadata(metadata);
+  }
+
+  // A tenant driver opens no replica connections: close the one it has, without MikroORM's Promise.all round.
+  override close(force?: boolean): Promise<void> {
+    return this.replicas.length ? super.close(force) : this.connection.close(force);
   }
 
   override createEntityManager(useContext?: boolean): TenantEntityManager {
