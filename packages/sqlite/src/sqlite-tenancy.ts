@@ -1,8 +1,6 @@
-import { constants as fsConstants, copyFileSync, linkSync, promises as fsp, unlinkSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import {
-  MikroORM, ReferenceKind, Utils, type Configuration, type EntityMetadata, type Options,
-} from '@mikro-orm/core';
+import { MikroORM, type Configuration, type Options } from '@mikro-orm/core';
 import {
   DeferredTenantRegistry, SqlTenantRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId, runInTenantScope,
   type Tenancy, type TenantIdInput, type TenantInfo, type TenantRecord, type TenantRunOptions,
@@ -17,7 +15,9 @@ import { sharedDatabaseFile, withSharedPragmas } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { TemplateCache } from './template-cache.js';
-import { TenantFiles, fileExists, placeNoOverwrite, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
+import { TenantFiles, fileExists, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
+import { classifyModel } from './tenant-model.js';
+import { TenantProvisioner } from './tenant-provisioner.js';
 import { entitiesSource, migrationsSource, tenantMigrationsConfig, type SchemaApplyResult, type TenantSchemaSource } from './tenant-schema.js';
 
 /** The shared database's ORM: a better-sqlite3 MikroORM whose EntityManager is a `SqlEntityManager`. */
@@ -33,14 +33,6 @@ export interface TenancyStats {
   provisioned: number;
   /** Builds this process threw away because another process placed the tenant's file first. */
   provisionRaces: number;
-}
-
-/** Outcome of provisioning one tenant. */
-interface ProvisionResult {
-  /** This call placed the tenant's file. */
-  created: boolean;
-  /** The tenant's registry row (written just after). */
-  record: TenantRecord;
 }
 
 /** What {@link SqliteTenancy.reconcile} found when comparing the registry with the tenant folder. */
@@ -80,8 +72,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   readonly #setup: TenantBinding['setup'];
   readonly #pool: TenantPool<TenantEntityManager>;
   readonly #template?: TemplateCache;
-  readonly #provisioning = new Map<string, Promise<ProvisionResult>>();
-  readonly #stats = { opened: 0, provisioned: 0, provisionRaces: 0 };
+  readonly #provisioner: TenantProvisioner;
+  #opened = 0;
 
   private constructor(init: {
     orm: SharedORM; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles;
@@ -104,6 +96,10 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     if (this.options.template) {
       this.#template = new TemplateCache(this.files, this.schema.key, async path => { await this.#build(path); });
     }
+    this.#provisioner = new TenantProvisioner({
+      files: this.files, registry: this.registry, template: this.#template, version: this.schema.version,
+      build: path => this.#build(path), warn: this.options.warn,
+    });
   }
 
   /**
@@ -137,33 +133,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
 
   static async #afterDiscovery(orm: SharedORM, options: ResolvedTenancyOptions, tenantNames: Set<string>): Promise<SqliteTenancy> {
     const metadata = orm.getMetadata();
-    for (const entity of options.entities) {
-      const name = Utils.className(entity);
-      if (!metadata.has(name)) {
-        throw TenantError.invalidOption('tenancy.entities', `${name} was not discovered by MikroORM`);
-      }
-      tenantNames.add(name);
-    }
-    const all = Object.values(metadata.getAll()) as EntityMetadata[];
-    for (const meta of all) {
-      const owners = meta.relations.filter(p => p.kind === ReferenceKind.MANY_TO_ONE).map(p => p.type);
-      if (tenantNames.has(meta.root.className) || (meta.pivotTable && owners.some(o => tenantNames.has(o)))) {
-        tenantNames.add(meta.className);
-      }
-    }
-    const tables = (filter: (m: EntityMetadata) => boolean) => all.filter(m => !m.embeddable && !m.virtual && m.tableName && filter(m)).map(m => m.tableName);
-    const tenantTables = tables(m => tenantNames.has(m.className));
-    const sharedTables = tables(m => !tenantNames.has(m.className));
-    let referencesShared = false;
-    for (const meta of all.filter(m => tenantNames.has(m.className))) {
-      for (const prop of meta.relations) {
-        if (!tenantNames.has(prop.type) && metadata.has(prop.type)) {
-          referencesShared = true;
-          // SQLite cannot enforce a foreign key into another (attached) file.
-          prop.createForeignKeyConstraint = false;
-        }
-      }
-    }
+    const { tenantTables, sharedTables, referencesShared } = classifyModel(metadata, options.entities, tenantNames);
     const generator = orm.config.get('schemaGenerator');
     // The registry table is not an entity: keep schema updates of the shared ORM from dropping it.
     skipTablesInSharedSchema(orm, [...tenantTables, options.registryTable]);
@@ -210,7 +180,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
 
   /** Counters of this process, for monitoring and tests. */
   stats(): TenancyStats {
-    return { ...this.#stats, open: this.#pool.size };
+    return { open: this.#pool.size, opened: this.#opened, provisioned: this.#provisioner.provisioned, provisionRaces: this.#provisioner.races };
   }
 
   /**
@@ -258,7 +228,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
    */
   async createTenant(tenantId: TenantIdInput): Promise<TenantRecord> {
     const id = canonicalTenantId(tenantId);
-    const { created, record } = await this.#provision(id, true);
+    const { created, record } = await this.#provisioner.provision(id, true);
     if (!created) {
       throw TenantError.tenantExists(id);
     }
@@ -273,7 +243,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   async deleteTenant(tenantId: TenantIdInput): Promise<boolean> {
     const id = canonicalTenantId(tenantId);
     const file = this.files.path(id);
-    await this.#provisioning.get(id)?.catch(() => undefined);
+    await this.#provisioner.pending(id)?.catch(() => undefined);
     this.#pool.peek(id)?.getConnection().markDeleted();
     let existed = false;
     await this.#pool.retire(id, this.options.deleteGraceMs, async () => {
@@ -352,7 +322,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   /** Closes every tenant connection, writes the registry rows still queued, then closes the shared ORM. */
   async close(): Promise<void> {
     await this.#pool.close();
-    await Promise.allSettled([...this.#provisioning.values()]);
+    await this.#provisioner.settle();
     await this.registry.flush();
     await this.orm.close(true);
   }
@@ -362,7 +332,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     // A stat first (a few us for an existing tenant) spares a new tenant a failed open (tens of us).
     let provisioned = false;
     if (mayCreate && !fileExists(file)) {
-      await this.#provision(tenantId, false);
+      await this.#provisioner.provision(tenantId, false);
       provisioned = true;
     }
     const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
@@ -373,7 +343,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       let failure: TenantError | undefined;
       try {
         em.getConnection().open();
-        this.#stats.opened++;
+        this.#opened++;
         return em;
       } catch (error) {
         if (fileExists(file)) {
@@ -390,86 +360,13 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
         if (failure) {
           throw failure;
         }
-        await this.#provision(tenantId, false);
+        await this.#provisioner.provision(tenantId, false);
         provisioned = true;
       } catch (error) {
         await em.getDriver().close().catch(() => undefined);
         throw error;
       }
     }
-  }
-
-  /**
-   * Creates the tenant's file unless it exists; once per tenant at a time in this process. `created` is true
-   * if this call created it; `record` is its registry row.
-   */
-  #provision(tenantId: string, explicit: boolean): Promise<ProvisionResult> {
-    let pending = this.#provisioning.get(tenantId);
-    if (!pending) {
-      pending = this.#provisionOnce(tenantId).finally(() => this.#provisioning.delete(tenantId));
-      this.#provisioning.set(tenantId, pending);
-      return pending;
-    }
-    // A concurrent caller did the work: for an explicit create that means "it exists".
-    return explicit ? pending.then(result => ({ ...result, created: false })) : pending;
-  }
-
-  async #provisionOnce(tenantId: string): Promise<ProvisionResult> {
-    const target = this.files.path(tenantId);
-    const location = this.files.fileName(tenantId);
-    let created = false;
-    if (!fileExists(target)) {
-      this.files.ensureDirs();
-      const tmp = this.files.tmpPath(`tenant-${tenantId}`);
-      let version = this.schema.version;
-      try {
-        if (this.#template) {
-          try {
-            // A template is a few KiB: a synchronous copy costs less than a round trip through libuv's thread pool.
-            // FICLONE: a copy-on-write clone where the file system has them (btrfs, XFS), else a plain copy.
-            copyFileSync(await this.#template.ensure(), tmp, fsConstants.COPYFILE_FICLONE);
-          } catch (error) {
-            this.options.warn(`mikro-tenant: the template failed (${(error as Error).message}); migrating tenant "${tenantId}" instead.`,
-              'MIKRO_TENANT_TEMPLATE_FAILED');
-            await fsp.rm(tmp, { force: true });
-            version = await this.#build(tmp);
-          }
-        } else {
-          version = await this.#build(tmp);
-        }
-        // Synchronous hard link first (atomic, never overwrites); EEXIST and file systems without hard
-        // links are left to placeNoOverwrite, which knows them.
-        let linked = false;
-        try {
-          linkSync(tmp, target);
-          linked = true;
-        } catch {
-          // handled by placeNoOverwrite
-        }
-        if (linked) {
-          try {
-            unlinkSync(tmp);
-          } catch {
-            // The tenant is in place; a stray tmp file is removed at the next start.
-          }
-        }
-        created = linked || await placeNoOverwrite(tmp, target);
-        this.#stats[created ? 'provisioned' : 'provisionRaces']++;
-      } catch (error) {
-        await removeDatabaseFiles(tmp);
-        throw error instanceof TenantError ? error : TenantError.provisioningFailed(tenantId, error);
-      }
-      return { created, record: this.#register(tenantId, location, version) };
-    }
-    return { created, record: this.#register(tenantId, location, null) };
-  }
-
-  /**
-   * The file is the truth and the registry its index: the row is written just after (with any others
-   * created meanwhile, outside the caller's transaction); a failed write warns and reconcile repairs it.
-   */
-  #register(tenantId: string, location: string, schemaVersion: string | null): TenantRecord {
-    return this.registry.registerSoon({ tenantId, location, schemaVersion });
   }
 
   /** Builds an up-to-date empty database at `path` (a tmp path) by applying the schema. */
