@@ -115,4 +115,26 @@ describe('template database', () => {
       await tenancy.close();
     }
   });
+
+  it('with the schema generated from the entities, a tenant whose tables lag behind reports ["schema"] pending and catches up', async () => {
+    const tenancy = await makeTenancy(dir);
+    try {
+      await tenancy.run('lagging', async () => undefined);
+      await tenancy.close();
+      const db = new Database(join(dir, 'tenants', 'tenant_lagging.sqlite3'));
+      db.exec('drop table tag');
+      db.close();
+      const next = await makeTenancy(dir);
+      try {
+        expect(await next.pendingMigrations('lagging')).to.deep.equal(['schema']);
+        expect((await next.migrateTenant('lagging')).executed).to.deep.equal(['schema']);
+        expect(await next.pendingMigrations('lagging')).to.deep.equal([]);
+        expect(await next.run('lagging', em => em.count(Tag, {}))).to.equal(0);
+      } finally {
+        await next.close();
+      }
+    } finally {
+      await tenancy.close().catch(() => undefined);
+    }
+  });
 });

@@ -293,7 +293,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     return report;
   }
 
-  /** Names of the migrations not yet applied to a tenant. */
+  /** Names of the migrations not yet applied to a tenant (with a schema from the entities: `['schema']` when its tables lag behind). */
   async pendingMigrations(tenantId: TenantIdInput): Promise<string[]> {
     return this.run(tenantId, em => this.schema.pending(em), { sharedContext: false });
   }

@@ -28,7 +28,7 @@ export interface TenantSchemaSource {
   readonly version: string | null;
   /** Brings an empty or older tenant database up to date. */
   apply(em: TenantEntityManager): Promise<SchemaApplyResult>;
-  /** Names of what {@link apply} would still do to this database (migrations only; [] for entities). */
+  /** Names of what {@link apply} would still do to this database, writing nothing (for entities: `['schema']` when the tables lag behind them). */
   pending(em: TenantEntityManager): Promise<string[]>;
 }
 
@@ -83,8 +83,9 @@ export async function entitiesSource(em: TenantEntityManager): Promise<TenantSch
       }
       return { executed: missing ? ['schema'] : [], version: `schema:${key}` };
     },
-    async pending() {
-      return [];
+    async pending(target) {
+      const missing = await new SqlSchemaGenerator(target).getUpdateSchemaSQL({ wrap: false, safe: true });
+      return missing.trim() ? ['schema'] : [];
     },
   };
 }

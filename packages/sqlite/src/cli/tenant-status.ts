@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { SqlSchemaGenerator } from '@mikro-orm/knex';
 import { canonicalTenantId } from '@mikro-tenant/core';
 import type { SqliteTenancy } from '../sqlite-tenancy.js';
 import { CliError } from './cli-error.js';
@@ -51,11 +50,5 @@ export async function everyTenant(tenancy: SqliteTenancy): Promise<{ registered:
  * `['schema']` when the tenant schema is generated from the entities and its tables lag behind them.
  */
 export async function pendingChanges(tenancy: SqliteTenancy, tenantId: string): Promise<string[]> {
-  if (tenancy.schema.kind === 'migrations') {
-    return tenancy.pendingMigrations(tenantId);
-  }
-  return tenancy.run(tenantId, async em => {
-    const sql = await new SqlSchemaGenerator(em).getUpdateSchemaSQL({ wrap: false, safe: true });
-    return sql.trim() ? ['schema'] : [];
-  }, { sharedContext: false });
+  return tenancy.pendingMigrations(tenantId);
 }
