@@ -42,11 +42,21 @@ export function respondWithError(ctx: Context, code: HttpErrorCode, message: str
 }
 
 /**
+ * What HTTP clients are told for codes whose library message is advice to the developer (which API to
+ * call, which option to set): the client gets the fact, the developer's message stays on the error.
+ */
+const CLIENT_MESSAGES: Partial<Record<HttpErrorCode, (error: TenantError) => string>> = {
+  ERR_TENANT_NOT_FOUND: error => (error.tenantId ? `Tenant "${error.tenantId}" does not exist.` : 'This tenant does not exist.'),
+  ERR_NO_TENANT_CONTEXT: () => 'This request names no tenant: log in, or send the tenant as configured.',
+};
+
+/**
  * Answers `ctx` with the status and JSON body of a tenant error. Server-side errors (5xx) get a
- * generic message and are emitted on the app, so they are logged like any other error.
+ * generic message and are emitted on the app, so they are logged like any other error; codes whose
+ * library message addresses the developer get a message for the client (e.g. 404: `Tenant "x" does not exist.`).
  */
 export function respondWithTenantError(ctx: Context, error: TenantError): void {
-  respondWithError(ctx, error.code, error.message);
+  respondWithError(ctx, error.code, CLIENT_MESSAGES[error.code]?.(error) ?? error.message);
   if (ctx.status >= 500) {
     ctx.app.emit('error', error, ctx);
   }

@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { TenantError, canonicalTenantId, type EntityManagerOf, type Tenancy } from './core-types.js';
-import { respondWithTenantError } from './http-errors.js';
+import { respondWithError, respondWithTenantError } from './http-errors.js';
 import { fromUser, type TenantResolver } from './resolvers.js';
 
 /** How the tenant middleware reads the admin switch (the `tenantAdmin` options fit). */
@@ -115,8 +115,8 @@ export function tenantMiddleware<T extends Tenancy>(tenancy: T, options: TenantM
       // (mount tenantErrorHandler() to answer TenantErrors among them).
       if (!entered && error instanceof TenantError) {
         if (switched && error.code === 'ERR_TENANT_NOT_FOUND') {
-          return respondWithTenantError(ctx, new TenantError('ERR_TENANT_NOT_FOUND',
-            `You are switched to tenant "${tenantId}", which no longer exists. Clear the switch to see your own data.`, { tenantId }));
+          return respondWithError(ctx, 'ERR_TENANT_NOT_FOUND',
+            `You are switched to tenant "${tenantId}", which no longer exists. Clear the switch to see your own data.`);
         }
         return respondWithTenantError(ctx, error);
       }

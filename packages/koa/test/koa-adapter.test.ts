@@ -111,6 +111,7 @@ describe('@mikro-tenant/koa', () => {
       const without = await request(app.callback()).get('/');
       expect(without.status).to.equal(401);
       expect(without.body.error.code).to.equal('ERR_NO_TENANT_CONTEXT');
+      expect(without.body.error.message).to.not.contain('tenancy.run');
       const withTenant = await request(app.callback()).get('/').set('X-Tenant-ID', 'opt');
       expect(withTenant.body).to.deep.equal({ hasEm: true, tags: 0 });
     });
@@ -162,6 +163,8 @@ describe('@mikro-tenant/koa', () => {
         const res = await request(app.callback()).get('/').set('X-Tenant-ID', 'nobody');
         expect(res.status).to.equal(404);
         expect(res.body.error.code).to.equal('ERR_TENANT_NOT_FOUND');
+        // The client is told the fact, not which API the developer should call.
+        expect(res.body.error.message).to.equal('Tenant "nobody" does not exist.');
         expect(existsSync(strict.files.path('nobody'))).to.equal(false);
         expect(filesUnder(dir)).to.deep.equal(before);
         expect((await request(app.callback()).get('/').set('X-Tenant-ID', 'somebody')).body.labels).to.deep.equal(['somebody']);
