@@ -91,6 +91,21 @@ describe('registry rows written just after provisioning', () => {
     await tenancy.registry.ensure();
   });
 
+  it('createTenant() resolves with the row written; inside a shared transaction it does not wait for that transaction', async () => {
+    await tenancy.createTenant('explicit');
+    expect(tenancy.registry.queued).to.equal(0);
+    expect(await written('explicit')).to.include({ tenantId: 'explicit' });
+    const started = Date.now();
+    await tenancy.orm.em.fork().transactional(async () => {
+      // Waiting here for a write that needs this transaction's connection would hang until the pool's timeout.
+      await tenancy.createTenant('in-trx');
+      expect(await tenancy.registry.exists('in-trx')).to.equal(true);
+    });
+    expect(Date.now() - started).to.be.lessThan(5_000);
+    await tenancy.registry.flush();
+    expect(await written('in-trx')).to.include({ tenantId: 'in-trx' });
+  });
+
   it('close() writes the rows still queued', async () => {
     await tenancy.run('last', async () => undefined);
     expect(tenancy.registry.queued).to.equal(1);

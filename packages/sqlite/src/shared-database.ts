@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { MikroORM, Options } from '@mikro-orm/core';
+import type { EntityManager, MikroORM, Options } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
 import { DEFAULT_PRAGMAS, pragmaStatements, type PragmaValue } from './sqlite-setup.js';
 
@@ -80,4 +80,13 @@ export function sharedDatabaseFile(orm: MikroORM<any, any>): string {
     throw TenantError.invalidOption('tenancy.attach', 'attaching needs the shared database in a file (dbName), not in memory');
   }
   return isAbsolute(dbName) ? dbName : resolve(orm.config.get('baseDir') ?? process.cwd(), dbName);
+}
+
+/**
+ * True when code running now is inside an open transaction of `em` (of the shared ORM): statements
+ * sent outside that transaction wait for its connection until it ends.
+ */
+export function inOpenTransaction(em: EntityManager): boolean {
+  const trx = em.getContext(false).getTransactionContext<{ isCompleted?: () => boolean }>();
+  return trx !== undefined && !trx.isCompleted?.();
 }

@@ -11,7 +11,7 @@ import {
   type TenantBinding, type TenantContextEntityManager, type TenantEntityManager,
 } from './mikro-orm-bridge.js';
 import { hasRequestContextFor, runInLazyRequestContext } from './lazy-request-context.js';
-import { sharedDatabaseFile, withSharedPragmas } from './shared-database.js';
+import { inOpenTransaction, sharedDatabaseFile, withSharedPragmas } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { TemplateCache } from './template-cache.js';
@@ -223,7 +223,9 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   }
 
   /**
-   * Creates a tenant's database (from the template, or by migrating) and registers it.
+   * Creates a tenant's database (from the template, or by migrating) and registers it: the registry row
+   * is written when this resolves (inside a transaction of the shared ORM, just after that transaction,
+   * which holds the connection; a failed write warns with `MIKRO_TENANT_REGISTRY`).
    * @throws TenantError `ERR_TENANT_EXISTS` when its database exists (it is never overwritten)
    */
   async createTenant(tenantId: TenantIdInput): Promise<TenantRecord> {
@@ -231,6 +233,9 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     const { created, record } = await this.#provisioner.provision(id, true);
     if (!created) {
       throw TenantError.tenantExists(id);
+    }
+    if (!inOpenTransaction(this.orm.em)) {
+      await this.registry.flush();
     }
     return record;
   }
