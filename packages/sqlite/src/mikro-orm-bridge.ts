@@ -347,7 +347,13 @@ export function createTenantEntityManager(config: Configuration, metadata: Metad
     driver.getConnection().bind(binding);
   }
   driver.setMetadata(metadata);
-  return new TenantEntityManager(config, driver, metadata, false, eventManager);
+  const em = new TenantEntityManager(config, driver, metadata, false, eventManager);
+  if (binding) {
+    // Forks inherit it: every query this tenant runs is logged as `[query] (tenant:<id>) ...`, and custom
+    // loggers get `tenantId` in their context.
+    (em as unknown as { loggerContext: Record<string, unknown> }).loggerContext = { label: `tenant:${binding.tenantId}`, tenantId: binding.tenantId };
+  }
+  return em;
 }
 
 /**
