@@ -99,7 +99,7 @@ export class CliError extends Error {
     return new CliError('ERR_EXEC_FAILED', `cannot start ${command}: ${messageOf(cause)}`, { cause });
   }
 
-  /** A migration worker thread could not start (it migrated nothing). */
+  /** A migration worker process could not start (it migrated nothing). */
   static workerFailed(cause: unknown): CliError {
     return new CliError('ERR_WORKER_FAILED', `a migration worker could not start: ${messageOf(cause)}`, { cause });
   }

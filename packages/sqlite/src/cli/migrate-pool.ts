@@ -1,10 +1,11 @@
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { CliError } from './cli-error.js';
 import { failedOutcome, type TenantMigrationOutcome } from './migrate-tenant.js';
 
 /** Options of {@link migrateInWorkers}. */
 export interface WorkerPoolOptions {
-  /** Worker threads to start (at most one per tenant is useful). */
+  /** Worker processes to start (at most one per tenant is useful). */
   concurrency: number;
   /** Config file each worker loads to start its own tenancy. */
   configPath: string;
@@ -14,18 +15,24 @@ export interface WorkerPoolOptions {
 
 type WorkerMessage = TenantMigrationOutcome | { ready: true } | { startupError: string; code?: string };
 
+/** Most of a worker's stderr kept to explain its death. */
+const STDERR_TAIL = 2000;
+
 /**
- * Hands tenants one at a time to `concurrency` worker threads until every one has an outcome; resolves
+ * Hands tenants one at a time to `concurrency` worker processes until every one has an outcome; resolves
  * how many workers were started (replacements included).
- * A worker that dies while migrating a tenant (a crash, `process.exit` in a migration) fails that tenant
- * only: its transaction was never committed, a new worker takes its place, the others go on.
  *
- * @throws CliError `ERR_WORKER_FAILED` when a worker cannot start (e.g. the config fails in a thread): no
+ * Processes, not threads: SQLite serialises file opens, closes and locks of one process on process-wide
+ * mutexes, so two threads migrating tenant files got about 1.3 times the work of one done, two processes
+ * about twice. A worker that dies while migrating a tenant (a crash, `process.exit` in a migration) fails
+ * that tenant only: its transaction was never committed, a new worker takes its place, the others go on.
+ *
+ * @throws CliError `ERR_WORKER_FAILED` when a worker cannot start (e.g. the config fails in it): no
  * further tenants are handed out, the ones in flight finish (and are reported), then the run stops
  */
 export function migrateInWorkers(ids: string[], options: WorkerPoolOptions, onOutcome: (outcome: TenantMigrationOutcome) => void): Promise<number> {
   const queue = [...ids];
-  const workerUrl = options.workerUrl ?? new URL('./migrate-worker.js', import.meta.url);
+  const workerPath = fileURLToPath(options.workerUrl ?? new URL('./migrate-worker.js', import.meta.url));
   let startupError: CliError | undefined;
   let live = 0;
   let started = 0;
@@ -44,13 +51,16 @@ export function migrateInWorkers(ids: string[], options: WorkerPoolOptions, onOu
     const startWorker = () => {
       live++;
       started++;
-      const worker = new Worker(workerUrl, { workerData: { configPath: options.configPath } });
+      const worker = fork(workerPath, [options.configPath], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       let ready = false;
       let current: string | undefined;
-      let crash: Error | undefined;
+      let stderr = '';
+      worker.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr = (stderr + chunk).slice(-STDERR_TAIL);
+      });
       const handOut = () => {
         current = startupError ? undefined : queue.shift();
-        worker.postMessage(current === undefined ? { stop: true } : { tenantId: current });
+        worker.send(current === undefined ? { stop: true } : { tenantId: current });
       };
       worker.on('message', (message: WorkerMessage) => {
         if ('ready' in message) {
@@ -65,19 +75,20 @@ export function migrateInWorkers(ids: string[], options: WorkerPoolOptions, onOu
         }
       });
       worker.on('error', error => {
-        crash = error;
+        stderr = `${stderr}\n${error.message}`.slice(-STDERR_TAIL);
       });
-      worker.on('exit', exitCode => {
+      worker.on('exit', (exitCode, signal) => {
         live--;
+        const why = signal ? `was killed (${signal})` : `exited with code ${exitCode}`;
+        const said = lastLine(stderr);
         if (current !== undefined) {
-          const why = crash ? `crashed: ${crash.message}` : `exited with code ${exitCode}`;
-          onOutcome(failedOutcome(current, new Error(`its migration worker ${why}; nothing of it was committed`), 'ERR_WORKER_FAILED'));
+          onOutcome(failedOutcome(current, new Error(`its migration worker ${why}${said ? `: ${said}` : ''}; nothing of it was committed`), 'ERR_WORKER_FAILED'));
           current = undefined;
           if (queue.length && !startupError) {
             startWorker();
           }
         } else if (!ready && !startupError && exitCode !== 0) {
-          startupError = CliError.workerFailed(crash ?? new Error(`it exited with code ${exitCode}`));
+          startupError = CliError.workerFailed(new Error(said || `it ${why}`));
         }
         finishIfIdle();
       });
@@ -87,4 +98,8 @@ export function migrateInWorkers(ids: string[], options: WorkerPoolOptions, onOu
       startWorker();
     }
   });
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter(line => line.trim()).at(-1)?.trim() ?? '';
 }

@@ -1,7 +1,7 @@
 import { messageOf, oneLine } from './cli-error.js';
 import type { SqliteTenancy } from '../sqlite-tenancy.js';
 
-/** What happened to one tenant in a `migrate` run (sent by worker threads as it is). */
+/** What happened to one tenant in a `migrate` run (sent by worker processes as it is). */
 export interface TenantMigrationOutcome {
   /** Canonical tenant id. */
   tenantId: string;

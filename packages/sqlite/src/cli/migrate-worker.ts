@@ -1,45 +1,47 @@
 /**
- * Worker thread of `mikro-tenant migrate`: loads the config, starts its own tenancy (better-sqlite3 is
- * synchronous, so parallel migrations need threads) and migrates the tenants the main thread hands it,
- * one at a time, answering each with a {@link TenantMigrationOutcome}.
+ * Worker process of `mikro-tenant migrate`: loads the config (its path is the first argument), starts
+ * its own tenancy (better-sqlite3 is synchronous, so parallel migrations need other processes) and
+ * migrates the tenants the parent hands it, one at a time, answering each with a {@link TenantMigrationOutcome}.
  *
- * Protocol. In: `{ tenantId }` or `{ stop: true }`. Out: `{ ready: true }`, then one outcome per tenant;
- * or `{ startupError, code }` when the tenancy cannot start (the thread then ends).
+ * Protocol (IPC). In: `{ tenantId }` or `{ stop: true }`. Out: `{ ready: true }`, then one outcome per
+ * tenant; or `{ startupError, code }` when the tenancy cannot start (the process then ends). It ends
+ * too when the parent goes away.
  * @module
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import type { SqliteTenancy } from '../sqlite-tenancy.js';
 import { messageOf, oneLine } from './cli-error.js';
 import { isTypeScriptFile, openTenancy, registerTsx } from './load-config.js';
 import { migrateOneTenant, type TenantMigrationOutcome } from './migrate-tenant.js';
 
-const { configPath } = workerData as { configPath: string };
-const port = parentPort!;
+const configPath = process.argv[2]!;
+const send = (message: object) => new Promise<void>(resolve => process.send!(message, () => resolve()));
 
 async function start(): Promise<SqliteTenancy> {
   if (isTypeScriptFile(configPath)) {
-    // The main thread loaded this TypeScript config, so tsx is installed; the loader hooks it registered
-    // (--import tsx) do not reach worker threads on Node 20, so register them here, before the import.
+    // The parent loaded this TypeScript config, so tsx is installed; register it here unless the
+    // parent's Node options (--import tsx) already did.
     await registerTsx();
   }
   return openTenancy(configPath);
 }
 
+process.on('disconnect', () => process.exit(process.exitCode ?? 0));
+
 try {
   const tenancy = await start();
-  port.on('message', async (message: { tenantId?: string; stop?: true }) => {
+  process.on('message', async (message: { tenantId?: string; stop?: true }) => {
     if (message.stop) {
       await tenancy.close().catch(() => undefined);
-      port.close();
+      process.disconnect();
       return;
     }
     const outcome: TenantMigrationOutcome = await migrateOneTenant(tenancy, message.tenantId!);
-    port.postMessage(outcome);
+    await send(outcome);
   });
-  port.postMessage({ ready: true });
+  await send({ ready: true });
 } catch (error) {
   const code = (error as { code?: unknown }).code;
-  port.postMessage({ startupError: oneLine(messageOf(error)), code: typeof code === 'string' ? code : undefined });
-  port.close();
   process.exitCode = 1;
+  await send({ startupError: oneLine(messageOf(error)), code: typeof code === 'string' ? code : undefined });
+  process.disconnect();
 }

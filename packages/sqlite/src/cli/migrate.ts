@@ -11,11 +11,11 @@ import { targetTenants } from './tenant-status.js';
 export interface MigrateOptions {
   /** Only this tenant. @default every registered tenant */
   tenant?: string;
-  /** Worker threads migrating in parallel; 1 (or a single tenant) migrates in this thread. @default the number of cores */
+  /** Worker processes migrating in parallel; 1 (or a single tenant) migrates in this process. @default the number of cores */
   concurrency?: number;
   /** Print the {@link MigrateSummary} as JSON on stdout. @default false */
   json?: boolean;
-  /** The config file, which each worker thread loads to start its own tenancy. */
+  /** The config file, which each worker process loads to start its own tenancy. */
   configPath: string;
 }
 
@@ -27,7 +27,7 @@ export interface MigrateSummary {
   failed: { tenantId: string; error: string; code: string }[];
   /** How many tenants had nothing to apply. */
   upToDate: number;
-  /** Worker threads started (0: the tenants were migrated in the main thread). */
+  /** Worker processes started (0: the tenants were migrated in the main process). */
   workers: number;
   /** Wall-clock time of the run, template rebuild included. */
   durationMs: number;
@@ -39,7 +39,7 @@ export interface MigrateSummary {
 
 /**
  * `mikro-tenant migrate`: applies pending migrations to every registered tenant (or `--tenant`), each in
- * its own transaction, in parallel worker threads. A failing tenant is rolled back and reported while the
+ * its own transaction, in parallel worker processes. A failing tenant is rolled back and reported while the
  * others go on; the template is rebuilt afterwards. Resolves the exit code: 1 if any tenant failed.
  *
  * @throws CliError `ERR_USAGE` for a bad concurrency, `ERR_TENANT_NOT_FOUND`, `ERR_WORKER_FAILED`; TenantError `ERR_INVALID_TENANT_ID`

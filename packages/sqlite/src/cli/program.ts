@@ -60,9 +60,9 @@ export async function runCli(argv: string[], io: CliIo = processIo, cwd = proces
     });
 
   program.command('migrate')
-    .description('apply pending migrations to every tenant (or --tenant) in worker threads, each tenant in its own transaction')
+    .description('apply pending migrations to every tenant (or --tenant) in worker processes, each tenant in its own transaction')
     .option('-t, --tenant <id>', 'only this tenant')
-    .option('-n, --concurrency <n>', 'worker threads (default: the number of cores)', parsePositive)
+    .option('-n, --concurrency <n>', 'worker processes (default: the number of cores)', parsePositive)
     .option('--check', 'write nothing; list tenants with pending migrations and exit 1 if there are any')
     .option('--json', 'machine-readable summary on stdout')
     .action(withTenancy((tenancy, { configPath }, opts: { tenant?: string; concurrency?: number; check?: boolean; json?: boolean }) =>
