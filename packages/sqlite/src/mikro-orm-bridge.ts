@@ -5,12 +5,9 @@
 import type { Knex } from 'knex';
 import type Database from 'better-sqlite3';
 import {
-  Configuration, TransactionContext, type MikroORM, type ConnectionType, type EntityName, type EventManager,
-  type MetadataStorage, type Options, type EntityDictionary, type NativeInsertUpdateManyOptions, type QueryResult,
+  Configuration, TransactionContext, type MikroORM, type ConnectionType, type EventManager, type MetadataStorage, type Options,
 } from '@mikro-orm/core';
-import {
-  AbstractSqlDriver, BetterSqliteKnexDialect, SqlEntityManager, knex, type AbstractSqlPlatform, type QueryBuilder,
-} from '@mikro-orm/knex';
+import { AbstractSqlDriver, BetterSqliteKnexDialect, SqlEntityManager, knex, type AbstractSqlPlatform } from '@mikro-orm/knex';
 import { BetterSqliteConnection, BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { TenantError, currentTenantScope, requireTenantScope } from '@mikro-tenant/core';
 
@@ -377,39 +374,6 @@ export function skipTablesInSharedSchema(orm: MikroORM<any, any>, tables: string
   const options = { ...generator, skipTables: [...(generator.skipTables ?? []), ...tables] };
   orm.config.set('schemaGenerator', options);
   (orm.schema as unknown as { options: typeof options }).options = options;
-}
-
-/** Wraps the shared ORM's driver class so that per-tenant entities can never be queried through it. */
-export function guardSharedDriver(
-  Base: typeof BetterSqliteDriver,
-  isTenantEntity: (entityName: string) => boolean,
-): typeof BetterSqliteDriver {
-  const guard = (entityName: unknown) => {
-    const name = typeof entityName === 'string' ? entityName
-      : typeof entityName === 'function' ? entityName.name
-        : (entityName as { meta?: { className: string }; name?: string })?.meta?.className ?? (entityName as { name?: string })?.name;
-    if (name && isTenantEntity(name)) {
-      throw currentTenantScope() ? TenantError.tenantEntityOnSharedEm(name) : TenantError.noTenantContext(`${name} (a per-tenant entity)`);
-    }
-  };
-  class SharedGuardDriver extends Base {
-    override createQueryBuilder<T extends object>(entityName: EntityName<T> | QueryBuilder<T, any, any, any>, ...rest: unknown[]) {
-      if (!isQueryBuilder(entityName)) {
-        guard(entityName);
-      }
-      return (super.createQueryBuilder as (...args: unknown[]) => QueryBuilder<T, any, any, any>)(entityName, ...rest);
-    }
-
-    override nativeInsertMany<T extends object>(entityName: string, data: EntityDictionary<T>[], options?: NativeInsertUpdateManyOptions<T>, transform?: (sql: string) => string): Promise<QueryResult<T>> {
-      guard(entityName);
-      return super.nativeInsertMany(entityName, data, options, transform);
-    }
-  }
-  return SharedGuardDriver;
-}
-
-function isQueryBuilder(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && 'getKnexQuery' in value;
 }
 
 export { BetterSqliteDriver, Configuration };

@@ -7,9 +7,10 @@ import {
 } from '@mikro-tenant/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import {
-  BetterSqliteDriver, createContextEntityManager, createTenantEntityManager, deriveTenantConfig, guardSharedDriver, skipTablesInSharedSchema,
+  BetterSqliteDriver, createContextEntityManager, createTenantEntityManager, deriveTenantConfig, skipTablesInSharedSchema,
   type TenantBinding, type TenantContextEntityManager, type TenantEntityManager,
 } from './mikro-orm-bridge.js';
+import { guardSharedDriver } from './mikro-orm-6/shared-driver-guard.js';
 import { hasRequestContextFor, runInLazyRequestContext } from './lazy-request-context.js';
 import { inOpenTransaction, sharedDatabaseFile, withSharedPragmas } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
