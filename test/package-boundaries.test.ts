@@ -1,0 +1,50 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+import { expect } from 'chai';
+
+const ROOT = join(import.meta.dirname, '..');
+const PACKAGES = readdirSync(join(ROOT, 'packages'));
+
+/** Source files of a package (`src/**`, no declaration files), relative to the package folder. */
+function sourceFiles(pkg: string): string[] {
+  const base = join(ROOT, 'packages', pkg);
+  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap(entry => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      return walk(path);
+    }
+    return /\.(ts|mts|cts|js)$/.test(entry.name) && !/\.d\.[mc]?ts$/.test(entry.name) ? [relative(base, path)] : [];
+  });
+  return walk(join(base, 'src'));
+}
+
+/** Package names a source file imports (static, dynamic, re-exports, require), type-only imports included. */
+function importedPackages(source: string): string[] {
+  const names = new Set<string>();
+  const specifier = /(?:\bfrom|\bimport\(|\brequire\(|^import)\s*['"]((?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(?:\/[\w.-]+)*)['"]/gm;
+  for (const [, spec] of source.matchAll(specifier)) {
+    if (spec!.startsWith('node:')) {
+      continue;
+    }
+    const name = spec!.startsWith('@') ? spec!.split('/').slice(0, 2).join('/') : spec!.split('/')[0]!;
+    if (!builtinModules.includes(name)) {
+      names.add(name);
+    }
+  }
+  return [...names];
+}
+
+describe('package boundaries', () => {
+  for (const pkg of PACKAGES) {
+    it(`@mikro-tenant/${pkg} declares every package its sources import`, () => {
+      const manifest = JSON.parse(readFileSync(join(ROOT, 'packages', pkg, 'package.json'), 'utf8')) as Record<string, Record<string, string> | string>;
+      const declared = new Set([manifest.name as string, ...['dependencies', 'peerDependencies', 'optionalDependencies']
+        .flatMap(field => Object.keys((manifest[field] ?? {}) as Record<string, string>))]);
+      const undeclared = sourceFiles(pkg).flatMap(file => importedPackages(readFileSync(join(ROOT, 'packages', pkg, file), 'utf8'))
+        .filter(name => !declared.has(name))
+        .map(name => `${name} (${file})`));
+      expect(undeclared).to.deep.equal([]);
+    });
+  }
+});
