@@ -35,7 +35,42 @@ function importedPackages(source: string): string[] {
   return [...names];
 }
 
+/** Where MikroORM-6-specific code lives (README, "Things to know: MikroORM 7"). */
+const MIKRO_ORM_6_HOMES = ['packages/sqlite/src/mikro-orm-bridge.ts', 'packages/sqlite/src/mikro-orm-6/'];
+
+/**
+ * The files allowed to import each version-specific package; every other file of every package must
+ * reach them through those files. better-sqlite3 is also used directly for work on SQLite files that
+ * does not involve MikroORM (VACUUM INTO for templates, the backup API, restore checks).
+ */
+const ALLOWED_IMPORTERS: Record<string, string[]> = {
+  'knex': MIKRO_ORM_6_HOMES,
+  '@mikro-orm/knex': MIKRO_ORM_6_HOMES,
+  '@mikro-orm/better-sqlite': MIKRO_ORM_6_HOMES,
+  'better-sqlite3': [
+    ...MIKRO_ORM_6_HOMES,
+    'packages/sqlite/src/template-cache.ts',
+    'packages/sqlite/src/cli/sqlite-copy.ts',
+    'packages/sqlite/src/cli/restore.ts',
+  ],
+};
+
 describe('package boundaries', () => {
+  it('knex, @mikro-orm/knex, @mikro-orm/better-sqlite and better-sqlite3 are imported only where the README says', () => {
+    const misplaced = PACKAGES.flatMap(pkg => sourceFiles(pkg).flatMap(file => {
+      const path = `packages/${pkg}/${file}`;
+      return importedPackages(readFileSync(join(ROOT, path), 'utf8'))
+        .filter(name => name in ALLOWED_IMPORTERS && !ALLOWED_IMPORTERS[name]!.some(home => path === home || (home.endsWith('/') && path.startsWith(home))))
+        .map(name => `${path} imports ${name}`);
+    }));
+    expect(misplaced).to.deep.equal([]);
+  });
+
+  it('core imports nothing of MikroORM but its public @mikro-orm/core API', () => {
+    const imports = sourceFiles('core').flatMap(file => importedPackages(readFileSync(join(ROOT, 'packages', 'core', file), 'utf8')));
+    expect([...new Set(imports)]).to.deep.equal(['@mikro-orm/core']);
+  });
+
   for (const pkg of PACKAGES) {
     it(`@mikro-tenant/${pkg} declares every package its sources import`, () => {
       const manifest = JSON.parse(readFileSync(join(ROOT, 'packages', pkg, 'package.json'), 'utf8')) as Record<string, Record<string, string> | string>;

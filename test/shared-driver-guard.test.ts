@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { LockMode, type Loaded } from '@mikro-orm/core';
+import { LoadStrategy, LockMode, type InferEntity, type Loaded } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import { SqliteTenancy } from '@mikro-tenant/sqlite';
 import {
@@ -21,7 +21,7 @@ async function codeOf(fn: () => Promise<unknown>): Promise<string | undefined> {
   return undefined;
 }
 
-const member = (em: SharedEm): Promise<Loaded<typeof Member.$infer>> => em.findOneOrFail(Member, 'm1');
+const member = (em: SharedEm): Promise<Loaded<InferEntity<typeof Member>>> => em.findOneOrFail(Member, 'm1');
 
 /**
  * Every way we know of to reach SQL through the shared EntityManager with a per-tenant entity, directly
@@ -45,9 +45,9 @@ const OPERATIONS: [string, Operation][] = [
   ['a shared virtual entity whose expression queries a per-tenant one', em => em.find(MemberTally, {})],
   // Reads of a shared entity that reach a per-tenant one.
   ['joined populate of a one-to-many (the default strategy)', em => em.find(Member, {}, { populate: ['notes'] })],
-  ['select-in populate of a one-to-many', em => em.find(Member, {}, { populate: ['notes'], strategy: 'select-in' })],
+  ['select-in populate of a one-to-many', em => em.find(Member, {}, { populate: ['notes'], strategy: LoadStrategy.SELECT_IN })],
   ['joined populate of a many-to-many', em => em.find(Member, {}, { populate: ['labels'] })],
-  ['select-in populate of a many-to-many', em => em.find(Member, {}, { populate: ['labels'], strategy: 'select-in' })],
+  ['select-in populate of a many-to-many', em => em.find(Member, {}, { populate: ['labels'], strategy: LoadStrategy.SELECT_IN })],
   ['findOne with populate', em => em.findOne(Member, 'm1', { populate: ['notes'] })],
   ['populate all', em => em.find(Member, {}, { populate: ['*'] })],
   ['partial loading of a relation', em => em.find(Member, {}, { fields: ['name', 'notes.text'] })],
@@ -58,7 +58,7 @@ const OPERATIONS: [string, Operation][] = [
   ['count with populate', em => em.count(Member, {}, { populate: ['notes'] })],
   ['a one-to-one inverse side (joined on every load)', em => em.find(Account, {})],
   ['em.populate (joined)', async em => em.populate(await member(em), ['notes'])],
-  ['em.populate (select-in)', async em => em.populate(await member(em), ['notes'], { strategy: 'select-in' })],
+  ['em.populate (select-in)', async em => em.populate(await member(em), ['notes'], { strategy: LoadStrategy.SELECT_IN })],
   ['em.populate of a many-to-many', async em => em.populate(await member(em), ['labels'])],
   ['Collection.init of a one-to-many', async em => (await member(em)).notes.init()],
   ['Collection.init of a many-to-many (loadFromPivotTable)', async em => (await member(em)).labels.init()],

@@ -12,4 +12,5 @@ export type { TenantRegistration } from './deferred-registry.js';
 export type { TenantRecord, TenantRegistry } from './tenant-registry.js';
 export { TenantDeletionSubscriber } from './tenant-deletion-subscriber.js';
 export type { TenantDeletionSubscriberOptions } from './tenant-deletion-subscriber.js';
+export type { TransactionInspector } from './transaction-inspector.js';
 export type { Tenancy, TenantRunOptions, TenantInfo } from './tenancy.js';

@@ -3,6 +3,7 @@ import type {
 } from '@mikro-orm/core';
 import { Utils, helper } from '@mikro-orm/core';
 import { canonicalTenantId } from './tenant-id.js';
+import { FLAT_TRANSACTIONS, type TransactionInspector } from './transaction-inspector.js';
 
 /** Options of {@link TenantDeletionSubscriber}. */
 export interface TenantDeletionSubscriberOptions<T extends object> {
@@ -16,12 +17,9 @@ export interface TenantDeletionSubscriberOptions<T extends object> {
   tenantIdOf?(entity: T): unknown;
   /** Receives warnings and errors. @default `process.emitWarning` */
   warn?(message: string): void;
+  /** Finds the outermost transaction of a nested one, whose commit is the one that counts. @default transactions taken as never nested */
+  transactions?: TransactionInspector;
 }
-
-const parentTransaction = (trx: object): object | undefined => {
-  const symbol = Object.getOwnPropertySymbols(trx).find(s => s.description === 'parentTransaction');
-  return symbol ? (trx as Record<symbol, object>)[symbol] : undefined;
-};
 
 /**
  * A MikroORM subscriber on the tenant entity: when a tenant row is removed with `em.remove()` +
@@ -49,10 +47,8 @@ export class TenantDeletionSubscriber<T extends object> implements EventSubscrib
     if (tenantId === undefined) {
       return;
     }
-    let trx = args.em.getTransactionContext() as object | undefined;
-    for (let parent = trx && parentTransaction(trx); parent; parent = parentTransaction(parent)) {
-      trx = parent;
-    }
+    const context = args.em.getTransactionContext() as object | undefined;
+    const trx = context && (this.#options.transactions ?? FLAT_TRANSACTIONS).rootOf(context);
     const ids = this.#pending.get(trx) ?? new Set<string>();
     ids.add(tenantId);
     this.#pending.set(trx, ids);

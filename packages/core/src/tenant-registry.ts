@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { TenantError } from './errors.js';
+import { FLAT_TRANSACTIONS, type TransactionInspector } from './transaction-inspector.js';
 
 /** One row of the tenant registry. */
 export interface TenantRecord {
@@ -45,25 +46,28 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 export class SqlTenantRegistry implements TenantRegistry {
   readonly #em: () => EntityManager;
   readonly #table: string;
+  readonly #transactions: TransactionInspector;
 
   /**
    * @param em returns the shared EntityManager to use (called per operation, e.g. `() => orm.em.getContext(false)`)
    * @param table registry table name @default 'mikro_tenant_registry'
+   * @param transactions tells finished transactions from open ones (the strategy's driver knows) @default every transaction taken as open
    * @throws TenantError `ERR_INVALID_OPTION` for a table name that is not a plain identifier
    */
-  constructor(em: () => EntityManager, table = 'mikro_tenant_registry') {
+  constructor(em: () => EntityManager, table = 'mikro_tenant_registry', transactions: TransactionInspector = FLAT_TRANSACTIONS) {
     if (!TABLE_NAME.test(table)) {
       throw TenantError.invalidOption('registryTable', `"${table}" is not a plain SQL identifier`);
     }
     this.#em = em;
     this.#table = table;
+    this.#transactions = transactions;
   }
 
   #execute<T>(sql: string, params: unknown[], method: 'all' | 'run'): Promise<T> {
     const em = this.#em();
-    const trx = em.getTransactionContext<{ isCompleted?: () => boolean }>();
+    const trx = em.getTransactionContext();
     // After-commit hooks still see the finished transaction: never send statements into it.
-    const usable = trx && !trx.isCompleted?.() ? trx : undefined;
+    const usable = trx && !this.#transactions.isCompleted(trx) ? trx : undefined;
     return em.getConnection().execute(sql, params, method, usable) as Promise<T>;
   }
 

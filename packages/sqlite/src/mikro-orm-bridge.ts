@@ -377,3 +377,4 @@ export function skipTablesInSharedSchema(orm: MikroORM<any, any>, tables: string
 }
 
 export { BetterSqliteDriver, Configuration };
+export type { SqlEntityManager };

@@ -1,6 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { EntityManager, MikroORM, Options } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
+import { withConnectionSetup } from './mikro-orm-6/connection-setup.js';
+import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
 import { DEFAULT_PRAGMAS, pragmaStatements, type PragmaValue } from './sqlite-setup.js';
 
 /**
@@ -16,17 +18,14 @@ export const DEFAULT_SHARED_PRAGMAS: Readonly<Record<string, PragmaValue>> = Obj
   foreign_keys: true,
 });
 
-/** A knex pool hook, as MikroORM's `pool.afterCreate` option takes it. */
-type AfterCreate = (connection: unknown, done: (error: Error | null, connection: unknown) => void) => void;
-
 /** What better-sqlite3 handles offer for pragmas (all the hook needs of them). */
 interface PragmaHandle {
   pragma(source: string): unknown;
 }
 
 /**
- * The shared ORM's options with `pragmas` applied to each connection MikroORM's pool creates, before
- * the user's own `pool.afterCreate` (which runs after ours and can override them). `false` leaves the
+ * The shared ORM's options with `pragmas` applied to each connection MikroORM opens, before the
+ * user's own `pool.afterCreate` (which runs after ours and can override them). `false` leaves the
  * options as they are.
  * @throws TenantError `ERR_INVALID_OPTION` for a pragma name or value that is not a plain word
  */
@@ -35,24 +34,11 @@ export function withSharedPragmas(options: Options, pragmas: Record<string, Prag
     return options;
   }
   const statements = sharedPragmaStatements(pragmas);
-  const pool = (options.pool ?? {}) as { afterCreate?: AfterCreate };
-  const userHook = pool.afterCreate;
-  const afterCreate: AfterCreate = (connection, done) => {
-    try {
-      for (const statement of statements) {
-        (connection as PragmaHandle).pragma(statement.slice('pragma '.length));
-      }
-    } catch (error) {
-      done(error as Error, connection);
-      return;
+  return withConnectionSetup<PragmaHandle>(options, handle => {
+    for (const statement of statements) {
+      handle.pragma(statement.slice('pragma '.length));
     }
-    if (userHook) {
-      userHook(connection, done);
-    } else {
-      done(null, connection);
-    }
-  };
-  return { ...options, pool: { ...options.pool, afterCreate } as Options['pool'] };
+  });
 }
 
 /** Statements for the shared connection: {@link DEFAULT_SHARED_PRAGMAS} with `overrides` merged over them (`null` drops one). */
@@ -87,6 +73,6 @@ export function sharedDatabaseFile(orm: MikroORM<any, any>): string {
  * sent outside that transaction wait for its connection until it ends.
  */
 export function inOpenTransaction(em: EntityManager): boolean {
-  const trx = em.getContext(false).getTransactionContext<{ isCompleted?: () => boolean }>();
-  return trx !== undefined && !trx.isCompleted?.();
+  const trx = em.getContext(false).getTransactionContext();
+  return trx !== undefined && !knexTransactions.isCompleted(trx);
 }

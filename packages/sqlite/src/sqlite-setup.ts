@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import { TenantError } from '@mikro-tenant/core';
 
 /** A pragma value: numbers, booleans and bare words (`WAL`, `NORMAL`). */
@@ -46,6 +45,12 @@ export function pragmaStatements(overrides: Record<string, PragmaValue | null> =
   return out.sort((a, b) => Number(b.startsWith('pragma journal_mode')) - Number(a.startsWith('pragma journal_mode')));
 }
 
+/** What the set-up needs of a better-sqlite3 handle (described here, so this file depends on no driver). */
+export interface SqliteHandle {
+  exec(source: string): unknown;
+  prepare(source: string): { run(...params: unknown[]): unknown };
+}
+
 /** What to do to each freshly opened tenant handle. */
 export interface HandleSetupOptions {
   /** Output of {@link pragmaStatements}. */
@@ -61,7 +66,7 @@ export interface HandleSetupOptions {
  * The pragmas run as one `exec()` of a script joined here once: one call into SQLite per open instead of
  * a prepared statement and its result rows per pragma (about 15 us less per open, measured).
  */
-export function handleSetup(options: HandleSetupOptions): (db: Database.Database) => void {
+export function handleSetup(options: HandleSetupOptions): (db: SqliteHandle) => void {
   const script = options.pragmas.join(';\n');
   const attach = options.attachFile && options.attachAs ? { file: options.attachFile, alias: options.attachAs } : undefined;
   return db => {

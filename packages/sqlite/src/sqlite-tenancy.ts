@@ -5,11 +5,11 @@ import {
   DeferredTenantRegistry, SqlTenantRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId, runInTenantScope,
   type Tenancy, type TenantIdInput, type TenantInfo, type TenantRecord, type TenantRunOptions,
 } from '@mikro-tenant/core';
-import type { SqlEntityManager } from '@mikro-orm/knex';
 import {
   BetterSqliteDriver, createContextEntityManager, createTenantEntityManager, deriveTenantConfig, skipTablesInSharedSchema,
-  type TenantBinding, type TenantContextEntityManager, type TenantEntityManager,
+  type SqlEntityManager, type TenantBinding, type TenantContextEntityManager, type TenantEntityManager,
 } from './mikro-orm-bridge.js';
+import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
 import { guardSharedDriver } from './mikro-orm-6/shared-driver-guard.js';
 import { hasRequestContextFor, runInLazyRequestContext } from './lazy-request-context.js';
 import { inOpenTransaction, sharedDatabaseFile, withSharedPragmas } from './shared-database.js';
@@ -155,7 +155,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       ? migrationsSource(options.migrations)
       : await entitiesSource(createTenantEntityManager(config, metadata, orm.em.getEventManager()));
     const registry = new DeferredTenantRegistry(
-      new SqlTenantRegistry(() => orm.em.getContext(false), options.registryTable),
+      new SqlTenantRegistry(() => orm.em.getContext(false), options.registryTable, knexTransactions),
       (error, records) => options.warn(`mikro-tenant: tenants ${records.map(r => `"${r.tenantId}"`).join(', ')} were created but could not be `
         + `registered (${(error as Error).message}); run reconcile({ fix: true }) or \`mikro-tenant reconcile --fix\`.`, 'MIKRO_TENANT_REGISTRY'),
     );
@@ -169,6 +169,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
         tenantIdOf: options.tenantIdOf,
         warn: message => options.warn(message, 'MIKRO_TENANT_DELETION'),
         deleteTenant: async id => { await tenancy.deleteTenant(id); },
+        transactions: knexTransactions,
       }));
     }
     return tenancy;

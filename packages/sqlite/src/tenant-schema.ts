@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import type { MigrationsOptions } from '@mikro-orm/core';
-import { SqlSchemaGenerator } from '@mikro-orm/knex';
 import { Migrator } from '@mikro-orm/migrations';
 import { TenantError } from '@mikro-tenant/core';
 import type { TenantEntityManager } from './mikro-orm-bridge.js';
+import { schemaGeneratorFor } from './mikro-orm-6/schema-generator.js';
 
 /** Migrations of the tenant databases: a folder (`path`) or a bundled list (`migrationsList`), as in MikroORM. */
 export type TenantMigrationsOptions = Pick<MigrationsOptions,
@@ -69,14 +69,14 @@ export function migrationsSource(options: TenantMigrationsOptions): TenantSchema
 
 /** A schema source generating the tenant tables from the entity metadata; its key is the DDL. */
 export async function entitiesSource(em: TenantEntityManager): Promise<TenantSchemaSource> {
-  const ddl = await new SqlSchemaGenerator(em).getCreateSchemaSQL({ wrap: false });
+  const ddl = await schemaGeneratorFor(em).getCreateSchemaSQL({ wrap: false });
   const key = hash(['entities', ddl]);
   return {
     kind: 'entities',
     key,
     version: `schema:${key}`,
     async apply(target) {
-      const generator = new SqlSchemaGenerator(target);
+      const generator = schemaGeneratorFor(target);
       const missing = (await generator.getUpdateSchemaSQL({ wrap: false, safe: true })).trim();
       if (missing) {
         await generator.updateSchema({ safe: true });
@@ -84,7 +84,7 @@ export async function entitiesSource(em: TenantEntityManager): Promise<TenantSch
       return { executed: missing ? ['schema'] : [], version: `schema:${key}` };
     },
     async pending(target) {
-      const missing = await new SqlSchemaGenerator(target).getUpdateSchemaSQL({ wrap: false, safe: true });
+      const missing = await schemaGeneratorFor(target).getUpdateSchemaSQL({ wrap: false, safe: true });
       return missing.trim() ? ['schema'] : [];
     },
   };
