@@ -1,6 +1,7 @@
 /**
- * Everything that reaches into MikroORM 6 internals (protected members, knex dialects) lives in this
- * file, so a port to MikroORM 7 (kysely, `onCreateConnection`) touches one place.
+ * Tenant connections, drivers and EntityManagers over MikroORM 6 internals (protected members, knex
+ * dialects). With the files of `mikro-orm-6/` (and `lazy-request-context.ts`), this is all a port to
+ * MikroORM 7 (kysely, `onCreateConnection`) has to touch.
  */
 import type { Knex } from 'knex';
 import type Database from 'better-sqlite3';
