@@ -11,6 +11,7 @@ import {
 import { AbstractSqlDriver, BetterSqliteKnexDialect, SqlEntityManager, knex, type AbstractSqlPlatform } from '@mikro-orm/knex';
 import { BetterSqliteConnection, BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { TenantError, currentTenantScope, requireTenantScope } from '@mikro-tenant/core';
+import { bindTenantConfig, deriveTenantConfig as deriveConfig, setTenantDriver, type TenantConfigInput } from './tenant-config.js';
 
 /** Where a tenant connection points and how its raw handle is prepared. */
 export interface TenantBinding {
@@ -37,6 +38,16 @@ interface HandleWaiter {
   timer: NodeJS.Timeout;
 }
 
+/** The single handle of a tenant's knex client and who holds it. */
+interface HandleState {
+  readonly binding: TenantBinding;
+  db?: Database.Database;
+  leased: boolean;
+  readonly waiters: HandleWaiter[];
+  destroying?: Promise<void>;
+  drained?: () => void;
+}
+
 /**
  * better-sqlite3's knex dialect for one tenant file: opens only an existing file (unless building one),
  * prepares the handle (pragmas, ATTACH), and replaces knex's tarn pool with a single handle leased in
@@ -45,17 +56,14 @@ interface HandleWaiter {
  * its timers and the validation round-trip per tenant.
  */
 class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (config: Knex.Config) => Knex.Client) {
-  // Kept out of knex's connection settings, which knex deep-clones per client.
-  readonly #binding: TenantBinding;
-  #db?: Database.Database;
-  #leased = false;
-  readonly #waiters: HandleWaiter[] = [];
-  #destroying?: Promise<void>;
-  #drained?: () => void;
+  // One state object, not #fields: knex derives clients with Object.create(client) (SQLite's strict-pragma
+  // client for schema alterations), and those must reach the same handle.
+  private readonly handle: HandleState;
 
   constructor(config: Knex.Config, binding: TenantBinding) {
     super(config);
-    this.#binding = binding;
+    // Kept out of knex's connection settings, which knex deep-clones per client.
+    this.handle = { binding, leased: false, waiters: [] };
   }
 
   // Called by knex's constructor: the single handle below replaces the pool.
@@ -72,27 +80,29 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
 
   /** Opens the handle now if it is not open, so a missing or unreadable file fails here. */
   openHandle(): Database.Database {
-    if (this.#destroying) {
+    const handle = this.handle;
+    if (handle.destroying) {
       throw new Error('Unable to acquire a connection');
     }
-    return this.#db ??= this.#openRaw();
+    return handle.db ??= this.openRaw();
   }
 
   override async acquireRawConnection(): Promise<Database.Database> {
-    return this.#openRaw();
+    return this.openRaw();
   }
 
   override acquireConnection(): Promise<Database.Database> {
-    if (!this.#leased) {
+    const handle = this.handle;
+    if (!handle.leased) {
       try {
         const db = this.openHandle();
-        this.#leased = true;
+        handle.leased = true;
         return Promise.resolve(db);
       } catch (error) {
         return Promise.reject(error as Error);
       }
     }
-    if (this.#destroying) {
+    if (handle.destroying) {
       return Promise.reject(new Error('Unable to acquire a connection'));
     }
     return new Promise((resolve, reject) => {
@@ -100,24 +110,25 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
         resolve,
         reject,
         timer: setTimeout(() => {
-          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+          handle.waiters.splice(handle.waiters.indexOf(waiter), 1);
           reject(new knex.KnexTimeoutError('Knex: Timeout acquiring a connection. The pool is probably full. '
             + 'Are you missing a .transacting(trx) call?'));
         }, ACQUIRE_TIMEOUT_MS),
       };
-      this.#waiters.push(waiter);
+      handle.waiters.push(waiter);
     });
   }
 
   override releaseConnection(connection: Database.Database): Promise<void> {
-    if (connection === this.#db && this.#leased) {
-      const next = this.#destroying ? undefined : this.#waiters.shift();
+    const handle = this.handle;
+    if (connection === handle.db && handle.leased) {
+      const next = handle.destroying ? undefined : handle.waiters.shift();
       if (next) {
         clearTimeout(next.timer);
         next.resolve(connection);
       } else {
-        this.#leased = false;
-        this.#drained?.();
+        handle.leased = false;
+        handle.drained?.();
       }
     }
     return Promise.resolve();
@@ -125,23 +136,24 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
 
   /** Waits for the current lease to end, fails the queued ones (as tarn did) and closes the handle. */
   override destroy(callback?: (error?: unknown) => void): Promise<void> {
-    this.#destroying ??= (async () => {
-      if (this.#leased) {
-        await new Promise<void>(resolve => { this.#drained = resolve; });
+    const handle = this.handle;
+    handle.destroying ??= (async () => {
+      if (handle.leased) {
+        await new Promise<void>(resolve => { handle.drained = resolve; });
       }
-      for (const waiter of this.#waiters.splice(0)) {
+      for (const waiter of handle.waiters.splice(0)) {
         clearTimeout(waiter.timer);
         waiter.reject(new Error('aborted'));
       }
-      const db = this.#db;
-      this.#db = undefined;
+      const db = handle.db;
+      handle.db = undefined;
       db?.close();
     })();
-    return callback ? this.#destroying.then(() => callback(), callback) : this.#destroying;
+    return callback ? handle.destroying.then(() => callback(), callback) : handle.destroying;
   }
 
-  #openRaw(): Database.Database {
-    const binding = this.#binding;
+  private openRaw(): Database.Database {
+    const binding = this.handle.binding;
     const BetterSqlite = (this as unknown as { driver: typeof Database }).driver;
     const db = new BetterSqlite(binding.file, { fileMustExist: !binding.create });
     try {
@@ -156,8 +168,12 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
 
 type KnexInstance = Knex & { context: { client: Knex.Client; userParams: object }; _events: object; _eventsCount: number };
 
-/** Template of every tenant's knex instance: only its methods are used, never its client. */
+/** Template of every tenant's knex instance: only its methods are used, and its client only to build SQL. */
 let rootKnex: KnexInstance | undefined;
+
+function templateKnex(): KnexInstance {
+  return rootKnex ??= knex({ client: BetterSqliteKnexDialect as never, connection: { filename: ':memory:' }, pool: { max: 0 }, useNullAsDefault: true }) as KnexInstance;
+}
 
 /**
  * A knex instance for one tenant's client. `knex()` builds ~100 closures per instance (one per query
@@ -165,7 +181,7 @@ let rootKnex: KnexInstance | undefined;
  * them from one template instead and own just its context and events.
  */
 function tenantKnex(client: Knex.Client): Knex {
-  rootKnex ??= knex({ client: BetterSqliteKnexDialect as never, connection: { filename: ':memory:' }, pool: { max: 0 }, useNullAsDefault: true }) as KnexInstance;
+  const rootKnex = templateKnex();
   const instance = function tenantKnexInstance(tableName?: string, options?: object) {
     const qb = instance.context.client.queryBuilder();
     return tableName ? (qb.table as (name: string, options?: object) => Knex.QueryBuilder)(tableName, options) : qb;
@@ -177,11 +193,25 @@ function tenantKnex(client: Knex.Client): Knex {
   return instance;
 }
 
-/** A knex-backed MikroORM connection to one tenant's file. */
+/**
+ * A knex-backed MikroORM connection to one tenant's file.
+ *
+ * Closed through MikroORM's API (`driver.close()`, `driver.reconnect()`, as the schema tools do), it opens
+ * again on `connect()` or, as MikroORM's lazy connect does, on its next query: a pooled tenant never stays
+ * closed. Evicted by the pool (or deleted), it is closed for good and queries fail with a coded error.
+ */
 export class TenantSqliteConnection extends BetterSqliteConnection {
   #binding?: TenantBinding;
-  #closed = false;
+  #state: 'open' | 'closed' | 'evicted' = 'open';
+  /** The handle's close in progress (it waits for the current lease), awaited before a reopen. */
+  #closing: Promise<void> = Promise.resolve();
   #deleted = false;
+  #sqlOnly = false;
+
+  /** Lets an unbound connection build SQL (the schema generator's DDL), never run it. */
+  buildSqlOnly(): void {
+    this.#sqlOnly = true;
+  }
 
   /** Marks the tenant as being deleted: once closed, queries fail with `ERR_TENANT_DELETED`. */
   markDeleted(): void {
@@ -217,10 +247,19 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
 
   override async connect(): Promise<void> {
     this.#assertUsable();
-    this.createKnex();
+    if (this.#state === 'closed' || !this.client) {
+      // Never two handles on one file in one process: the old one closes first.
+      await this.#closing;
+      this.#assertUsable();
+      this.#state = 'open';
+      this.createKnex();
+    }
   }
 
   override getKnex(): Knex {
+    if (this.#sqlOnly && !this.#binding) {
+      return templateKnex();
+    }
     this.#assertUsable();
     return super.getKnex();
   }
@@ -231,11 +270,27 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
     return super.execute(...args) as Promise<T>;
   }
 
+  // Transactions reach knex directly: reopen a closed connection first, as execute() does.
+  override async begin(...args: Parameters<BetterSqliteConnection['begin']>): ReturnType<BetterSqliteConnection['begin']> {
+    await this.ensureConnection();
+    return super.begin(...args);
+  }
+
   // Not async: on eviction the handle closes in this call, without a promise round per layer.
   override close(force?: boolean): Promise<void> {
-    const first = !this.#closed;
-    this.#closed = true;
-    return first && this.client ? (this.client.client as unknown as TenantKnexDialect).destroy() : Promise.resolve();
+    if (this.#state === 'open') {
+      this.#state = 'closed';
+      this.connected = false;
+      this.#closing = this.client ? (this.client.client as unknown as TenantKnexDialect).destroy() : Promise.resolve();
+    }
+    return this.#closing;
+  }
+
+  /** Closes the connection for good (the pool evicts the tenant, or deletes it). */
+  evict(): Promise<void> {
+    const closing = this.close();
+    this.#state = 'evicted';
+    return closing;
   }
 
   protected override getKnexOptions(type: string): Knex.Config {
@@ -251,22 +306,26 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
     if (!this.#binding) {
       throw TenantError.noTenantContext();
     }
-    if (this.#closed) {
+    if (this.#state === 'evicted') {
       throw this.#deleted ? TenantError.tenantDeleted(this.#binding.tenantId) : TenantError.tenantClosed(this.#binding.tenantId);
     }
   }
 }
 
-/** The MikroORM driver of one tenant: reuses the root ORM's configuration, platform and metadata. */
+/** The MikroORM driver of one tenant: reuses the root ORM's metadata and compiled caches; its configuration comes from `tenant-config.ts`. */
 export class TenantSqliteDriver extends AbstractSqlDriver<TenantSqliteConnection> {
   constructor(config: Configuration) {
     super(config, config.getPlatform() as AbstractSqlPlatform, TenantSqliteConnection, ['knex', 'better-sqlite3']);
   }
 
-  /** Context name of this tenant's EntityManagers: unique per tenant, so MikroORM's contexts never mix tenants. */
+  /**
+   * Context name of this tenant's EntityManagers, `<contextName>:tenant:<id>`: unique per tenant and per
+   * tenancy, so MikroORM's request and transaction contexts never mix tenants, tenancies or the shared ORM.
+   */
   get contextName(): string {
     const tenantId = this.connection.binding?.tenantId;
-    return tenantId === undefined ? 'mikro-tenant' : `mikro-tenant:${tenantId}`;
+    const prefix = this.config.get('contextName');
+    return tenantId === undefined ? prefix : `${prefix}:${tenantId}`;
   }
 
   override setMetadata(metadata: MetadataStorage): void {
@@ -282,70 +341,121 @@ export class TenantSqliteDriver extends AbstractSqlDriver<TenantSqliteConnection
   }
 
   override createEntityManager(useContext?: boolean): TenantEntityManager {
-    return new TenantEntityManager(this.config, this, this.metadata, useContext ?? false);
+    const EntityManagerClass = this.config.get('entityManager') as unknown as TenantEntityManagerClass;
+    return new EntityManagerClass(this.config, this, this.metadata, useContext ?? false);
   }
 }
 
-/** EntityManager of one tenant; forks keep the tenant (their context name comes from the driver). */
-export class TenantEntityManager extends SqlEntityManager<TenantSqliteDriver> {
-  constructor(config: Configuration, driver: TenantSqliteDriver, metadata: MetadataStorage, useContext = false, eventManager?: EventManager) {
-    super(config, driver, metadata, useContext, eventManager);
-    (this as { name: string }).name = driver.contextName;
-  }
-
+/** An EntityManager of one tenant (an instance of the app's `entityManager` class); forks keep the tenant. */
+export interface TenantEntityManager extends SqlEntityManager<TenantSqliteDriver> {
   /** Canonical id of the tenant this EntityManager belongs to. */
-  get tenantId(): string | undefined {
-    return this.getDriver().getConnection().binding?.tenantId;
-  }
+  readonly tenantId: string | undefined;
 }
 
 /**
  * The EntityManager exposed as `tenancy.em`: every call resolves to the active tenant's fork (or its
- * open transaction) and throws `ERR_NO_TENANT_CONTEXT` outside a tenant scope. It never falls back to
- * another database.
+ * open transaction, or the fork `RequestContext.create()` made of it) and throws `ERR_NO_TENANT_CONTEXT`
+ * outside a tenant scope. It never falls back to another database.
  */
-export class TenantContextEntityManager extends TenantEntityManager {
-  /** False while MikroORM's constructor runs (it resolves the context to build its helpers). */
-  declare private armed?: boolean;
+export interface TenantContextEntityManager extends TenantEntityManager {}
 
-  constructor(config: Configuration, driver: TenantSqliteDriver, metadata: MetadataStorage, useContext = true, eventManager?: EventManager) {
-    super(config, driver, metadata, useContext, eventManager);
-    this.armed = true;
+type EntityManagerArgs = [config: Configuration, driver: TenantSqliteDriver, metadata: MetadataStorage, useContext?: boolean, eventManager?: EventManager];
+type TenantEntityManagerClass = new (...args: EntityManagerArgs) => TenantEntityManager;
+type SqlEntityManagerClass = new (...args: any[]) => SqlEntityManager<any>;
+
+const TENANT_EM = Symbol('mikro-tenant.entityManager');
+const tenantClasses = new WeakMap<SqlEntityManagerClass, { em: TenantEntityManagerClass; context: TenantEntityManagerClass }>();
+const contextClassOf = new WeakMap<TenantEntityManagerClass, TenantEntityManagerClass>();
+
+/**
+ * The tenant EntityManager classes over an app's `entityManager` class (made once per class): tenant
+ * EntityManagers are instances of the app's class with the tenant behaviour mixed in.
+ */
+export function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManager): { em: TenantEntityManagerClass; context: TenantEntityManagerClass } {
+  let classes = tenantClasses.get(Base);
+  if (classes) {
+    return classes;
   }
+  class TenantEm extends Base {
+    declare readonly [TENANT_EM]: true;
 
-  override getContext(_validate = true): this {
-    if (!this.armed) {
-      return this;
+    constructor(...args: any[]) {
+      super(...args);
+      (this as { name: string }).name = (args[1] as TenantSqliteDriver).contextName;
     }
-    const scope = requireTenantScope<TenantEntityManager>();
-    return (TransactionContext.getEntityManager(scope.em.name) ?? scope.em) as this;
-  }
 
-  // Outside a scope these return the unbound driver/connection, whose every query throws ERR_NO_TENANT_CONTEXT.
-  override getDriver(): TenantSqliteDriver {
-    return currentTenantScope() ? this.getContext().getDriver() : super.getDriver();
+    get tenantId(): string | undefined {
+      return (this.getDriver() as TenantSqliteDriver).getConnection().binding?.tenantId;
+    }
   }
+  Object.defineProperty(TenantEm.prototype, TENANT_EM, { value: true });
 
-  override getConnection(type?: ConnectionType): TenantSqliteConnection {
-    return currentTenantScope() ? this.getContext().getConnection(type) : super.getConnection(type);
+  class TenantContextEm extends TenantEm {
+    /** False while MikroORM's constructor runs (it resolves the context to build its helpers). */
+    declare private armed?: boolean;
+
+    constructor(...args: any[]) {
+      super(...args);
+      // The name follows the active tenant, so `RequestContext.create(tenancy.em, fn)` stores its fork under
+      // the tenant's name, where getContext() finds it. (MikroORM declares `name` as a field: set it per instance.)
+      const unboundName = this.name;
+      Object.defineProperty(this, 'name', {
+        configurable: true,
+        get: () => currentTenantScope<TenantEntityManager>()?.em.name ?? unboundName,
+      });
+      this.armed = true;
+    }
+
+    override getContext(_validate = true): this {
+      if (!this.armed) {
+        return this;
+      }
+      const scope = requireTenantScope<TenantEntityManager>();
+      const name = scope.em.name;
+      return (TransactionContext.getEntityManager(name) ?? this.config.get('context')(name) ?? scope.em) as this;
+    }
+
+    // Outside a scope these return the unbound driver/connection, whose every query throws ERR_NO_TENANT_CONTEXT.
+    override getDriver(): any {
+      return currentTenantScope() ? this.getContext().getDriver() : super.getDriver();
+    }
+
+    override getConnection(type?: ConnectionType): any {
+      return currentTenantScope() ? this.getContext().getConnection(type) : super.getConnection(type);
+    }
   }
+  classes = { em: TenantEm as unknown as TenantEntityManagerClass, context: TenantContextEm as unknown as TenantEntityManagerClass };
+  tenantClasses.set(Base, classes);
+  contextClassOf.set(classes.em, classes.context);
+  return classes;
 }
 
+const defaultClasses = tenantEntityManagerClasses();
+
+/** Tenant EntityManager class over MikroORM's `SqlEntityManager`; `instanceof` is true for every tenant EntityManager, whatever its app class. */
+export const TenantEntityManager = defaultClasses.em;
+Object.defineProperty(TenantEntityManager, Symbol.hasInstance, {
+  value: (value: unknown) => typeof value === 'object' && value !== null && TENANT_EM in value,
+});
+
+/** The context-resolving EntityManager class over MikroORM's `SqlEntityManager` (see `tenancy.em`). */
+export const TenantContextEntityManager = defaultClasses.context;
+
 /** Creates the context-resolving EntityManager (bound to no tenant; its own driver refuses to query). */
-export function createContextEntityManager(config: Configuration, metadata: MetadataStorage, eventManager: EventManager): TenantContextEntityManager {
-  const driver = new TenantSqliteDriver(config);
-  driver.setMetadata(metadata);
-  return new TenantContextEntityManager(config, driver, metadata, true, eventManager);
+export function createContextEntityManager(tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager): TenantContextEntityManager {
+  const driver = createTenantDriver(tenancyConfig, metadata);
+  const ContextClass = contextClassOf.get(tenancyConfig.get('entityManager') as unknown as TenantEntityManagerClass) ?? TenantContextEntityManager;
+  return new ContextClass(driver.config, driver, metadata, true, eventManager) as TenantContextEntityManager;
 }
 
 /** Creates a tenant's driver (not connected yet) and its root EntityManager; unbound, it can only generate SQL. */
-export function createTenantEntityManager(config: Configuration, metadata: MetadataStorage, eventManager: EventManager, binding?: TenantBinding): TenantEntityManager {
-  const driver = new TenantSqliteDriver(config);
-  if (binding) {
-    driver.getConnection().bind(binding);
+export function createTenantEntityManager(tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager, binding?: TenantBinding): TenantEntityManager {
+  const driver = createTenantDriver(tenancyConfig, metadata, binding);
+  if (!binding) {
+    driver.getConnection().buildSqlOnly();
   }
-  driver.setMetadata(metadata);
-  const em = new TenantEntityManager(config, driver, metadata, false, eventManager);
+  const EntityManagerClass = driver.config.get('entityManager') as unknown as TenantEntityManagerClass;
+  const em = new EntityManagerClass(driver.config, driver, metadata, false, eventManager);
   if (binding) {
     // Forks inherit it: every query this tenant runs is logged as `[query] (tenant:<id>) ...`, and custom
     // loggers get `tenantId` in their context.
@@ -354,16 +464,24 @@ export function createTenantEntityManager(config: Configuration, metadata: Metad
   return em;
 }
 
+function createTenantDriver(tenancyConfig: Configuration, metadata: MetadataStorage, binding?: TenantBinding): TenantSqliteDriver {
+  const config = bindTenantConfig(tenancyConfig, binding?.tenantId);
+  const driver = new TenantSqliteDriver(config);
+  setTenantDriver(config, driver);
+  if (binding) {
+    driver.getConnection().bind(binding);
+  }
+  driver.setMetadata(metadata);
+  return driver;
+}
+
 /**
- * A configuration for tenant databases derived from the root one: same platform, caches and entity
- * metadata, but its own migrations and schema-generator options. A prototype child, so it costs
- * nothing per tenant and follows the root's caches.
+ * The tenancy's configuration, derived from the shared ORM's (what is shared, copied or overridden, and
+ * why: `tenant-config.ts`), with tenant EntityManagers of the app's `entityManager` class.
  */
-export function deriveTenantConfig(root: Configuration, overrides: Partial<Options>): Configuration {
-  const derived = Object.create(root) as Configuration;
-  const rootOptions = (root as unknown as { options: Options }).options;
-  (derived as unknown as { options: Options }).options = { ...rootOptions, ...overrides };
-  return derived;
+export function deriveTenantConfig(root: Configuration, input: Omit<TenantConfigInput, 'entityManager'>): Configuration {
+  const Base = (root.get('entityManager') ?? SqlEntityManager) as SqlEntityManagerClass;
+  return deriveConfig(root, { ...input, entityManager: tenantEntityManagerClasses(Base).em as never });
 }
 
 /**

@@ -17,6 +17,7 @@ import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyC
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { TemplateCache } from './template-cache.js';
 import { TenantFiles, fileExists, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
+import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './tenant-config.js';
 import { classifyModel } from './tenant-model.js';
 import { TenantProvisioner } from './tenant-provisioner.js';
 import { entitiesSource, migrationsSource, tenantMigrationsConfig, type SchemaApplyResult, type TenantSchemaSource } from './tenant-schema.js';
@@ -90,7 +91,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     this.em = createContextEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager());
     this.#pool = new TenantPool(this.options.maxOpen, {
       open: (tenantId, { create }) => this.#open(tenantId, create ?? this.options.autoCreate),
-      close: em => em.getDriver().close(),
+      close: em => em.getConnection().evict(),
       onError: (error, tenantId) => this.options.warn(
         `mikro-tenant: closing tenant "${tenantId}" failed: ${(error as Error).message}`, 'MIKRO_TENANT_CLOSE_FAILED'),
     });
@@ -120,13 +121,12 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
         entities.push(entity as never);
       }
     }
-    if (String(ormOptions.contextName ?? '').startsWith('mikro-tenant')) {
-      throw TenantError.invalidOption('contextName', 'names starting with "mikro-tenant" are reserved for tenant EntityManagers');
-    }
+    assertSharedContextName(ormOptions.contextName);
     const orm = await MikroORM.init(withSharedPragmas({ ...ormOptions, entities, driver: Driver } as Options, options.sharedPragmas)) as unknown as SharedORM;
     try {
       return await SqliteTenancy.#afterDiscovery(orm, options, tenantNames);
     } catch (error) {
+      releaseTenantConfig(orm.config);
       await orm.close(true);
       throw error;
     }
@@ -149,7 +149,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       migrations: options.migrations
         ? { ...orm.config.get('migrations'), migrationsList: undefined, ...tenantMigrationsConfig(options.migrations) }
         : orm.config.get('migrations'),
-      schemaGenerator: { ...generator, skipTables: sharedTables, disableForeignKeys: false },
+      schemaGenerator: generator,
+      sharedTables,
     });
     const schema = options.migrations
       ? migrationsSource(options.migrations)
@@ -254,6 +255,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     this.#pool.peek(id)?.getConnection().markDeleted();
     let existed = false;
     await this.#pool.retire(id, this.options.deleteGraceMs, async () => {
+      await dropTenantCache(this.#config, id);
       existed = await removeDatabaseFiles(file);
       existed = (await this.registry.unregister(id)) || existed;
     });
@@ -331,6 +333,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     await this.#pool.close();
     await this.#provisioner.settle();
     await this.registry.flush();
+    releaseTenantConfig(this.orm.config);
     await this.orm.close(true);
   }
 

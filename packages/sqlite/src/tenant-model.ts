@@ -3,7 +3,7 @@ import { TenantError } from '@mikro-tenant/core';
 
 /** How the discovered model splits between the tenant databases and the shared one. */
 export interface TenantModel {
-  /** Tables of per-tenant entities (and of their pivot tables and STI children). */
+  /** Tables of per-tenant entities (and of their pivot tables and single-table-inheritance hierarchies). */
   tenantTables: string[];
   /** Tables of every other entity. */
   sharedTables: string[];
@@ -12,8 +12,9 @@ export interface TenantModel {
 }
 
 /**
- * Splits the discovered metadata: adds the names of the per-tenant entities, their STI children and
- * the pivot entities they own to `tenantNames`, and turns off the foreign keys from tenant entities
+ * Splits the discovered metadata: adds the names of the per-tenant entities, of every entity sharing a
+ * single-table-inheritance hierarchy with one (root and children) and of the pivot entities they own to
+ * `tenantNames`, and turns off the foreign keys from tenant entities
  * to shared ones (SQLite cannot enforce a foreign key into another, attached, file).
  *
  * @throws TenantError `ERR_INVALID_OPTION` when a listed tenant entity was not discovered
@@ -27,9 +28,18 @@ export function classifyModel(metadata: MetadataStorage, tenantEntities: EntityN
     tenantNames.add(name);
   }
   const all = Object.values(metadata.getAll()) as EntityMetadata[];
+  // Single table inheritance: one table for a root and all its descendants, so a hierarchy with any tenant
+  // entity in it is all tenant (an abstract root of tenant children included).
+  const tenantRoots = new Set(all.filter(m => tenantNames.has(m.className)).map(m => m.root.className));
+  for (const meta of all) {
+    if (tenantRoots.has(meta.root.className)) {
+      tenantNames.add(meta.className);
+    }
+  }
+  // Pivot tables of many-to-many relations owned by tenant entities live with them.
   for (const meta of all) {
     const owners = meta.relations.filter(p => p.kind === ReferenceKind.MANY_TO_ONE).map(p => p.type);
-    if (tenantNames.has(meta.root.className) || (meta.pivotTable && owners.some(o => tenantNames.has(o)))) {
+    if (meta.pivotTable && owners.some(o => tenantNames.has(o))) {
       tenantNames.add(meta.className);
     }
   }
