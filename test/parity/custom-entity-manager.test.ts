@@ -13,7 +13,7 @@ class AppEntityManager extends SqlEntityManager {
 class AppRepository<T extends object> extends SqlEntityRepository<T> {
   /** A helper an app adds to every repository. */
   async texts(): Promise<string[]> {
-    return (await this.findAll({ orderBy: { id: 'asc' } as never })).map(e => (e as { text: string }).text);
+    return (await this.findAll({ orderBy: { id: 'asc' } as never })).map(e => (e as unknown as { text: string }).text);
   }
 }
 
