@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { MemoryCacheAdapter, RequestContext, defineEntity, p } from '@mikro-orm/core';
-import { SqliteTenancy } from '@mikro-tenant/sqlite';
+import { SqlEntityManager } from '@mikro-orm/knex';
+import { SqliteTenancy, TenantContextEntityManager, TenantEntityManager } from '@mikro-tenant/sqlite';
 import { Note, Tag, User } from './fixtures/entities.js';
 import { makeTenancy, tempDir } from './helpers.js';
 
@@ -121,6 +122,25 @@ describe('tenant configuration', () => {
     } finally {
       await one.close();
       await two.close();
+    }
+  });
+
+  it('makes tenant EntityManagers of the app\'s entityManager class, still recognised as TenantEntityManager', async () => {
+    class AppEntityManager extends SqlEntityManager {}
+    const tenancy = await SqliteTenancy.init({
+      dbName: join(dir, 'shared.sqlite3'), entities: [User], entityManager: AppEntityManager,
+      tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], warn: () => undefined },
+    });
+    try {
+      await tenancy.run('a', async em => {
+        expect(em).to.be.instanceOf(AppEntityManager).and.instanceOf(TenantEntityManager);
+        expect(em).to.not.be.instanceOf(TenantContextEntityManager);
+        expect(tenancy.em).to.be.instanceOf(AppEntityManager).and.instanceOf(TenantEntityManager);
+        expect(em.tenantId).to.equal('a');
+      });
+      expect(tenancy.orm.em).to.be.instanceOf(AppEntityManager).and.not.instanceOf(TenantEntityManager);
+    } finally {
+      await tenancy.close();
     }
   });
 

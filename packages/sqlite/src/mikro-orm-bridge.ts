@@ -435,7 +435,12 @@ const defaultClasses = tenantEntityManagerClasses();
 /** Tenant EntityManager class over MikroORM's `SqlEntityManager`; `instanceof` is true for every tenant EntityManager, whatever its app class. */
 export const TenantEntityManager = defaultClasses.em;
 Object.defineProperty(TenantEntityManager, Symbol.hasInstance, {
-  value: (value: unknown) => typeof value === 'object' && value !== null && TENANT_EM in value,
+  // Subclasses inherit this static: they keep the ordinary prototype check.
+  value(this: unknown, value: unknown): boolean {
+    return this === TenantEntityManager
+      ? typeof value === 'object' && value !== null && TENANT_EM in value
+      : Function.prototype[Symbol.hasInstance].call(this, value);
+  },
 });
 
 /** The context-resolving EntityManager class over MikroORM's `SqlEntityManager` (see `tenancy.em`). */
