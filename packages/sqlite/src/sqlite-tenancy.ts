@@ -5,12 +5,12 @@ import {
   DeferredTenantRegistry, SqlTenantRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId, runInTenantScope,
   type Tenancy, type TenantIdInput, type TenantInfo, type TenantRecord, type TenantRunOptions,
 } from '@mikro-tenant/core';
-import {
-  BetterSqliteDriver, createContextEntityManager, createTenantEntityManager, deriveTenantConfig, skipTablesInSharedSchema,
-  type SqlEntityManager, type TenantBinding, type TenantContextEntityManager, type TenantEntityManager,
-} from './mikro-orm-bridge.js';
+import { BetterSqliteDriver, skipTablesInSharedSchema, type SqlEntityManager, type TenantBinding } from './mikro-orm-bridge.js';
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
 import { guardSharedDriver } from './mikro-orm-6/shared-driver-guard.js';
+import {
+  createContextEntityManager, createTenantEntityManager, deriveTenantConfig, type TenantContextEntityManager, type TenantEntityManager,
+} from './tenant-entity-manager.js';
 import { hasRequestContextFor, runInLazyRequestContext } from './lazy-request-context.js';
 import { inOpenTransaction, sharedDatabaseFile, withSharedPragmas } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
