@@ -125,7 +125,7 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
   servicesOf.set(config, {
     root,
     prefix,
-    caches: new TenantResultCaches(() => root.getResultCacheAdapter(), prefix),
+    caches: new TenantResultCaches(() => root.getResultCacheAdapter(), prefix, () => root.get('resultCache').expiration ?? Configuration.DEFAULTS.resultCache.expiration!),
     platform: tenantPlatformPrototype(root.getPlatform() as AbstractSqlPlatform),
   });
   return config;
