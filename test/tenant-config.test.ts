@@ -144,6 +144,23 @@ describe('tenant configuration', () => {
     }
   });
 
+  it('never takes what a custom `context` option returns under another name for the tenant\'s EntityManager', async () => {
+    let current: unknown;
+    const tenancy = await SqliteTenancy.init({
+      dbName: join(dir, 'shared.sqlite3'), entities: [User], context: () => current as never,
+      tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], warn: () => undefined },
+    });
+    try {
+      current = tenancy.orm.em.fork();
+      await tenancy.run('a', async em => {
+        expect(tenancy.em.getContext()).to.equal(em);
+        expect(await tenancy.em.count(Tag, {})).to.equal(0);
+      });
+    } finally {
+      await tenancy.close();
+    }
+  });
+
   it('refuses a shared contextName that a tenant EntityManager could carry', async () => {
     for (const contextName of ['app:tenant', 'default:tenant:x', 'a#2:tenant', 42]) {
       let code: string | undefined;

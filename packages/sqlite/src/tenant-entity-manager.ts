@@ -76,7 +76,14 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
       }
       const scope = requireTenantScope<TenantEntityManager>();
       const name = scope.em.name;
-      return (TransactionContext.getEntityManager(name) ?? this.config.get('context')(name) ?? scope.em) as this;
+      const transaction = TransactionContext.getEntityManager(name);
+      if (transaction) {
+        return transaction as this;
+      }
+      // The request context (`RequestContext.create(tenancy.em, fn)`), through the app's `context` option; an
+      // EntityManager of another name (a `context` that ignores the name) is never taken for the tenant's.
+      const requested = this.config.get('context')(name);
+      return (requested?.name === name ? requested : scope.em) as this;
     }
 
     // Outside a scope these return the unbound driver/connection, whose every query throws ERR_NO_TENANT_CONTEXT.
