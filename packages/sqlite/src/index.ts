@@ -8,7 +8,7 @@ export type { PragmaValue } from './sqlite-setup.js';
 export { TemplateCache } from './template-cache.js';
 export type { TenantMigrationsOptions, TenantSchemaSource, SchemaApplyResult } from './tenant-schema.js';
 export { TenantSqliteDriver, TenantSqliteConnection } from './mikro-orm-bridge.js';
-export { TenantEntityManager, TenantContextEntityManager } from './tenant-entity-manager.js';
+export { TenantEntityManager, TenantContextEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
 export type { TenantBinding } from './mikro-orm-bridge.js';
 export { runAsCliTenant } from './cli-tenant.js';
 export { runCli } from './cli/program.js';

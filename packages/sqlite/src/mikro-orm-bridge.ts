@@ -12,7 +12,7 @@ import {
 import { AbstractSqlDriver, BetterSqliteKnexDialect, SqlEntityManager, knex, type AbstractSqlPlatform } from '@mikro-orm/knex';
 import { BetterSqliteConnection, BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { TenantError } from '@mikro-tenant/core';
-import type { TenantEntityManager } from './tenant-entity-manager.js';
+import type { TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
 
 /** Where a tenant connection points and how its raw handle is prepared. */
 export interface TenantBinding {
@@ -313,7 +313,7 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
   }
 }
 
-/** The MikroORM driver of one tenant: reuses the root ORM's metadata and compiled caches; its configuration comes from `tenant-config.ts`. */
+/** The MikroORM driver of one tenant: reuses the root ORM's metadata and compiled caches; its configuration comes from `mikro-orm-6/tenant-config.ts`. */
 export class TenantSqliteDriver extends AbstractSqlDriver<TenantSqliteConnection> {
   constructor(config: Configuration) {
     super(config, config.getPlatform() as AbstractSqlPlatform, TenantSqliteConnection, ['knex', 'better-sqlite3']);
@@ -342,7 +342,7 @@ export class TenantSqliteDriver extends AbstractSqlDriver<TenantSqliteConnection
   }
 
   override createEntityManager(useContext?: boolean): TenantEntityManager {
-    // The tenancy's configuration names the tenant class made over the app's `entityManager` (tenant-entity-manager.ts).
+    // The tenancy's configuration names the tenant class made over the app's `entityManager` (mikro-orm-6/tenant-entity-manager.ts).
     const EntityManagerClass = this.config.get('entityManager') as unknown as new (...args: unknown[]) => TenantEntityManager;
     return new EntityManagerClass(this.config, this, this.metadata, useContext ?? false);
   }

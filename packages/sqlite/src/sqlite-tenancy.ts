@@ -10,14 +10,14 @@ import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
 import { guardSharedDriver } from './mikro-orm-6/shared-driver-guard.js';
 import {
   createContextEntityManager, createTenantEntityManager, deriveTenantConfig, type TenantContextEntityManager, type TenantEntityManager,
-} from './tenant-entity-manager.js';
+} from './mikro-orm-6/tenant-entity-manager.js';
 import { hasRequestContextFor, runInLazyRequestContext } from './lazy-request-context.js';
 import { inOpenTransaction, sharedDatabaseFile, withSharedPragmas } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { TemplateCache } from './template-cache.js';
 import { TenantFiles, fileExists, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
-import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './tenant-config.js';
+import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
 import { classifyModel } from './tenant-model.js';
 import { TenantProvisioner } from './tenant-provisioner.js';
 import { entitiesSource, migrationsSource, tenantMigrationsConfig, type SchemaApplyResult, type TenantSchemaSource } from './tenant-schema.js';

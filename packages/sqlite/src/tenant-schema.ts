@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import type { MigrationsOptions } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { TenantError } from '@mikro-tenant/core';
-import type { TenantEntityManager } from './tenant-entity-manager.js';
+import type { TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
 import { schemaGeneratorFor } from './mikro-orm-6/schema-generator.js';
 
 /** Migrations of the tenant databases: a folder (`path`) or a bundled list (`migrationsList`), as in MikroORM. */

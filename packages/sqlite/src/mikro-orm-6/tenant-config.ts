@@ -29,7 +29,7 @@
 import { Configuration, NullCacheAdapter, type CacheAdapter, type Constructor, type EntityManager, type MigrationsOptions, type Options } from '@mikro-orm/core';
 import type { AbstractSqlPlatform } from '@mikro-orm/knex';
 import { TenantError } from '@mikro-tenant/core';
-import { TenantResultCaches } from './tenant-result-cache.js';
+import { TenantResultCaches } from '../tenant-result-cache.js';
 
 /** What a tenancy decides for its tenant configuration; everything else comes from the shared ORM. */
 export interface TenantConfigInput {

@@ -7,7 +7,7 @@
 import { TransactionContext, type Configuration, type ConnectionType, type EventManager, type MetadataStorage } from '@mikro-orm/core';
 import { SqlEntityManager } from '@mikro-orm/knex';
 import { currentTenantScope, requireTenantScope } from '@mikro-tenant/core';
-import { TenantSqliteDriver, type TenantBinding } from './mikro-orm-bridge.js';
+import { TenantSqliteDriver, type TenantBinding } from '../mikro-orm-bridge.js';
 import { bindTenantConfig, deriveTenantConfig as deriveConfig, setTenantDriver, type TenantConfigInput } from './tenant-config.js';
 
 /** An EntityManager of one tenant (an instance of the app's `entityManager` class); forks keep the tenant. */
