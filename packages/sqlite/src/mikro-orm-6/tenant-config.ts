@@ -1,7 +1,7 @@
 /**
  * The MikroORM configuration of tenant EntityManagers, derived from the shared ORM's without discovery.
  *
- * Three layers, each a prototype child of the one above, so a tenant costs two small objects:
+ * Three layers, each a prototype child of the one above, so a tenant costs a few small objects:
  * the shared ORM's configuration; one tenancy configuration ({@link deriveTenantConfig}); one per tenant
  * ({@link bindTenantConfig}). What each option and service is, and why:
  *
