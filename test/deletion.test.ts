@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Note, Tag, User } from './fixtures/entities.js';
-import { createSharedSchema, makeTenancy, tempDir, warningCollector } from './helpers.js';
+import { createSharedSchema, errorOf, makeTenancy, tempDir, warningCollector } from './helpers.js';
 
 function sideFiles(path: string): string[] {
   return ['', '-wal', '-shm', '-journal'].map(s => path + s).filter(existsSync);
@@ -60,13 +60,17 @@ describe('deleting tenants', () => {
     try {
       let release!: () => void;
       const gate = new Promise<void>(resolve => { release = resolve; });
+      let entered!: () => void;
+      const inside = new Promise<void>(resolve => { entered = resolve; });
       const inFlight = tenancy.run('busy', async em => {
+        entered();
         await gate;
         em.create(Tag, { label: 'late write' });
         await em.flush();
         return em.count(Tag, {});
       });
-      await new Promise(resolve => setTimeout(resolve, 20));
+      // Provisioning 'busy' (and the template first) can take longer than any fixed wait on a busy machine.
+      await inside;
       const deletion = tenancy.deleteTenant('busy');
       await new Promise(resolve => setTimeout(resolve, 20));
       expect(existsSync(tenancy.files.path('busy'))).to.equal(true);
@@ -107,15 +111,12 @@ describe('deleting tenants', () => {
         await createSharedSchema(tenancy);
         await tenancy.orm.em.fork().insert(User, { id: 'dave', name: 'Dave' });
         await tenancy.run('dave', async () => undefined);
-        try {
-          await tenancy.orm.em.fork().transactional(async em => {
-            em.remove(await em.findOneOrFail(User, 'dave'));
-            await em.flush();
-            throw new Error('abort');
-          });
-        } catch (error) {
-          expect((error as Error).message).to.equal('abort');
-        }
+        const aborted = await errorOf(() => tenancy.orm.em.fork().transactional(async em => {
+          em.remove(await em.findOneOrFail(User, 'dave'));
+          await em.flush();
+          throw new Error('abort');
+        }));
+        expect(aborted?.message).to.equal('abort');
         expect(existsSync(tenancy.files.path('dave'))).to.equal(true);
         // and deletes it (file and registry row) once a transaction removing the user commits
         await tenancy.orm.em.fork().transactional(async em => {

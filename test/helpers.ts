@@ -39,3 +39,16 @@ export async function createSharedSchema(tenancy: SqliteTenancy): Promise<void> 
 export function tick(ms = 1): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms));
 }
+
+/**
+ * What `work` throws or rejects with, or `undefined` when it succeeds: `expect(await errorOf(...)).to.have.property('code', X)`
+ * then fails, so a test built on it cannot pass because the error never came.
+ */
+export async function errorOf(work: () => unknown): Promise<(Error & { code?: string }) | undefined> {
+  try {
+    await work();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  return undefined;
+}
