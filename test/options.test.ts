@@ -1,10 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { SqliteTenancy, TenantFiles, resolveTenancyOptions, pragmaStatements, type SqliteTenancyOptions } from '@mikro-tenant/sqlite';
 import { Note, Tag, User } from './fixtures/entities.js';
-import { makeTenancy, tempDir } from './helpers.js';
+import { errorOf, makeTenancy, tempDir } from './helpers.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -15,7 +16,95 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
+/** Wrong values for every option (types first). The test checks that this names every option there is. */
+const WRONG_VALUES: Record<string, unknown[]> = {
+  dir: [5, '', null, ['x'], 'a\0b'],
+  entities: ['Note', [], [5], {}, null],
+  tenantEntity: [5, true, {}, null],
+  tenantIdOf: ['x', 5, {}],
+  namePattern: [5, null, {}, 'no-id.db', 'db_{id}'],
+  maxOpen: ['10', 0, 1.5, -1, NaN, null],
+  template: ['yes', 1, null],
+  autoCreate: ['false', 0, null],
+  deleteOnTenantDelete: ['true', 1, null],
+  attach: [true, 5, 'main', 'a b', null],
+  pragmas: [false, 'WAL', [], null, { journal_mode: 'WAL; drop table x' }, { 'a b': 1 }, { synchronous: {} }],
+  sharedPragmas: [true, 'WAL', [], null, { synchronous: 'NORMAL; drop table x' }],
+  migrations: ['path', 5, {}, null, { migrationsList: 'x' }, { migrationsList: [{ name: 1 }] }, { path: 5 }, { pathh: 'x' }],
+  registryTable: [5, '', 'a b', 'x;drop table y', null],
+  deleteGraceMs: ['10', -1, Infinity, null],
+  warn: ['console', 5, null],
+  dirMode: ['700', 0o600, 0o1700, 1.5, null],
+  fileMode: ['600', 0o400, 0o700, 0o4600, null],
+};
+
 describe('options', () => {
+  it('refuses a wrong value of every option with ERR_INVALID_OPTION naming it (table over every option)', () => {
+    const every = Object.keys(resolveTenancyOptions({ dir: 'x', entities: [Note] })).sort();
+    expect(Object.keys(WRONG_VALUES).sort(), 'the table names every option').to.deep.equal(every);
+    for (const [name, values] of Object.entries(WRONG_VALUES)) {
+      for (const value of values) {
+        // tenantIdOf needs tenantEntity: give it, so only the wrong value is at fault.
+        const options = { dir: 'x', entities: [Note], ...(name === 'tenantIdOf' ? { tenantEntity: User } : {}), [name]: value };
+        let error: (Error & { code?: string }) | undefined;
+        try {
+          resolveTenancyOptions(options as never);
+        } catch (e) {
+          error = e as Error & { code?: string };
+        }
+        const label = `${name}: ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`;
+        expect(error, label).to.have.property('code', 'ERR_INVALID_OPTION');
+        expect(error!.message, label).to.contain(`"tenancy.${name}`);
+      }
+    }
+  });
+
+  it('refuses unknown options, naming the closest valid one', () => {
+    for (const [key, closest] of [['autocreate', 'autoCreate'], ['namepattern', 'namePattern'], ['maxopen', 'maxOpen'], ['tenantIdof', 'tenantIdOf'],
+      ['pragma', 'pragmas'], ['deleteGrace', 'deleteGraceMs'], ['filemode', 'fileMode'], ['entity', 'entities']]) {
+      let error: (Error & { code?: string }) | undefined;
+      try {
+        resolveTenancyOptions({ dir: 'x', entities: [Note], [key!]: false } as never);
+      } catch (e) {
+        error = e as Error & { code?: string };
+      }
+      expect(error, key).to.have.property('code', 'ERR_INVALID_OPTION');
+      expect(error!.message, key).to.contain(`"tenancy.${key}"`).and.contain(`did you mean "${closest}"?`);
+    }
+  });
+
+  it('checks every option before any side effect: a bad one leaves no tenant folder and no registry table', async () => {
+    const { dir, cleanup } = tempDir();
+    const bad: Partial<SqliteTenancyOptions>[] = [
+      { pragmas: { journal_mode: 'WAL; drop table x' } },
+      { sharedPragmas: { synchronous: 'FULL; drop table x' } },
+      { namePattern: 5 as never },
+      { registryTable: 'a b' },
+      { migrations: { path: join(dir, 'no-such-folder') } },
+      { tenantEntity: 'Nobody' },
+      { tenantEntity: Note },
+      { tenantIdOf: 'x' as never, tenantEntity: User },
+      { autocreate: false } as never,
+    ];
+    try {
+      for (const options of bad) {
+        const label = Object.entries(options).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : typeof v}`).join(', ');
+        const error = await errorOf(() => makeTenancy(dir, options));
+        expect(error, label).to.have.property('code', 'ERR_INVALID_OPTION');
+        expect(existsSync(join(dir, 'tenants')), label).to.equal(false);
+        const shared = join(dir, 'shared.sqlite3');
+        if (existsSync(shared)) {
+          const db = new Database(shared, { readonly: true });
+          const tables = db.prepare("select name from sqlite_master where type = 'table'").all();
+          db.close();
+          expect(tables, label).to.deep.equal([]);
+        }
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
   it('applies documented defaults', () => {
     const options = resolveTenancyOptions({ dir: 'data/tenants', entities: [Note] }, '/srv/app');
     expect(options).to.include({

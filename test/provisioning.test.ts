@@ -4,8 +4,8 @@ import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { SqliteTenancy } from '@mikro-tenant/sqlite';
 import { Note, Tag, User } from './fixtures/entities.js';
-import { twoMigrations } from './fixtures/migrations.js';
-import { makeTenancy, tempDir } from './helpers.js';
+import { brokenMigrations, twoMigrations } from './fixtures/migrations.js';
+import { errorOf, makeTenancy, tempDir, warningCollector } from './helpers.js';
 import { lastJson, startChild } from './reliability/support.js';
 
 function migrationsIn(file: string): string[] {
@@ -110,12 +110,7 @@ describe('provisioning', () => {
         await em.flush();
       });
       const before = readFileSync(tenancy.files.path('keep'));
-      try {
-        await tenancy.createTenant('keep');
-        expect.fail('createTenant must refuse');
-      } catch (error) {
-        expect((error as { code?: string }).code).to.equal('ERR_TENANT_EXISTS');
-      }
+      expect(await errorOf(() => tenancy.createTenant('keep'))).to.have.property('code', 'ERR_TENANT_EXISTS');
       expect(await tenancy.run('keep', em => em.find(Tag, {})).then(t => t.map(x => x.label))).to.deep.equal(['precious']);
       expect(readFileSync(tenancy.files.path('keep')).length).to.equal(before.length);
     } finally {
@@ -147,13 +142,7 @@ describe('provisioning', () => {
     const tmp = tempDir();
     const tenancy = await makeTenancy(tmp.dir, { autoCreate: false });
     try {
-      let code: string | undefined;
-      try {
-        await tenancy.run('ghost', async () => undefined);
-      } catch (error) {
-        code = (error as { code?: string }).code;
-      }
-      expect(code).to.equal('ERR_TENANT_NOT_FOUND');
+      expect(await errorOf(() => tenancy.run('ghost', async () => undefined))).to.have.property('code', 'ERR_TENANT_NOT_FOUND');
       expect(existsSync(tenancy.files.path('ghost'))).to.equal(false);
       await tenancy.createTenant('ghost');
       expect(await tenancy.run('ghost', em => em.count(Note, {}))).to.equal(0);
@@ -177,6 +166,29 @@ describe('provisioning', () => {
       expect(existsSync(tenancy.files.path('real'))).to.equal(false);
     } finally {
       await tenancy.close();
+      tmp.cleanup();
+    }
+  });
+
+  it('a migration failing while provisioning is ERR_TENANT_PROVISIONING_FAILED, with the migration error as its cause', async () => {
+    const tmp = tempDir();
+    try {
+      for (const template of [true, false]) {
+        const { warn } = warningCollector();
+        const tenancy = await makeTenancy(join(tmp.dir, String(template)), { template, migrations: { migrationsList: brokenMigrations }, warn });
+        try {
+          for (const [name, provision] of [['run', () => tenancy.run('new', () => undefined)], ['createTenant', () => tenancy.createTenant('new')]] as const) {
+            const error = await errorOf(provision);
+            const label = `${name}, template: ${template}`;
+            expect(error, label).to.have.property('code', 'ERR_TENANT_PROVISIONING_FAILED');
+            expect(error!.cause, label).to.have.property('code', 'ERR_TENANT_MIGRATION_FAILED');
+            expect(existsSync(tenancy.files.path('new')), label).to.equal(false);
+          }
+        } finally {
+          await tenancy.close();
+        }
+      }
+    } finally {
       tmp.cleanup();
     }
   });

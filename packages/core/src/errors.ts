@@ -8,7 +8,7 @@ export type TenantErrorCode =
   | 'ERR_TENANT_PROVISIONING_FAILED'
   | 'ERR_TENANT_MIGRATION_FAILED'
   | 'ERR_TENANT_OPEN_FAILED'
-  | 'ERR_TENANT_CLOSED'
+  | 'ERR_TENANT_EVICTED'
   | 'ERR_TENANT_DELETED'
   | 'ERR_TENANCY_CLOSED'
   | 'ERR_INVALID_OPTION';
@@ -84,10 +84,14 @@ export class TenantError extends Error {
       + '(SQLite in WAL mode creates -wal/-shm files next to it) and that the disk is not full.', { cause, tenantId: id });
   }
 
-  /** The tenant's connection was closed (evicted or deleted) while it was still used outside a lease. */
-  static tenantClosed(id: string): TenantError {
-    return new TenantError('ERR_TENANT_CLOSED',
-      `The connection of tenant "${id}" was closed. Hold work inside tenancy.run(id, fn) so the connection stays open.`,
+  /**
+   * The tenant's connection was evicted (closed to keep at most `maxOpen` open) while an EntityManager
+   * from a bare `fork()` still used it; leased work (`run()`, the Koa middleware) is never evicted.
+   */
+  static tenantEvicted(id: string): TenantError {
+    return new TenantError('ERR_TENANT_EVICTED',
+      `The connection of tenant "${id}" was evicted (at most maxOpen stay open) while this EntityManager still used it. `
+      + 'Hold work inside tenancy.run(id, fn), whose connection is never evicted.',
       { tenantId: id });
   }
 

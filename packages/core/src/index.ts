@@ -1,13 +1,14 @@
 export { TenantError, isTenantError } from './errors.js';
 export type { TenantErrorCode } from './errors.js';
-export { canonicalTenantId, isValidTenantId, MAX_TENANT_ID_LENGTH } from './tenant-id.js';
-export type { TenantIdInput } from './tenant-id.js';
+export { canonicalTenantId, isValidTenantId, isEntityObject, primaryKeyTenantId, MAX_TENANT_ID_LENGTH } from './tenant-id.js';
+export type { TenantIdInput, EntityTenantId } from './tenant-id.js';
 export { runInTenantScope, currentTenantScope, currentTenantId, requireTenantScope } from './tenant-context.js';
 export type { TenantScope } from './tenant-context.js';
 export { TenantPool } from './tenant-pool.js';
 export type { TenantPoolHooks, TenantLease, TenantOpenOptions } from './tenant-pool.js';
 export { SqlTenantRegistry } from './tenant-registry.js';
 export { DeferredTenantRegistry } from './deferred-registry.js';
+export { TenancyRegistry } from './tenancy-registry.js';
 export type { TenantRegistration } from './deferred-registry.js';
 export type { TenantRecord, TenantRegistry } from './tenant-registry.js';
 export { TenantDeletionSubscriber } from './tenant-deletion-subscriber.js';

@@ -37,6 +37,13 @@ export interface Tenancy<EM extends EntityManager = EntityManager> {
    * @throws TenantError `ERR_NO_TENANT_CONTEXT` when used with no tenant active
    */
   readonly em: EM;
+  /**
+   * The canonical id of a tenant input under this tenancy's one rule: a string or number as it is, its
+   * tenant entity through the tenancy's own reading of it (e.g. a `tenantIdOf` option). Adapters resolve
+   * every input through this, so an entity names the same tenant everywhere.
+   * @throws TenantError `ERR_INVALID_TENANT_ID`
+   */
+  tenantId(input: TenantIdInput): string;
   /** A new EntityManager fork bound to one tenant (creating the tenant if allowed). */
   fork(tenantId: TenantIdInput): Promise<EM>;
   /** Runs `fn` with the tenant active; its connection stays open until `fn` settles. */
@@ -49,6 +56,6 @@ export interface Tenancy<EM extends EntityManager = EntityManager> {
   tenantExists(tenantId: TenantIdInput): Promise<boolean>;
   /** All tenants, from the registry (no scan of the storage). */
   listTenants(): Promise<TenantInfo[]>;
-  /** Closes every tenant connection and the shared ORM. */
+  /** Closes every tenant connection and the shared ORM; afterwards every method rejects with `ERR_TENANCY_CLOSED`. Idempotent. */
   close(): Promise<void>;
 }

@@ -8,6 +8,8 @@ export interface TenantScope<EM extends EntityManager = EntityManager> {
   readonly tenantId: string;
   /** The tenant's EntityManager fork for this scope (the one context-aware code resolves to). */
   readonly em: EM;
+  /** The scope that was active when this one was entered, if any (lets a tenancy see every tenant the current work holds). */
+  readonly outer?: TenantScope;
 }
 
 const storage = new AsyncLocalStorage<TenantScope>();

@@ -13,7 +13,10 @@ export interface TenantDeletionSubscriberOptions<T extends object> {
   deleteTenant(tenantId: string): Promise<void>;
   /** When false, nothing is deleted and a warning says the data stays. @default false */
   enabled?: boolean;
-  /** Reads the tenant id from an entity. @default the entity's primary key */
+  /**
+   * Reads the tenant id from an entity: pass the tenancy's own rule (`entity => tenancy.tenantId(entity)`),
+   * so the subscriber deletes the tenant that `run(entity)` opens. @default the entity's primary key
+   */
   tenantIdOf?(entity: T): unknown;
   /** Receives warnings and errors. @default `process.emitWarning` */
   warn?(message: string): void;
@@ -31,8 +34,8 @@ export interface TenantDeletionSubscriberOptions<T extends object> {
  */
 export class TenantDeletionSubscriber<T extends object> implements EventSubscriber<T> {
   readonly #options: TenantDeletionSubscriberOptions<T>;
-  /** Ids removed per root transaction (the `undefined` key: flushes without a transaction). */
-  readonly #pending = new Map<object | undefined, Set<string>>();
+  /** Removed tenants per root transaction (the `undefined` key: flushes without a transaction): tenant id -> the row's primary key. */
+  readonly #pending = new Map<object | undefined, Map<string, unknown>>();
 
   constructor(options: TenantDeletionSubscriberOptions<T>) {
     this.#options = options;
@@ -49,9 +52,9 @@ export class TenantDeletionSubscriber<T extends object> implements EventSubscrib
     }
     const context = args.em.getTransactionContext() as object | undefined;
     const trx = context && (this.#options.transactions ?? FLAT_TRANSACTIONS).rootOf(context);
-    const ids = this.#pending.get(trx) ?? new Set<string>();
-    ids.add(tenantId);
-    this.#pending.set(trx, ids);
+    const removed = this.#pending.get(trx) ?? new Map<string, unknown>();
+    removed.set(tenantId, helper(args.entity).getPrimaryKey());
+    this.#pending.set(trx, removed);
   }
 
   async afterTransactionCommit(args: TransactionEventArgs): Promise<void> {
@@ -69,17 +72,17 @@ export class TenantDeletionSubscriber<T extends object> implements EventSubscrib
   }
 
   async #settle(key: object | undefined, em: EntityManager): Promise<void> {
-    const ids = this.#pending.get(key);
-    if (!ids) {
+    const removed = this.#pending.get(key);
+    if (!removed) {
       return;
     }
     this.#pending.delete(key);
-    for (const tenantId of ids) {
-      await this.#deleteIfGone(tenantId, em);
+    for (const [tenantId, primaryKey] of removed) {
+      await this.#deleteIfGone(tenantId, primaryKey, em);
     }
   }
 
-  async #deleteIfGone(tenantId: string, em: EntityManager): Promise<void> {
+  async #deleteIfGone(tenantId: string, primaryKey: unknown, em: EntityManager): Promise<void> {
     const warn = this.#options.warn ?? ((message: string) => process.emitWarning(message, 'TenantDeletionWarning', 'MIKRO_TENANT_DELETION'));
     if (!this.#options.enabled) {
       warn(`mikro-tenant: tenant "${tenantId}" was deleted but its database was kept (deleteOnTenantDelete is off).`);
@@ -88,7 +91,8 @@ export class TenantDeletionSubscriber<T extends object> implements EventSubscrib
     try {
       const meta = em.getMetadata().find(Utils.className(this.#options.entity))!;
       const pk = meta.primaryKeys[0]!;
-      const rest = await em.fork().count(this.#options.entity, { [pk]: tenantId } as never);
+      // The removed row itself, by its primary key: with a custom tenantIdOf the tenant id is another value.
+      const rest = await em.fork().count(this.#options.entity, { [pk]: primaryKey } as never);
       if (rest > 0) {
         warn(`mikro-tenant: tenant "${tenantId}" still exists after the commit; its database was kept.`);
         return;

@@ -55,12 +55,17 @@ export class SqlTenantRegistry implements TenantRegistry {
    * @throws TenantError `ERR_INVALID_OPTION` for a table name that is not a plain identifier
    */
   constructor(em: () => EntityManager, table = 'mikro_tenant_registry', transactions: TransactionInspector = FLAT_TRANSACTIONS) {
-    if (!TABLE_NAME.test(table)) {
+    if (!SqlTenantRegistry.isValidTableName(table)) {
       throw TenantError.invalidOption('registryTable', `"${table}" is not a plain SQL identifier`);
     }
     this.#em = em;
     this.#table = table;
     this.#transactions = transactions;
+  }
+
+  /** True for a table name this registry accepts: a plain SQL identifier (letters, digits, '_'; up to 63 characters). */
+  static isValidTableName(table: unknown): table is string {
+    return typeof table === 'string' && TABLE_NAME.test(table);
   }
 
   #execute<T>(sql: string, params: unknown[], method: 'all' | 'run'): Promise<T> {

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { TenantError } from '@mikro-tenant/core';
+import { TenantError, isEntityObject } from '@mikro-tenant/core';
 
 /** Finds the tenant id of a request (sync or async); `undefined`, `null` or `''` when the request names none. */
 export type TenantResolver = (ctx: Context) => unknown | Promise<unknown>;
@@ -8,16 +8,24 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
 
 /**
- * The logged-in user is the tenant: reads `ctx.state.user[property]`, as set by the app's auth
- * middleware. The default resolver of `tenantMiddleware`.
- * @param property the user's field holding the tenant id @default 'id'
- * @throws TenantError `ERR_INVALID_OPTION` when `property` is not a non-empty string
+ * The logged-in user is the tenant, as set on `ctx.state.user` by the app's auth middleware. The default
+ * resolver of `tenantMiddleware`. Without `property`, a user that is a MikroORM entity is handed over
+ * whole, so the tenancy reads its id by its own rule (`tenantIdOf` of its tenant entity), and a plain
+ * object gives its `id`; with `property`, that field is read.
+ * @param property the user's field holding the tenant id @default undefined (the entity itself, else `id`)
+ * @throws TenantError `ERR_INVALID_OPTION` when `property` is given and is not a non-empty string
  */
-export function fromUser(property = 'id'): TenantResolver {
-  if (typeof property !== 'string' || property === '') {
+export function fromUser(property?: string): TenantResolver {
+  if (property !== undefined && (typeof property !== 'string' || property === '')) {
     throw TenantError.invalidOption('fromUser(property)', 'expected the name of the user field holding the tenant id');
   }
-  return ctx => (ctx.state.user as Record<string, unknown> | undefined)?.[property];
+  return ctx => {
+    const user = ctx.state.user as Record<string, unknown> | undefined;
+    if (property === undefined && isEntityObject(user)) {
+      return user;
+    }
+    return user?.[property ?? 'id'];
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { TenantError, canonicalTenantId, type EntityManagerOf, type Tenancy } from './core-types.js';
+import { TenantError, type EntityManagerOf, type Tenancy, type TenantIdInput } from './core-types.js';
 import { respondWithError, respondWithTenantError } from './http-errors.js';
 import { fromUser, type TenantResolver } from './resolvers.js';
 
@@ -13,7 +13,10 @@ export interface TenantSwitchReader {
 
 /** Options of {@link tenantMiddleware}. */
 export interface TenantMiddlewareOptions {
-  /** Finds the tenant of a request. @default fromUser() (`ctx.state.user.id`) */
+  /**
+   * Finds the tenant of a request: an id, or an entity, which the tenancy reads by its own rule (`tenancy.tenantId()`).
+   * @default fromUser() (`ctx.state.user`: the entity itself, else its `id`)
+   */
   resolve?: TenantResolver;
   /** Answer 401 `ERR_NO_TENANT_CONTEXT` when no tenant is found; when false, go on without a tenant. @default true */
   required?: boolean;
@@ -94,7 +97,8 @@ export function tenantMiddleware<T extends Tenancy>(tenancy: T, options: TenantM
         }
         return await next();
       }
-      tenantId = canonicalTenantId(raw);
+      // The tenancy's one rule: its tenant entity names the same tenant here as in run() and on deletion.
+      tenantId = tenancy.tenantId(raw as TenantIdInput);
     } catch (error) {
       if (error instanceof TenantError) {
         return respondWithTenantError(ctx, error);

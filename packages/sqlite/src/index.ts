@@ -1,5 +1,6 @@
 export { SqliteTenancy } from './sqlite-tenancy.js';
-export type { ReconcileReport, SharedORM, TenancyStats } from './sqlite-tenancy.js';
+export type { SharedORM, TenancyStats } from './sqlite-tenancy.js';
+export type { ReconcileReport } from './tenant-inventory.js';
 export { resolveTenancyOptions } from './options.js';
 export type { SqliteTenancyOptions, SqliteTenancyConfig, ResolvedTenancyOptions } from './options.js';
 export { TenantFiles, DEFAULT_NAME_PATTERN, placeNoOverwrite, removeDatabaseFiles } from './tenant-files.js';

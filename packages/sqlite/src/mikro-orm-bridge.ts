@@ -206,7 +206,8 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
   #state: 'open' | 'closed' | 'evicted' = 'open';
   /** The handle's close in progress (it waits for the current lease), awaited before a reopen. */
   #closing: Promise<void> = Promise.resolve();
-  #deleted = false;
+  /** Why an evicted connection was closed, for the error its next query gets; unset: evicted by the pool. */
+  #closedBy?: 'deletion' | 'tenancy';
   #sqlOnly = false;
 
   /** Lets an unbound connection build SQL (the schema generator's DDL), never run it. */
@@ -216,7 +217,12 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
 
   /** Marks the tenant as being deleted: once closed, queries fail with `ERR_TENANT_DELETED`. */
   markDeleted(): void {
-    this.#deleted = true;
+    this.#closedBy = 'deletion';
+  }
+
+  /** Marks the tenancy as closing: once closed, queries fail with `ERR_TENANCY_CLOSED`. */
+  markTenancyClosed(): void {
+    this.#closedBy ??= 'tenancy';
   }
 
   /** Points this connection at a tenant. Must be called before the first query. */
@@ -308,7 +314,9 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
       throw TenantError.noTenantContext();
     }
     if (this.#state === 'evicted') {
-      throw this.#deleted ? TenantError.tenantDeleted(this.#binding.tenantId) : TenantError.tenantClosed(this.#binding.tenantId);
+      const tenantId = this.#binding.tenantId;
+      throw this.#closedBy === 'deletion' ? TenantError.tenantDeleted(tenantId)
+        : this.#closedBy === 'tenancy' ? TenantError.tenancyClosed() : TenantError.tenantEvicted(tenantId);
     }
   }
 }

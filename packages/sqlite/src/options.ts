@@ -1,9 +1,11 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { EntityName, Options } from '@mikro-orm/core';
-import { TenantError } from '@mikro-tenant/core';
-import type { PragmaValue } from './sqlite-setup.js';
+import { SqlTenantRegistry, TenantError } from '@mikro-tenant/core';
+import { closestName } from './closest-name.js';
+import { sharedPragmaStatements } from './shared-database.js';
+import { pragmaStatements, type PragmaValue } from './sqlite-setup.js';
 import type { TenantMigrationsOptions } from './tenant-schema.js';
-import { DEFAULT_NAME_PATTERN } from './tenant-files.js';
+import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, DEFAULT_NAME_PATTERN, splitNamePattern } from './tenant-files.js';
 
 /** Tenant options of {@link SqliteTenancy.init}, given as `tenancy` next to the shared ORM's options. */
 export interface SqliteTenancyOptions {
@@ -12,11 +14,17 @@ export interface SqliteTenancyOptions {
   /** The per-tenant entities (classes or `EntitySchema`s). Every other entity lives in the shared database. */
   entities: EntityName<any>[];
   /**
-   * The shared entity whose rows are tenants (e.g. `User`): its deletion can delete the tenant's database.
-   * @default undefined (tenants are plain ids)
+   * The shared entity whose rows are tenants (e.g. `User`): its deletion can delete the tenant's database,
+   * and its rows stand for their tenant wherever a tenant id is taken (`run(user)`). Checked against the
+   * discovered entities at `init()` (a per-tenant entity or an undiscovered one is refused).
+   * @default undefined (tenants are plain ids; an entity given as a tenant stands for its primary key)
    */
   tenantEntity?: EntityName<any>;
-  /** Reads the tenant id from a `tenantEntity` row. @default its primary key */
+  /**
+   * Reads the tenant id from a `tenantEntity` row: the one rule for `run`, `fork`, `createTenant`,
+   * `deleteTenant`, `tenantExists`, `pendingMigrations`, `migrateTenant`, `tenancy.tenantId()`, the Koa
+   * middleware and the deletion subscriber. Needs `tenantEntity`; one row, one tenant. @default its primary key
+   */
   tenantIdOf?: (entity: any) => unknown;
   /** File name of a tenant database; `{id}` is the canonical tenant id. @default 'tenant_{id}.sqlite3' */
   namePattern?: string;
@@ -56,14 +64,28 @@ export interface SqliteTenancyOptions {
    * each with a code such as `MIKRO_TENANT_TEMPLATE_FAILED`. @default `process.emitWarning(message, 'MikroTenantWarning', code)`
    */
   warn?: (message: string, code: string) => void;
+  /**
+   * Mode of the folders the library creates (the tenant folder and its parents, `.mikro-tenant`, backup
+   * folders), before the process umask; must keep the owner's rwx. An existing folder is never changed.
+   * @default 0o700 (owner only)
+   */
+  dirMode?: number;
+  /**
+   * Mode of the database files the library creates (tenants, templates, temporary and backup files), before
+   * the process umask; must keep the owner's rw. SQLite gives a database's -wal/-shm/-journal files its mode.
+   * @default 0o600 (owner only)
+   */
+  fileMode?: number;
 }
 
 /** Options of {@link SqliteTenancy.init}: the shared ORM's MikroORM options plus `tenancy`. */
 export type SqliteTenancyConfig = Options & { tenancy: SqliteTenancyOptions };
 
-/** {@link SqliteTenancyOptions} with every default applied, validated and frozen. */
-export type ResolvedTenancyOptions = Readonly<Required<Omit<SqliteTenancyOptions, 'tenantEntity' | 'tenantIdOf' | 'migrations' | 'attach'>>
-  & Pick<SqliteTenancyOptions, 'tenantEntity' | 'tenantIdOf' | 'migrations'> & { attach: string | false | undefined }>;
+/** {@link SqliteTenancyOptions} with every default applied, validated and frozen; every option is a key (unset ones `undefined`). */
+export type ResolvedTenancyOptions = Readonly<Required<Omit<SqliteTenancyOptions, OptionalKey | 'attach'>>
+  & Pick<SqliteTenancyOptions, OptionalKey> & { attach: string | false | undefined }>;
+
+type OptionalKey = 'tenantEntity' | 'tenantIdOf' | 'migrations';
 
 const DEFAULTS = {
   namePattern: DEFAULT_NAME_PATTERN,
@@ -71,63 +93,113 @@ const DEFAULTS = {
   template: true,
   autoCreate: true,
   deleteOnTenantDelete: false,
+  attach: undefined,
   pragmas: {},
   sharedPragmas: {},
   registryTable: 'mikro_tenant_registry',
   deleteGraceMs: 10_000,
   warn: (message: string, code: string) => process.emitWarning(message, 'MikroTenantWarning', code),
+  dirMode: DEFAULT_DIR_MODE,
+  fileMode: DEFAULT_FILE_MODE,
+  tenantEntity: undefined,
+  tenantIdOf: undefined,
+  migrations: undefined,
 };
+
+/** Every option's name, as the unknown-key check knows them. */
+const OPTION_NAMES = Object.freeze(['dir', 'entities', ...Object.keys(DEFAULTS)]);
 
 const ALIAS = /^[A-Za-z_][A-Za-z0-9_]{0,30}$/;
 
+type Check = (value: any, options: Record<string, unknown>) => string | undefined;
+
+/** One check per option: `undefined` when the value is fine, else what was expected. The order is the order of the errors. */
+const CHECKS: Record<string, Check> = {
+  dir: v => (typeof v === 'string' && v.length > 0 && !v.includes('\0') ? undefined : 'expected the folder of the tenant databases'),
+  entities: v => (Array.isArray(v) && v.length > 0 && v.every(isEntityName) ? undefined : 'list the per-tenant entities (classes or entity schemas)'),
+  tenantEntity: v => (v === undefined || isEntityName(v) ? undefined : 'expected the shared entity whose rows are tenants (a class or entity schema)'),
+  tenantIdOf: (v, o) => (v === undefined ? undefined : typeof v !== 'function' ? 'expected a function (entity) => tenant id'
+    : o.tenantEntity === undefined ? 'needs tenancy.tenantEntity (the entity it reads the id from)' : undefined),
+  namePattern: v => void splitNamePattern(v),
+  maxOpen: v => (Number.isInteger(v) && v >= 1 ? undefined : `expected a positive integer, got ${String(v)}`),
+  template: v => flag(v),
+  autoCreate: v => flag(v),
+  deleteOnTenantDelete: (v, o) => flag(v) ?? (v && o.tenantEntity === undefined ? 'needs tenancy.tenantEntity (the entity whose rows are tenants)' : undefined),
+  attach: v => (v === undefined || v === false || (typeof v === 'string' && ALIAS.test(v) && !/^(main|temp)$/i.test(v))
+    ? undefined : 'expected false or an alias like "shared" (a plain identifier other than main/temp)'),
+  pragmas: v => (isPlainObject(v) ? void pragmaStatements(v) : 'expected an object of pragma names and values'),
+  sharedPragmas: v => (v === false ? undefined : isPlainObject(v) ? void sharedPragmaStatements(v) : 'expected an object of pragma names and values, or false'),
+  migrations: v => (v === undefined ? undefined : checkMigrations(v)),
+  registryTable: v => (SqlTenantRegistry.isValidTableName(v) ? undefined : 'expected a plain SQL identifier (letters, digits and _)'),
+  deleteGraceMs: v => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'expected a non-negative number of milliseconds'),
+  warn: v => (typeof v === 'function' ? undefined : 'expected a function (message, code) => void'),
+  dirMode: v => (Number.isInteger(v) && (v & ~0o777) === 0 && (v & 0o700) === 0o700 ? undefined
+    : 'expected a folder mode such as 0o700 (within 0o777, keeping the owner\'s rwx)'),
+  fileMode: v => (Number.isInteger(v) && (v & ~0o666) === 0 && (v & 0o600) === 0o600 ? undefined
+    : 'expected a file mode such as 0o600 (within 0o666, keeping the owner\'s rw)'),
+};
+
 /**
- * Merges defaults, validates eagerly (naming the option at fault) and freezes.
+ * Merges defaults, validates every option eagerly (naming the option at fault, and the closest valid name
+ * for an unknown one) and freezes. Nothing here touches the disk, so bad options leave nothing behind.
  * @throws TenantError `ERR_INVALID_OPTION`
  */
 export function resolveTenancyOptions(options: SqliteTenancyOptions | undefined, baseDir = process.cwd()): ResolvedTenancyOptions {
-  if (!options || typeof options !== 'object') {
+  if (!isPlainObject(options)) {
     throw TenantError.invalidOption('tenancy', 'give the tenant options as { tenancy: { dir, entities, ... } }');
   }
-  if (typeof options.dir !== 'string' || options.dir.length === 0) {
-    throw TenantError.invalidOption('tenancy.dir', 'expected the folder of the tenant databases');
-  }
-  if (!Array.isArray(options.entities) || options.entities.length === 0) {
-    throw TenantError.invalidOption('tenancy.entities', 'list the per-tenant entities');
-  }
-  const merged = { ...DEFAULTS, ...stripUndefined(options) };
-  if (!Number.isInteger(merged.maxOpen) || merged.maxOpen < 1) {
-    throw TenantError.invalidOption('tenancy.maxOpen', `expected a positive integer, got ${String(merged.maxOpen)}`);
-  }
-  if (!Number.isFinite(merged.deleteGraceMs) || merged.deleteGraceMs < 0) {
-    throw TenantError.invalidOption('tenancy.deleteGraceMs', 'expected a non-negative number of milliseconds');
-  }
-  for (const flag of ['template', 'autoCreate', 'deleteOnTenantDelete'] as const) {
-    if (typeof merged[flag] !== 'boolean') {
-      throw TenantError.invalidOption(`tenancy.${flag}`, 'expected true or false');
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(key)) {
+      throw TenantError.invalidOption(`tenancy.${key}`, `there is no such option; did you mean "${closestName(key, OPTION_NAMES)}"?`);
     }
   }
-  if (merged.attach !== undefined && merged.attach !== false && (typeof merged.attach !== 'string' || !ALIAS.test(merged.attach) || /^(main|temp)$/i.test(merged.attach))) {
-    throw TenantError.invalidOption('tenancy.attach', 'expected false or an alias like "shared" (a plain identifier other than main/temp)');
-  }
-  for (const name of ['pragmas', 'sharedPragmas'] as const) {
-    const value: unknown = merged[name];
-    if ((value === null || typeof value !== 'object' || Array.isArray(value)) && !(name === 'sharedPragmas' && value === false)) {
-      throw TenantError.invalidOption(`tenancy.${name}`, `expected an object of pragma names and values${name === 'sharedPragmas' ? ', or false' : ''}`);
+  const merged: Record<string, unknown> = { ...DEFAULTS, ...stripUndefined(options) };
+  for (const [name, check] of Object.entries(CHECKS)) {
+    const problem = check(merged[name], merged);
+    if (problem !== undefined) {
+      throw TenantError.invalidOption(`tenancy.${name}`, problem);
     }
   }
-  if (typeof merged.warn !== 'function') {
-    throw TenantError.invalidOption('tenancy.warn', 'expected a function (message, code) => void');
-  }
-  if (merged.deleteOnTenantDelete && !merged.tenantEntity) {
-    throw TenantError.invalidOption('tenancy.deleteOnTenantDelete', 'needs tenancy.tenantEntity (the entity whose rows are tenants)');
-  }
+  const resolved = merged as ResolvedTenancyOptions & Record<string, unknown>;
   return Object.freeze({
-    ...merged,
-    dir: isAbsolute(options.dir) ? options.dir : resolve(baseDir, options.dir),
-    attach: merged.attach,
-    pragmas: Object.freeze({ ...merged.pragmas }),
-    sharedPragmas: merged.sharedPragmas === false ? false : Object.freeze({ ...merged.sharedPragmas }),
+    ...resolved,
+    dir: isAbsolute(resolved.dir) ? resolved.dir : resolve(baseDir, resolved.dir),
+    entities: Object.freeze([...resolved.entities]),
+    pragmas: Object.freeze({ ...resolved.pragmas }),
+    sharedPragmas: resolved.sharedPragmas === false ? false : Object.freeze({ ...resolved.sharedPragmas }),
   }) as ResolvedTenancyOptions;
+}
+
+function flag(value: unknown): string | undefined {
+  return typeof value === 'boolean' ? undefined : 'expected true or false';
+}
+
+function isPlainObject(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A class, an `EntitySchema` (what `defineEntity` returns) or an entity's name. */
+function isEntityName(value: unknown): boolean {
+  return typeof value === 'function' || (typeof value === 'string' && value.length > 0)
+    || (isPlainObject(value) && typeof value.name === 'string');
+}
+
+const MIGRATION_KEYS = ['path', 'pathTs', 'glob', 'migrationsList', 'tableName', 'transactional', 'allOrNothing', 'disableForeignKeys'];
+
+function checkMigrations(value: unknown): string | undefined {
+  if (!isPlainObject(value)) {
+    return 'expected { migrationsList: [{ name, class }] } or { path }';
+  }
+  const unknown = Object.keys(value).find(key => !MIGRATION_KEYS.includes(key));
+  if (unknown) {
+    return `"${unknown}" is not a tenant migrations option; did you mean "${closestName(unknown, MIGRATION_KEYS)}"?`;
+  }
+  const { migrationsList, path } = value;
+  if (migrationsList !== undefined) {
+    const ok = Array.isArray(migrationsList) && migrationsList.every(m => isPlainObject(m) && typeof m.name === 'string' && typeof m.class === 'function');
+    return ok ? undefined : 'expected migrationsList as [{ name, class }]';
+  }
+  return typeof path === 'string' && path.length > 0 ? undefined : 'give either migrationsList or path';
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

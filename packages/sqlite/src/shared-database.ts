@@ -1,6 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { EntityManager, MikroORM, Options } from '@mikro-orm/core';
-import { TenantError } from '@mikro-tenant/core';
+import type { EntityManager, Options } from '@mikro-orm/core';
 import { withConnectionSetup } from './mikro-orm-6/connection-setup.js';
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
 import { DEFAULT_PRAGMAS, pragmaStatements, type PragmaValue } from './sqlite-setup.js';
@@ -41,31 +40,26 @@ export function withSharedPragmas(options: Options, pragmas: Record<string, Prag
   });
 }
 
-/** Statements for the shared connection: {@link DEFAULT_SHARED_PRAGMAS} with `overrides` merged over them (`null` drops one). */
-function sharedPragmaStatements(overrides: Record<string, PragmaValue | null>): string[] {
+/**
+ * Statements for the shared connection: {@link DEFAULT_SHARED_PRAGMAS} with `overrides` merged over them (`null` drops one).
+ * @throws TenantError `ERR_INVALID_OPTION` naming `tenancy.sharedPragmas.<name>`
+ */
+export function sharedPragmaStatements(overrides: Record<string, PragmaValue | null>): string[] {
   // pragmaStatements() merges over the tenant defaults: drop those, then state the shared ones.
   const noTenantDefaults = Object.fromEntries(Object.keys(DEFAULT_PRAGMAS).map(name => [name, null]));
-  try {
-    return pragmaStatements({ ...noTenantDefaults, ...DEFAULT_SHARED_PRAGMAS, ...overrides });
-  } catch (error) {
-    if (error instanceof TenantError) {
-      // Name the option the user wrote.
-      error.message = error.message.replace('"tenancy.pragmas.', '"tenancy.sharedPragmas.');
-    }
-    throw error;
-  }
+  return pragmaStatements({ ...noTenantDefaults, ...DEFAULT_SHARED_PRAGMAS, ...overrides }, 'tenancy.sharedPragmas');
 }
 
 /**
- * The shared database's file, absolute, for ATTACH on tenant connections.
- * @throws TenantError `ERR_INVALID_OPTION` when the shared database is in memory
+ * The shared database's file, absolute and resolved as MikroORM resolves `dbName` (against `baseDir`),
+ * or `undefined` when it is not a file (in memory, a `file:` URI, none given). The one place that says so,
+ * for the tenancy (ATTACH) and the CLI alike.
  */
-export function sharedDatabaseFile(orm: MikroORM<any, any>): string {
-  const dbName = orm.config.get('dbName');
-  if (!dbName || dbName === ':memory:' || dbName.startsWith('file:')) {
-    throw TenantError.invalidOption('tenancy.attach', 'attaching needs the shared database in a file (dbName), not in memory');
+export function sharedDatabaseFile(dbName: unknown, baseDir?: string): string | undefined {
+  if (typeof dbName !== 'string' || !dbName || dbName === ':memory:' || dbName.startsWith('file:')) {
+    return undefined;
   }
-  return isAbsolute(dbName) ? dbName : resolve(orm.config.get('baseDir') ?? process.cwd(), dbName);
+  return isAbsolute(dbName) ? dbName : resolve(baseDir ?? process.cwd(), dbName);
 }
 
 /**

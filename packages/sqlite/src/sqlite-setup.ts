@@ -23,9 +23,10 @@ const WORD = /^-?[A-Za-z0-9_]+$/;
 /**
  * Merges user pragmas over {@link DEFAULT_PRAGMAS} and turns them into statements, validating both
  * names and values so nothing but a pragma can be run. A value of `null` removes a default.
+ * @param optionName the option the overrides came from, named in errors @default 'tenancy.pragmas'
  * @throws TenantError `ERR_INVALID_OPTION`
  */
-export function pragmaStatements(overrides: Record<string, PragmaValue | null> = {}): string[] {
+export function pragmaStatements(overrides: Record<string, PragmaValue | null> = {}, optionName = 'tenancy.pragmas'): string[] {
   const merged: Record<string, PragmaValue | null> = { ...DEFAULT_PRAGMAS, ...overrides };
   const out: string[] = [];
   for (const [name, value] of Object.entries(merged)) {
@@ -33,11 +34,11 @@ export function pragmaStatements(overrides: Record<string, PragmaValue | null> =
       continue;
     }
     if (!NAME.test(name)) {
-      throw TenantError.invalidOption(`tenancy.pragmas.${name}`, 'pragma names are lower-case words');
+      throw TenantError.invalidOption(`${optionName}.${name}`, 'pragma names are lower-case words');
     }
     const text = typeof value === 'boolean' ? (value ? 'ON' : 'OFF') : String(value);
     if (!WORD.test(text)) {
-      throw TenantError.invalidOption(`tenancy.pragmas.${name}`, `"${text}" is not a plain pragma value`);
+      throw TenantError.invalidOption(`${optionName}.${name}`, `"${text}" is not a plain pragma value`);
     }
     out.push(`pragma ${name} = ${text}`);
   }

@@ -1,9 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { MikroORM, type Configuration, type Options } from '@mikro-orm/core';
+import { MikroORM, type Configuration, type EntityMetadata, type Options } from '@mikro-orm/core';
 import {
-  DeferredTenantRegistry, SqlTenantRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId, runInTenantScope,
-  type Tenancy, type TenantIdInput, type TenantInfo, type TenantRecord, type TenantRunOptions,
+  DeferredTenantRegistry, SqlTenantRegistry, TenancyRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId,
+  currentTenantScope, runInTenantScope,
+  type EntityTenantId, type Tenancy, type TenantIdInput, type TenantInfo, type TenantRecord, type TenantRunOptions, type TenantScope,
 } from '@mikro-tenant/core';
 import { BetterSqliteDriver, skipTablesInSharedSchema, type SqlEntityManager, type TenantBinding } from './mikro-orm-bridge.js';
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
@@ -15,8 +16,11 @@ import { hasRequestContextFor, runInLazyRequestContext } from './lazy-request-co
 import { inOpenTransaction, sharedDatabaseFile, withSharedPragmas } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
+import { checkSharedFileApart, entityTenantIdRule, tenantEntityMetadata } from './init-checks.js';
+import { DeferredDeletions, TenancyLifecycle } from './tenancy-lifecycle.js';
 import { TemplateCache } from './template-cache.js';
-import { TenantFiles, fileExists, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
+import { reconcileWithFolder, withFileStats, type ReconcileReport } from './tenant-inventory.js';
+import { TenantFiles, createEmptyFile, fileExists, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
 import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
 import { classifyModel } from './tenant-model.js';
 import { TenantProvisioner } from './tenant-provisioner.js';
@@ -37,14 +41,6 @@ export interface TenancyStats {
   provisionRaces: number;
 }
 
-/** What {@link SqliteTenancy.reconcile} found when comparing the registry with the tenant folder. */
-export interface ReconcileReport {
-  /** Registered tenants whose database file is missing. */
-  missingFiles: string[];
-  /** Tenant files in the folder with no registry row. */
-  unregistered: string[];
-}
-
 /**
  * One SQLite database file per tenant, for MikroORM. Wraps the shared ORM (users, billing, the tenant
  * registry) and hands out EntityManagers bound to one tenant's file.
@@ -62,8 +58,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   readonly orm: SharedORM;
   /** Resolves to the active tenant's EntityManager; throws `ERR_NO_TENANT_CONTEXT` with no tenant active. */
   readonly em: TenantContextEntityManager;
-  /** Which tenants exist (a table in the shared database). */
-  readonly registry: DeferredTenantRegistry;
+  /** Which tenants exist (a table in the shared database). Refuses every call once `close()` began. */
+  readonly registry: TenancyRegistry;
   /** Maps tenant ids to files. */
   readonly files: TenantFiles;
   /** The resolved tenant options. */
@@ -71,6 +67,12 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   /** How tenant databases get their schema (migrations or entity metadata). */
   readonly schema: TenantSchemaSource;
   readonly #config: Configuration;
+  /** The registry itself: the tenancy's own work (also while closing) bypasses the gate of {@link registry}. */
+  readonly #registry: DeferredTenantRegistry;
+  readonly #lifecycle = new TenancyLifecycle();
+  readonly #deferredDeletions = new DeferredDeletions();
+  /** Which tenant an entity stands for: the one rule of {@link tenantId}. */
+  readonly #entityTenantId: EntityTenantId;
   readonly #setup: TenantBinding['setup'];
   readonly #pool: TenantPool<TenantEntityManager>;
   readonly #template?: TemplateCache;
@@ -79,19 +81,27 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
 
   private constructor(init: {
     orm: SharedORM; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles;
-    registry: DeferredTenantRegistry; schema: TenantSchemaSource; setup: TenantBinding['setup'];
+    registry: DeferredTenantRegistry; schema: TenantSchemaSource; setup: TenantBinding['setup']; tenantMeta?: EntityMetadata;
   }) {
     this.orm = init.orm;
     this.#config = init.config;
     this.options = init.options;
     this.files = init.files;
-    this.registry = init.registry;
+    this.#registry = init.registry;
+    this.registry = new TenancyRegistry(init.registry, () => this.#lifecycle.assertOpen());
     this.schema = init.schema;
     this.#setup = init.setup;
-    this.em = createContextEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager());
+    this.#entityTenantId = entityTenantIdRule(init.tenantMeta, init.options.tenantIdOf);
+    this.em = createContextEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), () => this.#lifecycle.assertOpen());
     this.#pool = new TenantPool(this.options.maxOpen, {
       open: (tenantId, { create }) => this.#open(tenantId, create ?? this.options.autoCreate),
-      close: em => em.getConnection().evict(),
+      close: em => {
+        if (this.#lifecycle.closing) {
+          // Work still holding it learns why: the tenancy closed (not an eviction).
+          em.getConnection().markTenancyClosed();
+        }
+        return em.getConnection().evict();
+      },
       onError: (error, tenantId) => this.options.warn(
         `mikro-tenant: closing tenant "${tenantId}" failed: ${(error as Error).message}`, 'MIKRO_TENANT_CLOSE_FAILED'),
     });
@@ -99,20 +109,25 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       this.#template = new TemplateCache(this.files, this.schema.key, async path => { await this.#build(path); });
     }
     this.#provisioner = new TenantProvisioner({
-      files: this.files, registry: this.registry, template: this.#template, version: this.schema.version,
+      files: this.files, registry: this.#registry, template: this.#template, version: this.schema.version,
       build: path => this.#build(path), warn: this.options.warn,
     });
   }
 
   /**
    * Starts the shared ORM (with the per-tenant entities guarded) and prepares the tenant folder and registry.
-   * Metadata discovery happens here, once; nothing of it is repeated per tenant.
+   * Metadata discovery happens here, once; nothing of it is repeated per tenant. Every option is checked
+   * before the first side effect (the shared database's connection, the tenant folder, the registry
+   * table), the ones that need the discovered model right after discovery.
    *
    * @throws TenantError `ERR_INVALID_OPTION` for bad tenant options
    */
   static async init(config: SqliteTenancyConfig): Promise<SqliteTenancy> {
     const { tenancy, ...ormOptions } = config;
     const options = resolveTenancyOptions(tenancy, ormOptions.baseDir);
+    const files = new TenantFiles(options.dir, options.namePattern, options);
+    // Reads the migrations folder (nothing is written): a bad `path` fails here.
+    const migrations = options.migrations ? migrationsSource(options.migrations) : undefined;
     const tenantNames = new Set<string>();
     const Driver = guardSharedDriver((ormOptions.driver ?? BetterSqliteDriver) as typeof BetterSqliteDriver, name => tenantNames.has(name));
     const entities = [...(ormOptions.entities ?? [])];
@@ -122,9 +137,10 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       }
     }
     assertSharedContextName(ormOptions.contextName);
-    const orm = await MikroORM.init(withSharedPragmas({ ...ormOptions, entities, driver: Driver } as Options, options.sharedPragmas)) as unknown as SharedORM;
+    // Discovery only: the connection waits until the options that need the model are checked.
+    const orm = await MikroORM.init(withSharedPragmas({ ...ormOptions, entities, driver: Driver, connect: false } as Options, options.sharedPragmas)) as unknown as SharedORM;
     try {
-      return await SqliteTenancy.#afterDiscovery(orm, options, tenantNames);
+      return await SqliteTenancy.#afterDiscovery(orm, { options, files, migrations, tenantNames, connect: ormOptions.connect ?? true });
     } catch (error) {
       releaseTenantConfig(orm.config);
       await orm.close(true);
@@ -132,16 +148,31 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     }
   }
 
-  static async #afterDiscovery(orm: SharedORM, options: ResolvedTenancyOptions, tenantNames: Set<string>): Promise<SqliteTenancy> {
+  static async #afterDiscovery(orm: SharedORM, init: {
+    options: ResolvedTenancyOptions; files: TenantFiles; migrations?: TenantSchemaSource; tenantNames: Set<string>; connect: boolean;
+  }): Promise<SqliteTenancy> {
+    const { options, files, tenantNames } = init;
     const metadata = orm.getMetadata();
     const { tenantTables, sharedTables, referencesShared } = classifyModel(metadata, options.entities, tenantNames);
+    const tenantMeta = tenantEntityMetadata(metadata, options.tenantEntity, tenantNames);
+    const sharedFile = sharedDatabaseFile(orm.config.get('dbName'), orm.config.get('baseDir'));
+    checkSharedFileApart(files, sharedFile);
+    const attachAs = options.attach ?? (referencesShared ? 'shared' : false);
+    if (attachAs && !sharedFile) {
+      throw TenantError.invalidOption('tenancy.attach', 'attaching needs the shared database in a file (dbName), not in memory');
+    }
+
+    // Side effects from here on.
+    orm.config.set('connect', init.connect);
+    if (init.connect) {
+      await orm.connect();
+      if (orm.config.get('ensureIndexes')) {
+        await orm.schema.ensureIndexes();
+      }
+    }
     const generator = orm.config.get('schemaGenerator');
     // The registry table is not an entity: keep schema updates of the shared ORM from dropping it.
     skipTablesInSharedSchema(orm, [...tenantTables, options.registryTable]);
-
-    const attachAs = options.attach ?? (referencesShared ? 'shared' : false);
-    const sharedFile = attachAs ? sharedDatabaseFile(orm) : undefined;
-    const files = new TenantFiles(options.dir, options.namePattern);
     files.ensureDirs();
     await removeStaleTmpFiles(files);
     const config = deriveTenantConfig(orm.config, {
@@ -152,22 +183,20 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       schemaGenerator: generator,
       sharedTables,
     });
-    const schema = options.migrations
-      ? migrationsSource(options.migrations)
-      : await entitiesSource(createTenantEntityManager(config, metadata, orm.em.getEventManager()));
+    const schema = init.migrations ?? await entitiesSource(createTenantEntityManager(config, metadata, orm.em.getEventManager()));
     const registry = new DeferredTenantRegistry(
       new SqlTenantRegistry(() => orm.em.getContext(false), options.registryTable, knexTransactions),
       (error, records) => options.warn(`mikro-tenant: tenants ${records.map(r => `"${r.tenantId}"`).join(', ')} were created but could not be `
         + `registered (${(error as Error).message}); run reconcile({ fix: true }) or \`mikro-tenant reconcile --fix\`.`, 'MIKRO_TENANT_REGISTRY'),
     );
     await registry.ensure();
-    const setup = handleSetup({ pragmas: pragmaStatements(options.pragmas), attachFile: sharedFile, attachAs: attachAs || undefined });
-    const tenancy = new SqliteTenancy({ orm, config, options, files, registry, schema, setup });
+    const setup = handleSetup({ pragmas: pragmaStatements(options.pragmas), attachFile: attachAs ? sharedFile : undefined, attachAs: attachAs || undefined });
+    const tenancy = new SqliteTenancy({ orm, config, options, files, registry, schema, setup, tenantMeta });
     if (options.tenantEntity) {
       orm.em.getEventManager().registerSubscriber(new TenantDeletionSubscriber({
         entity: options.tenantEntity,
         enabled: options.deleteOnTenantDelete,
-        tenantIdOf: options.tenantIdOf,
+        tenantIdOf: entity => tenancy.tenantId(entity),
         warn: message => options.warn(message, 'MIKRO_TENANT_DELETION'),
         deleteTenant: async id => { await tenancy.deleteTenant(id); },
         transactions: knexTransactions,
@@ -187,13 +216,25 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   }
 
   /**
+   * The canonical id of a tenant input, by the one rule every method here, the Koa middleware and the
+   * deletion subscriber use: strings and numbers as they are; a `tenantEntity` row through `tenantIdOf`
+   * (default: its primary key). With a `tenantEntity` set, entities of other classes are refused; without
+   * one, an entity stands for its primary key. Pure: it touches nothing, also after `close()`.
+   * @throws TenantError `ERR_INVALID_TENANT_ID`
+   */
+  tenantId(input: TenantIdInput): string {
+    return canonicalTenantId(input, this.#entityTenantId);
+  }
+
+  /**
    * A new EntityManager fork bound to one tenant, creating the tenant first when `autoCreate` is on.
    * The connection is not leased: for work that must not race eviction, prefer {@link run}.
    *
-   * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`
+   * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`, `ERR_TENANCY_CLOSED`
    */
   async fork(tenantId: TenantIdInput): Promise<TenantEntityManager> {
-    const lease = await this.#pool.acquire(canonicalTenantId(tenantId));
+    this.#lifecycle.assertOpen();
+    const lease = await this.#pool.acquire(this.tenantId(tenantId));
     try {
       return lease.handle.fork();
     } finally {
@@ -205,23 +246,33 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
    * Runs `fn` as the tenant: `tenancy.em` resolves to a fresh fork of the tenant (also passed to `fn`),
    * the shared `orm.em` gets a request context if it has none (its fork is made on first use), and the tenant's connection stays open
    * until `fn` settles. For jobs, scripts and tests (the Koa middleware does the same per request).
+   * If `fn` deletes this very tenant (`deleteTenant()`, or removing its tenant entity with
+   * `deleteOnTenantDelete`), the deletion happens once `fn` has settled, and `run()` resolves after it.
    *
-   * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`
+   * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`, `ERR_TENANCY_CLOSED`
    * @example
    * await tenancy.run(user.id, async em => { em.create(Note, { text: 'hi', author: user.id }); await em.flush(); });
    */
   async run<T>(tenantId: TenantIdInput, fn: (em: TenantEntityManager) => T | Promise<T>, options: TenantRunOptions = {}): Promise<T> {
-    const id = canonicalTenantId(tenantId);
+    this.#lifecycle.assertOpen();
+    const id = this.tenantId(tenantId);
     const lease = await this.#pool.acquire(id, { create: options.create });
+    let scope: TenantScope<TenantEntityManager> | undefined;
     try {
       const em = lease.handle.fork();
-      const inScope = () => runInTenantScope({ tenantId: id, em }, () => fn(em));
+      const entered = { tenantId: id, em, outer: currentTenantScope() };
+      scope = entered;
+      this.#deferredDeletions.own(entered);
+      const inScope = () => runInTenantScope(entered, () => fn(em));
       if (options.sharedContext !== false && !hasRequestContextFor(this.orm.em)) {
         return await runInLazyRequestContext(this.orm.em, inScope);
       }
       return await inScope();
     } finally {
       lease.release();
+      if (scope && this.#deferredDeletions.take(id, scope)) {
+        await this.#deleteAfterOwnRun(id);
+      }
     }
   }
 
@@ -229,27 +280,126 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
    * Creates a tenant's database (from the template, or by migrating) and registers it: the registry row
    * is written when this resolves (inside a transaction of the shared ORM, just after that transaction,
    * which holds the connection; a failed write warns with `MIKRO_TENANT_REGISTRY`).
-   * @throws TenantError `ERR_TENANT_EXISTS` when its database exists (it is never overwritten)
+   * @throws TenantError `ERR_TENANT_EXISTS` when its database exists (it is never overwritten),
+   *   `ERR_TENANT_PROVISIONING_FAILED` (a failing migration as its `cause`), `ERR_TENANCY_CLOSED`
    */
   async createTenant(tenantId: TenantIdInput): Promise<TenantRecord> {
-    const id = canonicalTenantId(tenantId);
-    const { created, record } = await this.#provisioner.provision(id, true);
-    if (!created) {
-      throw TenantError.tenantExists(id);
-    }
-    if (!inOpenTransaction(this.orm.em)) {
-      await this.registry.flush();
-    }
-    return record;
+    return this.#lifecycle.track(async () => {
+      const id = this.tenantId(tenantId);
+      const { created, record } = await this.#provisioner.provision(id, true);
+      if (!created) {
+        throw TenantError.tenantExists(id);
+      }
+      if (!inOpenTransaction(this.orm.em)) {
+        await this.#registry.flush();
+      }
+      return record;
+    });
   }
 
   /**
    * Deletes a tenant: waits up to `deleteGraceMs` for work holding it, closes its connection, removes
    * its database with the `-wal`/`-shm`/`-journal` files, and its registry row. Resolves false when
    * there was nothing to delete. Use it after `nativeDelete()`/QueryBuilder deletes, which fire no events.
+   *
+   * Called inside the tenant's own `run()` (or the Koa request serving it), it does not wait on that
+   * run's own lease: it resolves at once (true when the tenant's file exists) and the deletion happens
+   * when that `run()` settles; await the `run()` (the request) to see it done.
+   * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANCY_CLOSED`
    */
-  async deleteTenant(tenantId: TenantIdInput): Promise<boolean> {
-    const id = canonicalTenantId(tenantId);
+  deleteTenant(tenantId: TenantIdInput): Promise<boolean> {
+    let id: string;
+    try {
+      this.#lifecycle.assertOpen();
+      id = this.tenantId(tenantId);
+      const holder = this.#deferredDeletions.holder(id);
+      if (holder) {
+        this.#deferredDeletions.defer(id, holder);
+        return Promise.resolve(fileExists(this.files.path(id)));
+      }
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    // Not async: the caller resumes as soon as the files are gone, before work queued behind the deletion
+    // (which may provision the tenant afresh) gets its turn.
+    return this.#lifecycle.trackInternal(this.#deleteNow(id));
+  }
+
+  /**
+   * True when the tenant's database file exists.
+   * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANCY_CLOSED`
+   */
+  async tenantExists(tenantId: TenantIdInput): Promise<boolean> {
+    this.#lifecycle.assertOpen();
+    return fileExists(this.files.path(this.tenantId(tenantId)));
+  }
+
+  /** Registered tenants with the size and modification time of their files (database plus `-wal`). @throws TenantError `ERR_TENANCY_CLOSED` */
+  async listTenants(): Promise<TenantInfo[]> {
+    return this.#lifecycle.track(async () => withFileStats(this.files.dir, await this.#registry.list()));
+  }
+
+  /**
+   * Compares the registry with the files in the folder; with `fix`, registers stray files and drops rows without files.
+   * @throws TenantError `ERR_TENANCY_CLOSED`
+   */
+  async reconcile(options: { fix?: boolean } = {}): Promise<ReconcileReport> {
+    return this.#lifecycle.track(() => reconcileWithFolder(this.files, this.#registry, options.fix ?? false));
+  }
+
+  /**
+   * Names of the migrations not yet applied to a tenant (with a schema from the entities: `['schema']` when its tables lag behind).
+   * @throws TenantError `ERR_TENANCY_CLOSED`
+   */
+  async pendingMigrations(tenantId: TenantIdInput): Promise<string[]> {
+    return this.#lifecycle.track(() => this.run(tenantId, em => this.schema.pending(em), { sharedContext: false }));
+  }
+
+  /**
+   * Applies pending migrations to one tenant (in one transaction) and records its schema version.
+   * @throws TenantError `ERR_TENANT_MIGRATION_FAILED` (the tenant is rolled back), `ERR_TENANCY_CLOSED`
+   */
+  async migrateTenant(tenantId: TenantIdInput): Promise<SchemaApplyResult> {
+    return this.#lifecycle.track(async () => {
+      const id = this.tenantId(tenantId);
+      const result = await this.run(id, em => this.schema.apply(em), { sharedContext: false });
+      await this.#registry.setSchemaVersion(id, result.version);
+      return result;
+    });
+  }
+
+  /** Builds the template for the current schema now (it is otherwise built on the first provisioning). @throws TenantError `ERR_TENANCY_CLOSED` */
+  async buildTemplate(): Promise<string | undefined> {
+    return this.#lifecycle.track(async () => this.#template?.ensure());
+  }
+
+  /** Removes the template files; the next provisioning rebuilds the template. @throws TenantError `ERR_TENANCY_CLOSED` */
+  async clearTemplate(): Promise<number> {
+    return this.#lifecycle.track(async () => (await this.#template?.clear()) ?? 0);
+  }
+
+  /**
+   * Closes the tenancy: from the moment it is called every method (and `tenancy.em`, `tenancy.registry`)
+   * rejects with `ERR_TENANCY_CLOSED`; operations under way finish first (a deletion within its grace
+   * period), then every tenant connection is closed (work still holding one gets `ERR_TENANCY_CLOSED`),
+   * deletions asked for inside a `run()` still going are done, queued registry rows are written and the
+   * shared ORM is closed. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    return this.#lifecycle.close(async () => {
+      await this.#pool.close();
+      for (const id of this.#deferredDeletions.takeAll()) {
+        await this.#deleteReporting(id);
+      }
+      await this.#lifecycle.settle();
+      await this.#provisioner.settle();
+      await this.#registry.flush();
+      releaseTenantConfig(this.orm.config);
+      await this.orm.close(true);
+    });
+  }
+
+  async #deleteNow(id: string): Promise<boolean> {
     const file = this.files.path(id);
     await this.#provisioner.pending(id)?.catch(() => undefined);
     this.#pool.peek(id)?.getConnection().markDeleted();
@@ -257,84 +407,23 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     await this.#pool.retire(id, this.options.deleteGraceMs, async () => {
       await dropTenantCache(this.#config, id);
       existed = await removeDatabaseFiles(file);
-      existed = (await this.registry.unregister(id)) || existed;
+      existed = (await this.#registry.unregister(id)) || existed;
     });
     return existed;
   }
 
-  /** True when the tenant's database file exists. */
-  async tenantExists(tenantId: TenantIdInput): Promise<boolean> {
-    return fileExists(this.files.path(tenantId));
+  /** The deletion a tenant's own run() asked for, now that the run has settled; close() waits for it. */
+  #deleteAfterOwnRun(id: string): Promise<void> {
+    return this.#lifecycle.trackInternal(this.#deleteReporting(id));
   }
 
-  /** Registered tenants with the size and modification time of their files (database plus `-wal`). */
-  async listTenants(): Promise<TenantInfo[]> {
-    const records = await this.registry.list();
-    return Promise.all(records.map(async record => {
-      const path = join(this.files.dir, record.location);
-      const [db, wal] = await Promise.all([path, `${path}-wal`].map(p => fsp.stat(p).catch(() => undefined)));
-      if (!db) {
-        return record;
-      }
-      // Recent writes sit in the -wal file until a checkpoint: count them in.
-      const modifiedAt = wal && wal.mtime > db.mtime ? wal.mtime : db.mtime;
-      return { ...record, sizeBytes: db.size + (wal?.size ?? 0), modifiedAt };
-    }));
-  }
-
-  /** Compares the registry with the files in the folder; with `fix`, registers stray files and drops rows without files. */
-  async reconcile(options: { fix?: boolean } = {}): Promise<ReconcileReport> {
-    const [records, ids] = await Promise.all([this.registry.list(), this.files.scan()]);
-    const registered = new Set(records.map(r => r.tenantId));
-    const present = new Set(ids);
-    const report = {
-      missingFiles: records.map(r => r.tenantId).filter(id => !present.has(id)),
-      unregistered: ids.filter(id => !registered.has(id)),
-    };
-    if (options.fix) {
-      for (const id of report.unregistered) {
-        await this.registry.register({ tenantId: id, location: this.files.fileName(id), schemaVersion: null });
-      }
-      for (const id of report.missingFiles) {
-        await this.registry.unregister(id);
-      }
+  /** Deletes without rejecting: whoever asked has had their answer already, so a failure is a warning. */
+  async #deleteReporting(id: string): Promise<void> {
+    try {
+      await this.#deleteNow(id);
+    } catch (error) {
+      this.options.warn(`mikro-tenant: deleting tenant "${id}" failed: ${(error as Error).message}`, 'MIKRO_TENANT_DELETION');
     }
-    return report;
-  }
-
-  /** Names of the migrations not yet applied to a tenant (with a schema from the entities: `['schema']` when its tables lag behind). */
-  async pendingMigrations(tenantId: TenantIdInput): Promise<string[]> {
-    return this.run(tenantId, em => this.schema.pending(em), { sharedContext: false });
-  }
-
-  /**
-   * Applies pending migrations to one tenant (in one transaction) and records its schema version.
-   * @throws TenantError `ERR_TENANT_MIGRATION_FAILED` (the tenant is rolled back)
-   */
-  async migrateTenant(tenantId: TenantIdInput): Promise<SchemaApplyResult> {
-    const id = canonicalTenantId(tenantId);
-    const result = await this.run(id, em => this.schema.apply(em), { sharedContext: false });
-    await this.registry.setSchemaVersion(id, result.version);
-    return result;
-  }
-
-  /** Builds the template for the current schema now (it is otherwise built on the first provisioning). */
-  async buildTemplate(): Promise<string | undefined> {
-    return this.#template?.ensure();
-  }
-
-  /** Removes the template files; the next provisioning rebuilds the template. */
-  async clearTemplate(): Promise<number> {
-    return (await this.#template?.clear()) ?? 0;
-  }
-
-  /** Closes every tenant connection, writes the registry rows still queued, then closes the shared ORM. */
-  async close(): Promise<void> {
-    await this.#pool.close();
-    await this.#provisioner.settle();
-    await this.registry.flush();
-    releaseTenantConfig(this.orm.config);
-    await this.orm.close(true);
   }
 
   async #open(tenantId: string, mayCreate: boolean): Promise<TenantEntityManager> {
@@ -381,6 +470,10 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
 
   /** Builds an up-to-date empty database at `path` (a tmp path) by applying the schema. */
   async #build(path: string): Promise<string | null> {
+    if (!fileExists(path)) {
+      // SQLite creates files 0644 and keeps the mode of an existing one: start from an owner-only empty file.
+      createEmptyFile(path, this.files.modes.fileMode);
+    }
     const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
       tenantId: '(build)', file: path, setup: this.#setup, create: true,
     });

@@ -10,7 +10,8 @@ export type DatabaseBuilder = (path: string) => Promise<void>;
  * Keeps one template database per schema key: a freshly migrated database that never held a tenant's
  * rows. New tenants are copies of it. The template is written with `VACUUM INTO` (a consistent copy,
  * never a copy of a live WAL file) and put in place atomically, so a crash never leaves a half-built
- * template; a new schema key (a new migration) makes the next provisioning build a new one.
+ * template; a new schema key (a new migration) makes the next provisioning build a new one. Its files
+ * get the tenant folder's file mode, which copies of it keep.
  */
 export class TemplateCache {
   readonly #files: TenantFiles;
@@ -38,11 +39,6 @@ export class TemplateCache {
     return this.#building;
   }
 
-  /** Copies the template to `target` (a fresh tmp path). */
-  async copyTo(target: string): Promise<void> {
-    await fsp.copyFile(await this.ensure(), target);
-  }
-
   /** Removes every template (current and outdated). Returns how many files were removed. */
   async clear(): Promise<number> {
     const names = await fsp.readdir(this.#files.internalDir).catch(() => [] as string[]);
@@ -54,7 +50,8 @@ export class TemplateCache {
   async #buildTemplate(): Promise<string> {
     this.#files.ensureDirs();
     const built = this.#files.tmpPath('template-build');
-    const compact = this.#files.tmpPath('template');
+    // VACUUM INTO writes into an empty file and keeps its mode (owner-only); a file it creates itself gets 0644.
+    const compact = this.#files.createTmpFile('template');
     try {
       await this.#build(built);
       const { default: Database } = await import('better-sqlite3');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, constants as fsConstants, existsSync, mkdirSync } from 'node:fs';
+import { promises as fsp, constants as fsConstants, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { TenantError, canonicalTenantId } from '@mikro-tenant/core';
 
@@ -9,50 +9,100 @@ export const DEFAULT_NAME_PATTERN = 'tenant_{id}.sqlite3';
 /** SQLite's companion files, removed together with a database. */
 export const SQLITE_SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
+/** Mode of the folders the library creates (tenant folder, its internal folders, backup folders): owner only. */
+export const DEFAULT_DIR_MODE = 0o700;
+/** Mode of the database files the library creates (tenants, templates, temporary files, backups): owner only. */
+export const DEFAULT_FILE_MODE = 0o600;
+
+/** Modes of the folders and files a {@link TenantFiles} creates (before the process umask). */
+export interface FileModes {
+  /** @default 0o700 */
+  dirMode: number;
+  /** @default 0o600 (SQLite gives a database's -wal, -shm and -journal files the database's own mode) */
+  fileMode: number;
+}
+
+/** Every companion file name SQLite derives from a database name: the fixed ones and super-journals (`-mj` + hex digits). */
+const SIDE_FILE = /-(wal|shm|journal|mj[0-9A-Fa-f]+)$/;
+
 const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i;
 const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /**
+ * Checks a file name pattern and splits it around `{id}`.
+ *
+ * The part after `{id}` must hold a '.', so no id can name another tenant's companion file: ids have no
+ * '.', nor has any suffix SQLite adds (`-wal`, `-shm`, `-journal`, `-mj...`). Were `prefix + b + suffix`
+ * equal to `prefix + a + suffix + side`, the text after the last '.' (inside `suffix` on both sides)
+ * would be longer on the right by `side`: impossible. A pattern without that '.' (`'db_{id}'`) would let
+ * the id `x-wal` name tenant x's WAL file.
+ * @throws TenantError `ERR_INVALID_OPTION`
+ */
+export function splitNamePattern(namePattern: unknown): { prefix: string; suffix: string } {
+  if (typeof namePattern !== 'string') {
+    throw TenantError.invalidOption('tenancy.namePattern', `expected a string such as '${DEFAULT_NAME_PATTERN}'`);
+  }
+  const parts = namePattern.split('{id}');
+  if (parts.length !== 2) {
+    throw TenantError.invalidOption('tenancy.namePattern', `"${namePattern}" must contain {id} exactly once`);
+  }
+  if (!PLAIN_NAME.test(parts.join('x')) || /[/\\]/.test(namePattern)) {
+    throw TenantError.invalidOption('tenancy.namePattern',
+      `"${namePattern}" must be a plain file name (letters, digits, '_', '-', '.'; no folders, not starting with '.')`);
+  }
+  if (!parts[1]!.includes('.')) {
+    throw TenantError.invalidOption('tenancy.namePattern',
+      `"${namePattern}" needs an extension after {id} (a '.', as in '${DEFAULT_NAME_PATTERN}'): without one, the id "x-wal" would name tenant x's -wal file`);
+  }
+  return { prefix: parts[0]!, suffix: parts[1]! };
+}
+
+/**
+ * Creates an empty file with `mode` (before the umask), failing if it exists: SQLite then opens it as a
+ * new database and keeps that mode (and gives it to the database's -wal/-shm/-journal files).
+ */
+export function createEmptyFile(path: string, mode: number): void {
+  closeSync(openSync(path, 'wx', mode));
+}
+
+/**
  * Maps tenant ids to database files inside one folder, and back.
  *
- * The mapping is injective: the pattern holds `{id}` exactly once between a fixed prefix and suffix,
- * and ids are canonical (see `canonicalTenantId`), so two ids never share a file. Every path it
- * returns is checked to lie inside the folder. Internal files (templates, files being built) live in
- * the `.mikro-tenant` sub-folder, a name no tenant file can take.
+ * The mapping is injective, also over SQLite's companion files: the pattern holds `{id}` exactly once
+ * between a fixed prefix and a suffix with a '.' (see {@link splitNamePattern}), and ids are canonical
+ * (see `canonicalTenantId`), so no two ids share a file and no id names another's `-wal`/`-shm`/`-journal`.
+ * Every path it returns is checked to lie inside the folder. Internal files (templates, files being
+ * built) live in the `.mikro-tenant` sub-folder, a name no tenant file can take (tenant file names
+ * start with a letter, digit or '_'). Folders and files it creates get owner-only modes by default.
  */
 export class TenantFiles {
   /** Absolute tenant folder. */
   readonly dir: string;
   /** Absolute folder for templates and files under construction. */
   readonly internalDir: string;
+  /** Modes of the folders and files this creates. */
+  readonly modes: Readonly<FileModes>;
   readonly #prefix: string;
   readonly #suffix: string;
 
   /**
-   * @throws TenantError `ERR_INVALID_OPTION` for a pattern without exactly one `{id}`, or with separators
+   * @throws TenantError `ERR_INVALID_OPTION` for a pattern without exactly one `{id}` and an extension after it, or with separators
    */
-  constructor(dir: string, namePattern = DEFAULT_NAME_PATTERN) {
+  constructor(dir: string, namePattern = DEFAULT_NAME_PATTERN, modes: Partial<FileModes> = {}) {
     if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) {
       throw TenantError.invalidOption('tenancy.dir', 'expected a folder path');
     }
-    const parts = namePattern.split('{id}');
-    if (parts.length !== 2) {
-      throw TenantError.invalidOption('tenancy.namePattern', `"${namePattern}" must contain {id} exactly once`);
-    }
-    const sample = parts.join('x');
-    if (!PLAIN_NAME.test(sample) || /[/\\]/.test(namePattern)) {
-      throw TenantError.invalidOption('tenancy.namePattern',
-        `"${namePattern}" must be a plain file name (letters, digits, '_', '-', '.'; no folders, not starting with '.')`);
-    }
+    const { prefix, suffix } = splitNamePattern(namePattern);
     this.dir = resolve(dir);
     this.internalDir = join(this.dir, '.mikro-tenant');
-    this.#prefix = parts[0]!;
-    this.#suffix = parts[1]!;
+    this.modes = Object.freeze({ dirMode: modes.dirMode ?? DEFAULT_DIR_MODE, fileMode: modes.fileMode ?? DEFAULT_FILE_MODE });
+    this.#prefix = prefix;
+    this.#suffix = suffix;
   }
 
-  /** Creates the tenant folder and the internal folders if missing. */
+  /** Creates the tenant folder and the internal folders if missing (with `dirMode`; an existing folder keeps its mode). */
   ensureDirs(): void {
-    mkdirSync(join(this.internalDir, 'tmp'), { recursive: true });
+    mkdirSync(join(this.internalDir, 'tmp'), { recursive: true, mode: this.modes.dirMode });
   }
 
   /**
@@ -60,7 +110,7 @@ export class TenantFiles {
    * @throws TenantError `ERR_INVALID_TENANT_ID`
    */
   fileName(tenantId: unknown): string {
-    const id = canonicalTenantId(tenantId);
+    const id = canonicalTenantId(tenantId, refuseEntity);
     const name = `${this.#prefix}${id}${this.#suffix}`;
     if (WINDOWS_DEVICE.test(name.split('.')[0]!)) {
       throw TenantError.invalidTenantId(id, 'the file name would be a reserved device name');
@@ -93,9 +143,28 @@ export class TenantFiles {
     }
   }
 
-  /** A fresh, unique path in the internal tmp folder (same file system as the tenant files). */
+  /**
+   * The tenant whose database or companion file (`-wal`, `-shm`, `-journal`, `-mj...`) `fileName` is, or
+   * `undefined`. For refusing other files (the shared database) a name a tenant could take.
+   */
+  ownerOf(fileName: string): string | undefined {
+    return this.tenantIdOf(fileName) ?? this.tenantIdOf(fileName.replace(SIDE_FILE, ''));
+  }
+
+  /** A fresh, unique path in the internal tmp folder (same file system as the tenant files). Nothing is created. */
   tmpPath(label: string): string {
     return join(this.internalDir, 'tmp', `${label}.${process.pid}.${randomBytes(6).toString('hex')}.sqlite3`);
+  }
+
+  /**
+   * A fresh, unique, empty file in the internal tmp folder, created with `fileMode`, for SQLite to write a
+   * database into (which keeps the mode). Creates the folders if missing.
+   */
+  createTmpFile(label: string): string {
+    this.ensureDirs();
+    const path = this.tmpPath(label);
+    createEmptyFile(path, this.modes.fileMode);
+    return path;
   }
 
   /** Tenant ids of all tenant files in the folder (a scan: for admin tools, never per request). */
@@ -108,6 +177,11 @@ export class TenantFiles {
     });
     return names.map(name => this.tenantIdOf(name)).filter((id): id is string => id !== undefined).sort();
   }
+}
+
+/** File names are derived from ids only: which tenant an entity stands for is the tenancy's rule (`tenancy.tenantId(entity)`). */
+function refuseEntity(): never {
+  throw TenantError.invalidTenantId(undefined, 'give the tenant id, not an entity (tenancy.tenantId(entity) reads it)');
 }
 
 /** True when the file exists. */

@@ -1,5 +1,5 @@
-import { constants as fsConstants, copyFileSync, linkSync, promises as fsp, unlinkSync } from 'node:fs';
-import { TenantError, type DeferredTenantRegistry, type TenantRecord } from '@mikro-tenant/core';
+import { constants as fsConstants, chmodSync, copyFileSync, linkSync, promises as fsp, statSync, unlinkSync } from 'node:fs';
+import { TenantError, isTenantError, type DeferredTenantRegistry, type TenantRecord } from '@mikro-tenant/core';
 import type { TemplateCache } from './template-cache.js';
 import { fileExists, placeNoOverwrite, removeDatabaseFiles, type TenantFiles } from './tenant-files.js';
 
@@ -91,7 +91,8 @@ export class TenantProvisioner {
       created = placeTmpFile(tmp, target) || await placeNoOverwrite(tmp, target);
     } catch (error) {
       await removeDatabaseFiles(tmp);
-      throw error instanceof TenantError ? error : TenantError.provisioningFailed(tenantId, error);
+      // One code for every way provisioning fails (a migration error, say), the reason kept as `cause`.
+      throw isTenantError(error, 'ERR_TENANT_PROVISIONING_FAILED') ? error : TenantError.provisioningFailed(tenantId, error);
     }
     if (created) {
       this.#provisioned++;
@@ -111,6 +112,7 @@ export class TenantProvisioner {
       // A template is small: a synchronous copy costs less than a round trip through libuv's thread pool.
       // FICLONE: a copy-on-write clone where the file system has them (btrfs, XFS), else a plain copy.
       copyFileSync(await template.ensure(), tmp, fsConstants.COPYFILE_FICLONE);
+      keepWithinMode(tmp, this.#init.files.modes.fileMode);
       return version;
     } catch (error) {
       warn(`mikro-tenant: the template failed (${(error as Error).message}); migrating tenant "${tenantId}" instead.`,
@@ -126,6 +128,17 @@ export class TenantProvisioner {
    */
   #register(tenantId: string, schemaVersion: string | null): TenantRecord {
     return this.#init.registry.registerSoon({ tenantId, location: this.#init.files.fileName(tenantId), schemaVersion });
+  }
+}
+
+/**
+ * A copy takes its source's mode: a template left by an older version (0644) must not hand its looser
+ * mode to tenant files, so the bits outside `fileMode` are dropped (never added).
+ */
+function keepWithinMode(path: string, fileMode: number): void {
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & ~fileMode) !== 0) {
+    chmodSync(path, mode & fileMode);
   }
 }
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, promises as fsp, renameSync, statSync } from 'no
 import { join, resolve } from 'node:path';
 import { canonicalTenantId } from '@mikro-tenant/core';
 import type { SqliteTenancy } from '../sqlite-tenancy.js';
-import { SQLITE_SIDE_FILES, placeNoOverwrite, removeDatabaseFiles } from '../tenant-files.js';
+import { SQLITE_SIDE_FILES, createEmptyFile, placeNoOverwrite, removeDatabaseFiles } from '../tenant-files.js';
 import { CliError } from './cli-error.js';
 import type { CliIo } from './io.js';
 import { backupDatabase } from './sqlite-copy.js';
@@ -53,12 +53,14 @@ export async function backup(tenancy: SqliteTenancy, ids: string[], options: Bac
   if (inTheWay) {
     throw CliError.backupExists(inTheWay.file);
   }
-  mkdirSync(out, { recursive: true });
+  // Copies of tenant data get the tenant folder's owner-only modes (an existing folder keeps its own).
+  mkdirSync(out, { recursive: true, mode: tenancy.files.modes.dirMode });
 
   const done: { tenantId: string; file: string; bytes: number }[] = [];
   for (const { tenantId, source, file } of plan) {
     const tmp = join(out, `.${tenancy.files.fileName(tenantId)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
     try {
+      createEmptyFile(tmp, tenancy.files.modes.fileMode);
       await backupDatabase(source, tmp, { selfContained: true });
     } catch (error) {
       await removeDatabaseFiles(tmp);

@@ -1,5 +1,5 @@
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveTenancyOptions, type SqliteTenancyConfig } from '../options.js';
 import { SqliteTenancy } from '../sqlite-tenancy.js';
@@ -106,15 +106,6 @@ export async function startTenancy(config: SqliteTenancyConfig): Promise<SqliteT
   const options = resolveTenancyOptions(config.tenancy, config.baseDir);
   checkFolder(options.dir);
   return SqliteTenancy.init({ ...config, debug: false, tenancy: { ...config.tenancy, autoCreate: false } });
-}
-
-/** The shared database file of a config (`dbName`, resolved like MikroORM does), or undefined for an in-memory one. */
-export function sharedDatabaseFile(config: SqliteTenancyConfig): string | undefined {
-  const dbName = config.dbName;
-  if (typeof dbName !== 'string' || !dbName || dbName === ':memory:' || dbName.startsWith('file:')) {
-    return undefined;
-  }
-  return isAbsolute(dbName) ? dbName : resolve(config.baseDir ?? process.cwd(), dbName);
 }
 
 /** A tenant folder that exists must be a folder this process can list and write to. */

@@ -6,7 +6,8 @@ import { backup } from './backup.js';
 import { CliError, EXIT_USAGE, reportError } from './cli-error.js';
 import { execForTenant } from './exec.js';
 import { processIo, type CliIo } from './io.js';
-import { findConfig, loadConfig, sharedDatabaseFile, startTenancy } from './load-config.js';
+import { sharedDatabaseFile } from '../shared-database.js';
+import { findConfig, loadConfig, startTenancy } from './load-config.js';
 import { checkMigrations, printCheckReport } from './migrate-check.js';
 import { migrateAll, printMigrateSummary } from './migrate.js';
 import { restore } from './restore.js';
@@ -33,7 +34,7 @@ export async function runCli(argv: string[], io: CliIo = processIo, cwd = proces
     const command = args.at(-1) as Command;
     const configPath = findConfig(command.optsWithGlobals().config as string | undefined, cwd);
     const config = await loadConfig(configPath);
-    const shared = sharedDatabaseFile(config);
+    const shared = sharedDatabaseFile(config.dbName, config.baseDir);
     if (withoutSharedDb && shared && !existsSync(shared)) {
       // Reading commands must not leave a new shared database behind (a mistyped DATA_DIR, a fresh install).
       exitCode = withoutSharedDb(...args.slice(0, -1));

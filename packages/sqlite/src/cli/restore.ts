@@ -37,8 +37,8 @@ export async function restore(tenancy: SqliteTenancy, id: string, file: string, 
       throw CliError.tenantExists(tenantId, 'pass --force to replace its data (stop the app first)');
     }
     const version = lastMigration(db, tenancy);
-    tenancy.files.ensureDirs();
-    tmp = tenancy.files.tmpPath(`restore-${tenantId}`);
+    // Created empty with the tenant folder's file mode, which the copy keeps.
+    tmp = tenancy.files.createTmpFile(`restore-${tenantId}`);
     await backupDatabase(db, tmp);
     db.close();
     if (options.force) {

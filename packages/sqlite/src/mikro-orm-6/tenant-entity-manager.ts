@@ -57,6 +57,8 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
   class TenantContextEm extends TenantEm {
     /** False while MikroORM's constructor runs (it resolves the context to build its helpers). */
     declare private armed?: boolean;
+    /** Throws once the tenancy is closed (`ERR_TENANCY_CLOSED`), inside a tenant scope or not. */
+    declare assertUsable?: () => void;
 
     constructor(...args: any[]) {
       super(...args);
@@ -74,6 +76,7 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
       if (!this.armed) {
         return this;
       }
+      this.assertUsable?.();
       const scope = requireTenantScope<TenantEntityManager>();
       const name = scope.em.name;
       const transaction = TransactionContext.getEntityManager(name);
@@ -88,10 +91,16 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
 
     // Outside a scope these return the unbound driver/connection, whose every query throws ERR_NO_TENANT_CONTEXT.
     override getDriver(): any {
+      if (this.armed) {
+        this.assertUsable?.();
+      }
       return currentTenantScope() ? this.getContext().getDriver() : super.getDriver();
     }
 
     override getConnection(type?: ConnectionType): any {
+      if (this.armed) {
+        this.assertUsable?.();
+      }
       return currentTenantScope() ? this.getContext().getConnection(type) : super.getConnection(type);
     }
   }
@@ -117,11 +126,18 @@ Object.defineProperty(TenantEntityManager, Symbol.hasInstance, {
 /** The context-resolving EntityManager class over MikroORM's `SqlEntityManager` (see `tenancy.em`). */
 export const TenantContextEntityManager = defaultClasses.context;
 
-/** Creates the context-resolving EntityManager (bound to no tenant; its own driver refuses to query). */
-export function createContextEntityManager(tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager): TenantContextEntityManager {
+/**
+ * Creates the context-resolving EntityManager (bound to no tenant; its own driver refuses to query).
+ * @param assertUsable called first on every use: throws once the tenancy is closed
+ */
+export function createContextEntityManager(
+  tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager, assertUsable?: () => void,
+): TenantContextEntityManager {
   const driver = createTenantDriver(tenancyConfig, metadata);
   const ContextClass = contextClassOf.get(tenancyConfig.get('entityManager') as unknown as TenantEntityManagerClass) ?? TenantContextEntityManager;
-  return new ContextClass(driver.config, driver, metadata, true, eventManager) as TenantContextEntityManager;
+  const em = new ContextClass(driver.config, driver, metadata, true, eventManager) as TenantContextEntityManager;
+  (em as { assertUsable?: () => void }).assertUsable = assertUsable;
+  return em;
 }
 
 /** Creates a tenant's driver (not connected yet) and its root EntityManager; unbound, it can only generate SQL. */

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
@@ -146,5 +146,18 @@ describe('mikro-tenant backup and restore', function () {
     expect(await runCli(['restore', 'junk', 'no-such-file.sqlite3'], nothing, dir)).to.equal(1);
     expect(nothing.stderr).to.match(/no such file \(ERR_INVALID_BACKUP\)\n$/);
     expect(existsSync(join(dir, 'tenants', 'tenant_junk.sqlite3'))).to.equal(false);
+  });
+
+  it('writes backup folders 0700 and backups and restored tenants 0600 (tenant data stays owner-only)', async () => {
+    const app = await fixtureTenancy(dir);
+    await app.run('src', async em => { em.create(Tag, { label: 'private' }); await em.flush(); });
+    await app.close();
+    const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+    const umask = process.umask();
+    expect(await runCli(['backup', 'src', '--out', 'backups/nested'], bufferIo(), dir)).to.equal(0);
+    expect(await runCli(['restore', 'copy', 'backups/nested/tenant_src.sqlite3'], bufferIo(), dir)).to.equal(0);
+    expect([join(dir, 'backups'), join(dir, 'backups', 'nested')].map(mode)).to.deep.equal([(0o700 & ~umask).toString(8), (0o700 & ~umask).toString(8)]);
+    expect(mode(join(dir, 'backups', 'nested', 'tenant_src.sqlite3'))).to.equal((0o600 & ~umask).toString(8));
+    expect(mode(join(dir, 'tenants', 'tenant_copy.sqlite3'))).to.equal((0o600 & ~umask).toString(8));
   });
 });
