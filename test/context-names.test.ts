@@ -45,14 +45,17 @@ describe('context names: shared and tenant EntityManagers never resolve to each 
     });
   });
 
-  it('inside a tenant transaction, forks of the shared EntityManager still use the shared database', async () => {
+  it('inside a tenant transaction, a fork of the shared EntityManager without context resolution still uses the shared database', async () => {
     await tenancy.run('alpha', async em => {
       await em.transactional(async trx => {
         trx.create(Note, { text: 'in trx' });
         await trx.flush();
-        const sharedFork = tenancy.orm.em.fork();
+        const sharedFork = tenancy.orm.em.fork({ disableContextResolution: true });
         expect(sharedFork.getDriver()).to.equal(tenancy.orm.em.getDriver());
         expect((await sharedFork.find(User, {})).map(u => u.id)).to.deep.equal(['u1']);
+        // orm.em.fork() resolves the context first, as in MikroORM: here that is the tenant's transaction.
+        const contextFork = tenancy.orm.em.fork();
+        expect(contextFork.getDriver()).to.equal(trx.getDriver());
         // tenancy.em resolves to the open transaction's EntityManager
         expect(tenancy.em.getContext()).to.equal(trx);
         expect(await tenancy.em.count(Note, {})).to.equal(2);
@@ -91,16 +94,20 @@ describe('context names: shared and tenant EntityManagers never resolve to each 
     expect(seen[0]).to.not.equal(seen[1]);
   });
 
-  it('run() keeps a request context the caller already has for the shared ORM', async () => {
-    await RequestContext.create(tenancy.orm.em, async () => {
+  it('run() names the tenant in a request context the caller already has, and restores the caller\'s after', async () => {
+    const other = (await tenancy.fork('beta')).fork();
+    await RequestContext.create([tenancy.orm.em, other], async () => {
       const outer = RequestContext.getEntityManager(tenancy.orm.em.name);
-      await tenancy.run('alpha', async () => {
-        expect(RequestContext.getEntityManager(tenancy.orm.em.name)).to.equal(outer);
+      await tenancy.run('alpha', async em => {
+        expect(RequestContext.getEntityManager(tenancy.orm.em.name)).to.equal(em);
+        // Other names of the caller's context stay as they were.
+        expect(RequestContext.getEntityManager(other.name)?.getDriver()).to.equal(other.getDriver());
       });
+      expect(RequestContext.getEntityManager(tenancy.orm.em.name)).to.equal(outer);
     });
   });
 
-  it('run() with sharedContext: false leaves the shared ORM without a request context', async () => {
+  it('run() with sharedContext: false leaves MikroORM\'s contexts as they are', async () => {
     await tenancy.run('alpha', async () => {
       expect(RequestContext.getEntityManager(tenancy.orm.em.name)).to.equal(undefined);
     }, { sharedContext: false });

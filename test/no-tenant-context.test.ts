@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { RequestContext } from '@mikro-orm/core';
 import type { SqliteTenancy } from '@mikro-tenant/sqlite';
 import { Note, User } from './fixtures/entities.js';
 import { createSharedSchema, makeTenancy, tempDir } from './helpers.js';
@@ -81,10 +82,13 @@ describe('no tenant active: per-tenant entities are never queried anywhere', () 
     });
   }
 
-  it('inside a tenant scope the shared orm.em says to use the tenant EntityManager', async () => {
+  it('inside a tenant scope a shared EntityManager (no context resolution, or sharedContext: false) says to use the tenant EntityManager', async () => {
     await tenancy.run('t1', async () => {
-      expect(await codeOf(() => tenancy.orm.em.find(Note, {}))).to.equal('ERR_TENANT_ENTITY_ON_SHARED_EM');
+      expect(await codeOf(() => tenancy.orm.em.fork({ disableContextResolution: true }).find(Note, {}))).to.equal('ERR_TENANT_ENTITY_ON_SHARED_EM');
     });
+    await RequestContext.create(tenancy.orm.em, () => tenancy.run('t1', async () => {
+      expect(await codeOf(() => tenancy.orm.em.find(Note, {}))).to.equal('ERR_TENANT_ENTITY_ON_SHARED_EM');
+    }, { sharedContext: false }));
     expect(sharedStatements.filter(sql => /note/i.test(sql))).to.deep.equal([]);
   });
 

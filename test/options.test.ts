@@ -178,7 +178,8 @@ describe('options', () => {
     const { dir, cleanup } = tempDir();
     let made = 0;
     const read = async (sharedPragmas?: SqliteTenancyOptions['sharedPragmas']) => {
-      const tenancy = await makeTenancy(join(dir, `t${made++}`), { sharedPragmas });
+      // A shared file out of WAL cannot be attached to tenant connections (see shared-writes.test.ts).
+      const tenancy = await makeTenancy(join(dir, `t${made++}`), { sharedPragmas, ...(sharedPragmas === false ? { attach: false } : {}) });
       try {
         const conn = tenancy.orm.em.getConnection();
         const get = async (name: string) => Object.values((await conn.execute(`pragma ${name}`, [], 'get')) as object)[0];

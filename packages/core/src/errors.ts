@@ -5,6 +5,7 @@ export type TenantErrorCode =
   | 'ERR_TENANT_NOT_FOUND'
   | 'ERR_TENANT_EXISTS'
   | 'ERR_TENANT_ENTITY_ON_SHARED_EM'
+  | 'ERR_SHARED_WRITE_ON_TENANT_EM'
   | 'ERR_TENANT_PROVISIONING_FAILED'
   | 'ERR_TENANT_MIGRATION_FAILED'
   | 'ERR_TENANT_OPEN_FAILED'
@@ -51,6 +52,15 @@ export class TenantError extends Error {
     return new TenantError('ERR_TENANT_ENTITY_ON_SHARED_EM',
       `${entityName} is a per-tenant entity but was queried through the shared EntityManager. `
       + 'Use tenancy.em (or the em passed to tenancy.run()) for per-tenant entities.');
+  }
+
+  /** A statement on a tenant connection would write the shared database, which tenant connections only read. */
+  static sharedWriteOnTenantEm(statement: string): TenantError {
+    return new TenantError('ERR_SHARED_WRITE_ON_TENANT_EM',
+      `This statement would write the shared database through a tenant connection, which only reads it: ${statement}. `
+      + 'Change shared entities through the EntityManager (flush, insert, nativeUpdate, nativeDelete, upsert: these are sent '
+      + 'over the shared connection), or run QueryBuilder and raw SQL writes of shared tables on a shared EntityManager: '
+      + 'tenancy.orm.em.fork({ disableContextResolution: true }).');
   }
 
   /** The tenant does not exist and automatic creation is off. */

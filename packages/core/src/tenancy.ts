@@ -5,8 +5,11 @@ import type { TenantRecord } from './tenant-registry.js';
 /** Options of {@link Tenancy.run}. */
 export interface TenantRunOptions {
   /**
-   * Also create a MikroORM `RequestContext` for the shared ORM, so `orm.em` works inside `fn`.
-   * An existing request context of the shared ORM is kept as it is. @default true
+   * Make MikroORM's own request context name the tenant inside `fn`: `RequestContext.getEntityManager()`
+   * and the shared ORM's global `orm.em` (and so an EntityManager injected from it, repositories,
+   * `@CreateRequestContext`/`@EnsureRequestContext`) resolve to the tenant's EntityManager, or to its open
+   * transaction. `false` leaves MikroORM's contexts as they are outside `fn` (`orm.em` stays the shared
+   * database's and refuses per-tenant entities); `tenancy.em` resolves to the tenant either way. @default true
    */
   sharedContext?: boolean;
   /**

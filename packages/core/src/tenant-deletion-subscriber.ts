@@ -18,6 +18,12 @@ export interface TenantDeletionSubscriberOptions<T extends object> {
    * so the subscriber deletes the tenant that `run(entity)` opens. @default the entity's primary key
    */
   tenantIdOf?(entity: T): unknown;
+  /**
+   * The EntityManager that checks, after the commit, that the row is gone, given the one that flushed
+   * the removal (which may be a tenant's, reading the shared table through another connection).
+   * @default em => em.fork()
+   */
+  checkWith?(em: EntityManager): EntityManager;
   /** Receives warnings and errors. @default `process.emitWarning` */
   warn?(message: string): void;
   /** Finds the outermost transaction of a nested one, whose commit is the one that counts. @default transactions taken as never nested */
@@ -92,7 +98,8 @@ export class TenantDeletionSubscriber<T extends object> implements EventSubscrib
       const meta = em.getMetadata().find(Utils.className(this.#options.entity))!;
       const pk = meta.primaryKeys[0]!;
       // The removed row itself, by its primary key: with a custom tenantIdOf the tenant id is another value.
-      const rest = await em.fork().count(this.#options.entity, { [pk]: primaryKey } as never);
+      const checker = this.#options.checkWith ? this.#options.checkWith(em) : em.fork();
+      const rest = await checker.count(this.#options.entity, { [pk]: primaryKey } as never);
       if (rest > 0) {
         warn(`mikro-tenant: tenant "${tenantId}" still exists after the commit; its database was kept.`);
         return;

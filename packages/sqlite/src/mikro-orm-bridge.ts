@@ -1,18 +1,23 @@
 /**
  * The tenant's knex dialect, connection and driver over MikroORM 6 internals (protected members, knex
- * dialects). With the files of `mikro-orm-6/` (the derived tenant configuration and EntityManager classes
- * among them) and `lazy-request-context.ts`, this is all a port to MikroORM 7 (kysely, `onCreateConnection`)
- * has to touch.
+ * dialects). With the files of `mikro-orm-6/` (the derived tenant configuration and EntityManager classes,
+ * the request context of a tenant scope, the routing of shared writes among them), this is all a port to
+ * MikroORM 7 (kysely, `onCreateConnection`) has to touch.
  */
 import type { Knex } from 'knex';
 import type Database from 'better-sqlite3';
 import {
   Configuration, type MikroORM, type MetadataStorage,
+  type CountOptions, type DeleteOptions, type EntityData, type EntityDictionary, type FilterQuery, type FindOptions, type LogContext,
+  type NativeInsertUpdateManyOptions, type NativeInsertUpdateOptions, type ObjectQuery, type PopulatePath, type QueryResult,
+  type TransactionEventBroadcaster, type UpsertManyOptions, type UpsertOptions,
 } from '@mikro-orm/core';
 import { AbstractSqlDriver, BetterSqliteKnexDialect, SqlEntityManager, knex, type AbstractSqlPlatform } from '@mikro-orm/knex';
 import { BetterSqliteConnection, BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { TenantError } from '@mikro-tenant/core';
 import type { TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
+import type { SharedWriteRouter } from './mikro-orm-6/shared-write-router.js';
+import type { StatementGuard } from './mikro-orm-6/shared-write-guard.js';
 
 /** Where a tenant connection points and how its raw handle is prepared. */
 export interface TenantBinding {
@@ -26,12 +31,19 @@ export interface TenantBinding {
   readonly touch?: () => void;
   /** Allows opening a file that does not exist yet (template and migration builds). @default false */
   readonly create?: boolean;
+  /** Sends this tenant's writes of shared entities over the shared connection (see mikro-orm-6/shared-write-router.ts). */
+  readonly sharedWrites?: SharedWriteRouter;
+  /** Checks every statement before it runs (refuses writes of the attached shared database). */
+  readonly guard?: StatementGuard;
 }
 
 /** How long a statement waits for the tenant's handle (held by a transaction, say) before failing, as knex's pool did. */
 const ACQUIRE_TIMEOUT_MS = 60_000;
 
 let betterSqlite: typeof Database | undefined;
+
+/** The statement guard of each open tenant handle. */
+const handleGuards = new WeakMap<Database.Database, StatementGuard>();
 
 interface HandleWaiter {
   resolve(db: Database.Database): void;
@@ -153,6 +165,20 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
     return callback ? handle.destroying.then(() => callback(), callback) : handle.destroying;
   }
 
+  // Every statement on the tenant's handle passes the binding's guard first. Keyed by handle: knex runs
+  // transactions through a client made from this class's prototype, without this client's state.
+  _query(connection: Database.Database, obj: { sql: string; bindings?: unknown[] }): Promise<unknown> {
+    const guard = handleGuards.get(connection);
+    if (guard) {
+      try {
+        guard(connection, obj.sql, (this as unknown as { _formatBindings(b?: unknown[]): unknown[] })._formatBindings(obj.bindings));
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
+    return (BetterSqliteKnexDialect.prototype as unknown as { _query(c: Database.Database, o: object): Promise<unknown> })._query.call(this, connection, obj);
+  }
+
   private openRaw(): Database.Database {
     const binding = this.handle.binding;
     const BetterSqlite = (this as unknown as { driver: typeof Database }).driver;
@@ -162,6 +188,9 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
     } catch (error) {
       db.close();
       throw error;
+    }
+    if (binding.guard) {
+      handleGuards.set(db, binding.guard);
     }
     return db;
   }
@@ -300,6 +329,23 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
     return closing;
   }
 
+  // A tenant transaction's shared writes (if any) commit just before it, and roll back with it.
+  override async commit(ctx: Knex.Transaction, eventBroadcaster?: TransactionEventBroadcaster, loggerContext?: LogContext): Promise<void> {
+    const router = this.#binding?.sharedWrites;
+    await router?.commit(ctx);
+    await super.commit(ctx, eventBroadcaster, loggerContext);
+    // Shared writes made by beforeTransactionCommit subscribers.
+    await router?.commit(ctx);
+  }
+
+  override async rollback(ctx: Knex.Transaction, eventBroadcaster?: TransactionEventBroadcaster, loggerContext?: LogContext): Promise<void> {
+    try {
+      await this.#binding?.sharedWrites?.rollback(ctx);
+    } finally {
+      await super.rollback(ctx, eventBroadcaster, loggerContext);
+    }
+  }
+
   protected override getKnexOptions(type: string): Knex.Config {
     return {
       client: TenantKnexDialect as never,
@@ -353,6 +399,59 @@ export class TenantSqliteDriver extends AbstractSqlDriver<TenantSqliteConnection
     // The tenancy's configuration names the tenant class made over the app's `entityManager` (mikro-orm-6/tenant-entity-manager.ts).
     const EntityManagerClass = this.config.get('entityManager') as unknown as new (...args: unknown[]) => TenantEntityManager;
     return new EntityManagerClass(this.config, this, this.metadata, useContext ?? false);
+  }
+
+  // Shared entities: written over the shared connection (see mikro-orm-6/shared-write-router.ts); read
+  // through ATTACH, or through the shared transaction that holds this transaction's shared writes.
+  #router(entityName: string): SharedWriteRouter | undefined {
+    const router = this.connection.binding?.sharedWrites;
+    return router?.handles(entityName) ? router : undefined;
+  }
+
+  override find<T extends object, P extends string = never, F extends string = PopulatePath.ALL, E extends string = never>(
+    entityName: string, where: ObjectQuery<T>, options: FindOptions<T, P, F, E> = {}): Promise<EntityData<T>[]> {
+    const router = this.#router(entityName);
+    const ctx = router?.readTransaction(options.ctx);
+    return ctx ? router!.driver.find(entityName, where, { ...options, ctx }) : super.find(entityName, where, options);
+  }
+
+  override count<T extends object>(entityName: string, where: any, options: CountOptions<T> = {}): Promise<number> {
+    const router = this.#router(entityName);
+    const ctx = router?.readTransaction(options.ctx);
+    return ctx ? router!.driver.count(entityName, where, { ...options, ctx }) : super.count(entityName, where, options);
+  }
+
+  override nativeInsert<T extends object>(entityName: string, data: EntityDictionary<T>, options: NativeInsertUpdateOptions<T> = {}): Promise<QueryResult<T>> {
+    const router = this.#router(entityName);
+    return router ? router.write(options.ctx, (driver, ctx) => driver.nativeInsert(entityName, data, { ...options, ctx }))
+      : super.nativeInsert(entityName, data, options);
+  }
+
+  override nativeInsertMany<T extends object>(entityName: string, data: EntityDictionary<T>[], options: NativeInsertUpdateManyOptions<T> = {},
+    transform?: (sql: string) => string): Promise<QueryResult<T>> {
+    const router = this.#router(entityName);
+    return router ? router.write(options.ctx, (driver, ctx) => driver.nativeInsertMany(entityName, data, { ...options, ctx }, transform))
+      : super.nativeInsertMany(entityName, data, options, transform);
+  }
+
+  override nativeUpdate<T extends object>(entityName: string, where: FilterQuery<T>, data: EntityDictionary<T>,
+    options: NativeInsertUpdateOptions<T> & UpsertOptions<T> = {}): Promise<QueryResult<T>> {
+    const router = this.#router(entityName);
+    return router ? router.write(options.ctx, (driver, ctx) => driver.nativeUpdate(entityName, where, data, { ...options, ctx }))
+      : super.nativeUpdate(entityName, where, data, options);
+  }
+
+  override nativeUpdateMany<T extends object>(entityName: string, where: FilterQuery<T>[], data: EntityDictionary<T>[],
+    options: NativeInsertUpdateManyOptions<T> & UpsertManyOptions<T> = {}): Promise<QueryResult<T>> {
+    const router = this.#router(entityName);
+    return router ? router.write(options.ctx, (driver, ctx) => driver.nativeUpdateMany(entityName, where, data, { ...options, ctx }))
+      : super.nativeUpdateMany(entityName, where, data, options);
+  }
+
+  override nativeDelete<T extends object>(entityName: string, where: FilterQuery<T> | string | any, options: DeleteOptions<T> = {}): Promise<QueryResult<T>> {
+    const router = this.#router(entityName);
+    return router ? router.write(options.ctx, (driver, ctx) => driver.nativeDelete(entityName, where, { ...options, ctx }))
+      : super.nativeDelete(entityName, where, options);
   }
 }
 

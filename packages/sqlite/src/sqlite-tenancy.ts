@@ -12,8 +12,14 @@ import { guardSharedDriver } from './mikro-orm-6/shared-driver-guard.js';
 import {
   createContextEntityManager, createTenantEntityManager, deriveTenantConfig, type TenantContextEntityManager, type TenantEntityManager,
 } from './mikro-orm-6/tenant-entity-manager.js';
-import { hasRequestContextFor, runInLazyRequestContext } from './lazy-request-context.js';
-import { inOpenTransaction, sharedDatabaseFile, withSharedPragmas } from './shared-database.js';
+import { followTenantContext } from './mikro-orm-6/global-entity-manager.js';
+import { sharedWriteGuard, type StatementGuard } from './mikro-orm-6/shared-write-guard.js';
+import {
+  outerSharedTransaction, resolveTenantTransactionsInContext, runInTenantContexts, type SqliteTenantScope,
+} from './mikro-orm-6/tenant-request-context.js';
+import { SharedAccess } from './shared-access.js';
+import { assertSharedWal, withSharedConnection } from './shared-connection.js';
+import { inOpenTransaction, sharedDatabaseFile } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { checkSharedFileApart, entityTenantIdRule, tenantEntityMetadata } from './init-checks.js';
@@ -54,7 +60,10 @@ export interface TenancyStats {
  * await tenancy.run('acme', async em => em.find(Note, {}));
  */
 export class SqliteTenancy implements Tenancy<TenantEntityManager> {
-  /** The shared database's MikroORM instance. Its EntityManager refuses per-tenant entities. */
+  /**
+   * The shared database's MikroORM instance. Outside a tenant scope its EntityManager refuses per-tenant
+   * entities; inside one (`run()`, the Koa middleware) `orm.em` resolves to the tenant's EntityManager.
+   */
   readonly orm: SharedORM;
   /** Resolves to the active tenant's EntityManager; throws `ERR_NO_TENANT_CONTEXT` with no tenant active. */
   readonly em: TenantContextEntityManager;
@@ -77,11 +86,15 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   readonly #pool: TenantPool<TenantEntityManager>;
   readonly #template?: TemplateCache;
   readonly #provisioner: TenantProvisioner;
+  /** The library's own way to the shared database, and the routing of tenants' shared writes. */
+  readonly #shared: SharedAccess;
+  readonly #guard?: StatementGuard;
   #opened = 0;
 
   private constructor(init: {
     orm: SharedORM; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles;
     registry: DeferredTenantRegistry; schema: TenantSchemaSource; setup: TenantBinding['setup']; tenantMeta?: EntityMetadata;
+    shared: SharedAccess; guard?: StatementGuard;
   }) {
     this.orm = init.orm;
     this.#config = init.config;
@@ -91,6 +104,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     this.registry = new TenancyRegistry(init.registry, () => this.#lifecycle.assertOpen());
     this.schema = init.schema;
     this.#setup = init.setup;
+    this.#shared = init.shared;
+    this.#guard = init.guard;
     this.#entityTenantId = entityTenantIdRule(init.tenantMeta, init.options.tenantIdOf);
     this.em = createContextEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), () => this.#lifecycle.assertOpen());
     this.#pool = new TenantPool(this.options.maxOpen, {
@@ -138,7 +153,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     }
     assertSharedContextName(ormOptions.contextName);
     // Discovery only: the connection waits until the options that need the model are checked.
-    const orm = await MikroORM.init(withSharedPragmas({ ...ormOptions, entities, driver: Driver, connect: false } as Options, options.sharedPragmas)) as unknown as SharedORM;
+    const orm = await MikroORM.init(withSharedConnection({ ...ormOptions, entities, driver: Driver, connect: false } as Options, options.sharedPragmas)) as unknown as SharedORM;
     try {
       return await SqliteTenancy.#afterDiscovery(orm, { options, files, migrations, tenantNames, connect: ormOptions.connect ?? true });
     } catch (error) {
@@ -170,6 +185,14 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
         await orm.schema.ensureIndexes();
       }
     }
+    if (attachAs) {
+      await assertSharedWal(orm);
+    }
+    // Inside tenant scopes MikroORM's contexts resolve the shared ORM's name to the tenant; library work
+    // on the shared database goes through `shared` instead.
+    const shared = new SharedAccess(orm, name => !tenantNames.has(name) && metadata.has(name));
+    resolveTenantTransactionsInContext(orm.config);
+    followTenantContext(orm.em);
     const generator = orm.config.get('schemaGenerator');
     // The registry table is not an entity: keep schema updates of the shared ORM from dropping it.
     skipTablesInSharedSchema(orm, [...tenantTables, options.registryTable]);
@@ -185,18 +208,21 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     });
     const schema = init.migrations ?? await entitiesSource(createTenantEntityManager(config, metadata, orm.em.getEventManager()));
     const registry = new DeferredTenantRegistry(
-      new SqlTenantRegistry(() => orm.em.getContext(false), options.registryTable, knexTransactions),
+      new SqlTenantRegistry(() => shared.em(), options.registryTable, knexTransactions),
       (error, records) => options.warn(`mikro-tenant: tenants ${records.map(r => `"${r.tenantId}"`).join(', ')} were created but could not be `
         + `registered (${(error as Error).message}); run reconcile({ fix: true }) or \`mikro-tenant reconcile --fix\`.`, 'MIKRO_TENANT_REGISTRY'),
     );
     await registry.ensure();
     const setup = handleSetup({ pragmas: pragmaStatements(options.pragmas), attachFile: attachAs ? sharedFile : undefined, attachAs: attachAs || undefined });
-    const tenancy = new SqliteTenancy({ orm, config, options, files, registry, schema, setup, tenantMeta });
+    const guard = attachAs ? sharedWriteGuard(attachAs, [...sharedTables, options.registryTable]) : undefined;
+    const tenancy = new SqliteTenancy({ orm, config, options, files, registry, schema, setup, tenantMeta, shared, guard });
     if (options.tenantEntity) {
       orm.em.getEventManager().registerSubscriber(new TenantDeletionSubscriber({
         entity: options.tenantEntity,
         enabled: options.deleteOnTenantDelete,
         tenantIdOf: entity => tenancy.tenantId(entity),
+        // A removal flushed by a tenant EntityManager is checked on the shared connection, not through ATTACH.
+        checkWith: em => (em.getDriver() === orm.em.getDriver() ? em.fork() : shared.em().fork({ keepTransactionContext: true })),
         warn: message => options.warn(message, 'MIKRO_TENANT_DELETION'),
         deleteTenant: async id => { await tenancy.deleteTenant(id); },
         transactions: knexTransactions,
@@ -243,9 +269,11 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   }
 
   /**
-   * Runs `fn` as the tenant: `tenancy.em` resolves to a fresh fork of the tenant (also passed to `fn`),
-   * the shared `orm.em` gets a request context if it has none (its fork is made on first use), and the tenant's connection stays open
-   * until `fn` settles. For jobs, scripts and tests (the Koa middleware does the same per request).
+   * Runs `fn` as the tenant: `tenancy.em` resolves to a fresh fork of the tenant (also passed to `fn`), and
+   * so do MikroORM's own idioms (`RequestContext.getEntityManager()`, the global `orm.em`, an EntityManager
+   * injected from it, `@CreateRequestContext()`), or to its open transaction; `{ sharedContext: false }`
+   * leaves MikroORM's contexts alone. The tenant's connection stays open until `fn` settles. For jobs,
+   * scripts and tests (the Koa middleware does the same per request).
    * If `fn` deletes this very tenant (`deleteTenant()`, or removing its tenant entity with
    * `deleteOnTenantDelete`), the deletion happens once `fn` has settled, and `run()` resolves after it.
    *
@@ -260,14 +288,16 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     let scope: TenantScope<TenantEntityManager> | undefined;
     try {
       const em = lease.handle.fork();
-      const entered = { tenantId: id, em, outer: currentTenantScope() };
+      const contexts = options.sharedContext !== false;
+      const entered: SqliteTenantScope<TenantEntityManager> = {
+        tenantId: id, em, outer: currentTenantScope(), outerShared: contexts ? outerSharedTransaction(this.orm.em.name) : undefined,
+      };
       scope = entered;
       this.#deferredDeletions.own(entered);
-      const inScope = () => runInTenantScope(entered, () => fn(em));
-      if (options.sharedContext !== false && !hasRequestContextFor(this.orm.em)) {
-        return await runInLazyRequestContext(this.orm.em, inScope);
+      if (contexts) {
+        return await runInTenantContexts(this.orm.em.name, entered, () => fn(em));
       }
-      return await inScope();
+      return await runInTenantScope(entered, () => fn(em));
     } finally {
       lease.release();
       if (scope && this.#deferredDeletions.take(id, scope)) {
@@ -290,7 +320,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       if (!created) {
         throw TenantError.tenantExists(id);
       }
-      if (!inOpenTransaction(this.orm.em)) {
+      if (!inOpenTransaction(this.#shared.em())) {
         await this.#registry.flush();
       }
       return record;
@@ -435,7 +465,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       provisioned = true;
     }
     const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
-      tenantId, file, setup: this.#setup, touch: () => this.#pool.touch(tenantId),
+      tenantId, file, setup: this.#setup, touch: () => this.#pool.touch(tenantId), sharedWrites: this.#shared.router, guard: this.#guard,
     });
     // The file may still vanish or appear (other processes) before the open: the loop settles that.
     for (let attempt = 0; ; attempt++) {

@@ -6,7 +6,7 @@ interface KnexTransaction {
 }
 
 /** knex keeps the enclosing transaction of a nested one (a savepoint) under a symbol of this description. */
-function parentOf(trx: object): object | undefined {
+export function parentOf(trx: object): object | undefined {
   const symbol = Object.getOwnPropertySymbols(trx).find(s => s.description === 'parentTransaction');
   return symbol ? (trx as Record<symbol, object | undefined>)[symbol] : undefined;
 }

@@ -1,0 +1,97 @@
+/**
+ * MikroORM's own ways to reach "the request's EntityManager" (`RequestContext.getEntityManager()`, the
+ * global `orm.em`, an injected `EntityManager`, `@CreateRequestContext`/`@EnsureRequestContext`) give
+ * the tenant's EntityManager inside a tenant scope.
+ *
+ * MikroORM resolves a context EntityManager by name: first the TransactionContext (an open
+ * `em.transactional()` whose EntityManager has that name), then the `context` option, by default
+ * `RequestContext.getEntityManager(name)`. A tenant scope therefore enters a RequestContext whose map
+ * answers the shared ORM's `contextName` (and `'default'`) with the tenant's fork, or with the fork of
+ * the tenant transaction open at that moment; every other name goes to the request context outside,
+ * so other ORMs keep theirs. A shared transaction open outside the scope is hidden from MikroORM inside
+ * it (else `orm.em` would resolve to it first) and kept on the scope for the library's own shared work.
+ * @module
+ */
+import { RequestContext, TransactionContext, type Configuration, type EntityManager } from '@mikro-orm/core';
+import { currentTenantScope, runInTenantScope, type TenantScope } from '@mikro-tenant/core';
+
+/** The tenant scope entered by `run()`: the tenant's fork, and the shared transaction open outside the scope. */
+export interface SqliteTenantScope<EM extends EntityManager = EntityManager> extends TenantScope<EM> {
+  /** The shared ORM's transaction EntityManager that was open when the scope was entered, if any. */
+  readonly outerShared?: EntityManager;
+}
+
+/** The tenant scope active now, with what `run()` keeps on it. */
+export function currentSqliteTenantScope(): SqliteTenantScope | undefined {
+  return currentTenantScope() as SqliteTenantScope | undefined;
+}
+
+/** The EntityManager tenant code should use now: the tenant transaction open in this async context, else the scope's fork. */
+export function tenantContextEntityManager(scopeEm: EntityManager): EntityManager {
+  return TransactionContext.getEntityManager(scopeEm.name) ?? scopeEm;
+}
+
+/** A RequestContext map that names the tenant's EntityManager under the shared ORM's names. */
+class TenantContextMap extends Map<string, EntityManager> {
+  constructor(readonly sharedName: string, readonly tenantEm: EntityManager, readonly outer?: Map<string, EntityManager>) {
+    super();
+  }
+
+  #isShared(name: string): boolean {
+    // 'default' is what RequestContext.getEntityManager() asks for; another ORM of that name outside keeps it.
+    return name === this.sharedName || (name === 'default' && !this.outer?.has('default'));
+  }
+
+  override get(name: string): EntityManager | undefined {
+    return super.get(name) ?? (this.#isShared(name) ? tenantContextEntityManager(this.tenantEm) : this.outer?.get(name));
+  }
+
+  override has(name: string): boolean {
+    return super.has(name) || this.#isShared(name) || (this.outer?.has(name) ?? false);
+  }
+}
+
+/**
+ * The shared ORM's transaction EntityManager open in the caller's context (the TransactionContext of
+ * `sharedName`), to keep on a tenant scope entered now: inside it MikroORM will not see it.
+ */
+export function outerSharedTransaction(sharedName: string): EntityManager | undefined {
+  return TransactionContext.getEntityManager(sharedName);
+}
+
+/**
+ * Runs `fn` in `scope` with MikroORM's contexts resolving the shared ORM's name (`sharedName`) to the
+ * tenant: `RequestContext.getEntityManager()` and every context-aware EntityManager of that name (the
+ * global `orm.em`) give the tenant's fork, or its open transaction. `scope.outerShared` (see
+ * {@link outerSharedTransaction}) is hidden from MikroORM inside.
+ * @example
+ * await runInTenantContexts(orm.em.name, { tenantId: 'acme', em }, () => orm.em.find(Note, {}));
+ */
+export function runInTenantContexts<T>(sharedName: string, scope: SqliteTenantScope, fn: () => T): T {
+  const outerMap = RequestContext.currentRequestContext()?.map;
+  const map = new TenantContextMap(sharedName, scope.em, outerMap);
+  // RequestContext.create() with no EntityManager forks nothing; its map is then replaced by ours.
+  const inContexts = () => RequestContext.create([], () => {
+    (RequestContext.currentRequestContext() as { map: Map<string, EntityManager> }).map = map;
+    return fn();
+  });
+  return runInTenantScope(scope, scope.outerShared
+    // The tenant's fork shadows the shared transaction: its name differs, so MikroORM falls through to the map.
+    ? () => TransactionContext.create(scope.em, inContexts)
+    : inContexts);
+}
+
+/**
+ * Makes the shared ORM's `context` option resolve a tenant EntityManager found under a shared name to
+ * its open transaction, as MikroORM does for its own names. Needed where a RequestContext map is made by
+ * MikroORM itself inside a tenant scope (`@CreateRequestContext()` forks `orm.em`, which is the tenant's
+ * fork there): without it, `orm.em` inside a tenant transaction would resolve to the plain fork, whose
+ * queries wait for the connection the transaction holds.
+ */
+export function resolveTenantTransactionsInContext(config: Configuration): void {
+  const base = config.get('context');
+  config.set('context', (name: string) => {
+    const em = base(name);
+    return em && em.name !== name ? tenantContextEntityManager(em) : em;
+  });
+}

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { SqliteTenancy, type SqliteTenancyOptions } from '@mikro-tenant/sqlite';
+import { Account, Entry } from './fixtures/shared-write-entities.js';
+import { collectedWarnings } from './helpers.js';
+
+/** A tenancy over `dir` with a shared Account and a per-tenant Entry referencing it; the shared schema is created. */
+export async function makeAccountsTenancy(dir: string, tenancy: Partial<SqliteTenancyOptions> = {}): Promise<SqliteTenancy> {
+  const made = await SqliteTenancy.init({
+    dbName: join(dir, 'shared.sqlite3'),
+    entities: [Account],
+    allowGlobalContext: false,
+    debug: false,
+    tenancy: { dir: join(dir, 'tenants'), entities: [Entry], warn: (message, code) => collectedWarnings.push({ message, code }), ...tenancy },
+  });
+  await made.orm.schema.updateSchema();
+  return made;
+}
+
+/** Runs `fn` and reports the longest event-loop block seen meanwhile (ms), with `monitorEventLoopDelay`. */
+export async function withLoopMonitor<T>(fn: () => Promise<T>): Promise<{ result: T; maxBlockMs: number; elapsedMs: number }> {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  const started = performance.now();
+  try {
+    const result = await fn();
+    return { result, maxBlockMs: histogram.max / 1e6, elapsedMs: performance.now() - started };
+  } finally {
+    histogram.disable();
+  }
+}
+
+/** Sleeps `ms` milliseconds (an await between statements of a transaction). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+/** Figures of a burst of concurrent shared writes. */
+export interface SharedWriteFigures {
+  errors: string[];
+  visits: number;
+  expected: number;
+  maxBlockMs: number;
+  elapsedMs: number;
+}
+
+/**
+ * Bumps shared counters concurrently: `tenants` tenant EntityManagers, each in a transaction that
+ * awaits between its statements and changes the account it loaded through its entry, and `shared`
+ * writes of the shared EntityManager. Tenants `t0..` must exist with one entry each (see {@link seedAccounts}).
+ */
+export async function sharedWriteBurst(tenancy: SqliteTenancy, tenants: number, shared: number, prefix = ''): Promise<SharedWriteFigures> {
+  const errors: string[] = [];
+  const fail = (error: unknown) => { errors.push(`${(error as { code?: string }).code ?? ''} ${(error as Error).message}`); };
+  const { maxBlockMs, elapsedMs } = await withLoopMonitor(() => Promise.all([
+    ...Array.from({ length: tenants }, (_, i) => tenancy.run(`${prefix}t${i}`, em => em.transactional(async trx => {
+      const entry = await trx.findOneOrFail(Entry, { text: 'seed' }, { populate: ['account'] });
+      await sleep(1);
+      entry.account.visits++;
+      await trx.flush();
+      await sleep(1);
+      trx.create(Entry, { text: 'visit', account: entry.account });
+    })).catch(fail)),
+    ...Array.from({ length: shared }, (_, i) => tenancy.orm.em.fork().transactional(async em => {
+      const account = await em.findOneOrFail(Account, `${prefix}s${i}`);
+      await sleep(1);
+      account.visits++;
+    }).catch(fail)),
+  ]));
+  const accounts = await tenancy.orm.em.fork().find(Account, { id: { $like: `${prefix}%` } });
+  return { errors, visits: accounts.reduce((sum, a) => sum + a.visits, 0), expected: tenants + shared, maxBlockMs, elapsedMs };
+}
+
+/** Creates accounts `a0..`, `s0..` and tenants `t0..` with one entry on their account each. */
+export async function seedAccounts(tenancy: SqliteTenancy, tenants: number, shared: number, prefix = ''): Promise<void> {
+  await tenancy.orm.em.fork().insertMany(Account, [
+    ...Array.from({ length: tenants }, (_, i) => ({ id: `${prefix}a${i}`, visits: 0 })),
+    ...Array.from({ length: shared }, (_, i) => ({ id: `${prefix}s${i}`, visits: 0 })),
+  ]);
+  for (let i = 0; i < tenants; i++) {
+    await tenancy.run(`${prefix}t${i}`, async em => {
+      em.create(Entry, { text: 'seed', account: `${prefix}a${i}` });
+      await em.flush();
+    });
+  }
+  await tenancy.registry.flush();
+}
