@@ -140,7 +140,8 @@ export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp
 
   const notes = new Router<State>();
   notes.get('/notes', async ctx => {
-    const rows = await ctx.state.em!.find(Note, {}, { populate: ['author'], orderBy: { id: 'asc' } });
+    // MikroORM's usual global EntityManager works too: below the tenant middleware it is the request's tenant.
+    const rows = await tenancy.orm.em.find(Note, {}, { populate: ['author'], orderBy: { id: 'asc' } });
     ctx.body = { notes: rows.map(n => ({ id: n.id, text: n.text, author: n.author.username })) };
   });
   notes.post('/notes', async ctx => {

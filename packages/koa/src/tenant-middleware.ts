@@ -64,8 +64,11 @@ function isEmpty(value: unknown): boolean {
 
 /**
  * Resolves the tenant of each request and runs everything downstream as that tenant, inside
- * `tenancy.run()`: `tenancy.em` and MikroORM's `RequestContext` resolve to a fork made for this
- * request, which is also `ctx.state.em` (with `ctx.state.tenantId` and `ctx.state.tenantSwitched`).
+ * `tenancy.run()`: `tenancy.em`, MikroORM's `RequestContext.getEntityManager()` and the shared ORM's
+ * global `orm.em` (so an EntityManager injected from it, and `@CreateRequestContext()`) resolve to a fork
+ * of the tenant made for this request, or to its open transaction. The fork is also `ctx.state.em`
+ * (with `ctx.state.tenantId` and `ctx.state.tenantSwitched`). A MikroORM `RequestContext` middleware
+ * mounted earlier keeps its other EntityManagers; the shared ORM's name names the tenant downstream.
  * The tenant's connection stays leased until the downstream middleware is done. Invalid ids answer
  * 400, unknown tenants (with auto-creation off) 404, no tenant where one is required 401, as
  * `{ error: { code, message } }` (see `TENANT_ERROR_STATUS`).
