@@ -48,6 +48,8 @@ export class TenantPool<H> {
   /** Map iteration order is the LRU order: oldest first. */
   readonly #entries = new Map<string, Entry<H>>();
   readonly #opening = new Map<string, Promise<Entry<H>>>();
+  /** Acquires waiting for a tenant to open: its entry is theirs until they lease it, so it is not evicted meanwhile. */
+  readonly #awaitingOpen = new Map<string, number>();
   readonly #closing = new Set<Promise<void>>();
   #closed = false;
 
@@ -96,7 +98,18 @@ export class TenantPool<H> {
       if (entry) {
         return this.#lease(tenantId, entry);
       }
-      const opened = await this.#open(tenantId, options);
+      this.#awaitingOpen.set(tenantId, (this.#awaitingOpen.get(tenantId) ?? 0) + 1);
+      let opened: Entry<H>;
+      try {
+        opened = await this.#open(tenantId, options);
+      } finally {
+        const waiting = this.#awaitingOpen.get(tenantId)! - 1;
+        if (waiting > 0) {
+          this.#awaitingOpen.set(tenantId, waiting);
+        } else {
+          this.#awaitingOpen.delete(tenantId);
+        }
+      }
       if (this.#entries.get(tenantId) === opened && !opened.retiring) {
         return this.#lease(tenantId, opened);
       }
@@ -201,7 +214,7 @@ export class TenantPool<H> {
       if (this.#entries.size <= this.#maxOpen) {
         break;
       }
-      if (entry.leases > 0 || entry.retiring || id === keep) {
+      if (entry.leases > 0 || entry.retiring || id === keep || this.#awaitingOpen.has(id)) {
         continue;
       }
       this.#entries.delete(id);

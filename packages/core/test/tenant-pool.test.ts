@@ -43,6 +43,34 @@ describe('TenantPool', () => {
     expect(pool.openTenants()).to.deep.equal(['a', 'c']);
   });
 
+  it('opens each tenant once when more tenants than maxOpen are acquired at once (a tenant opened for a waiting acquire is not evicted before it is leased)', async () => {
+    // Opens that complete in one turn of the event loop (as real ones finishing together do).
+    let go!: () => void;
+    const gate = new Promise<void>(resolve => { go = resolve; });
+    const opened: string[] = [];
+    const closed: string[] = [];
+    const pool = new TenantPool<FakeHandle>(2, {
+      open: async id => {
+        opened.push(id);
+        await gate;
+        return { id, closed: false };
+      },
+      close: async handle => {
+        handle.closed = true;
+        closed.push(handle.id);
+      },
+    });
+    const ids = Array.from({ length: 20 }, (_, i) => `t${i}`);
+    const acquiring = Promise.all(ids.map(id => pool.acquire(id)));
+    go();
+    const leases = await acquiring;
+    expect(opened).to.have.lengthOf(20);
+    expect(closed).to.deep.equal([]);
+    expect(leases.every(l => !l.handle.closed)).to.equal(true);
+    leases.forEach(l => l.release());
+    expect(pool.size).to.equal(2);
+  });
+
   it('never closes a leased tenant, grows past maxOpen while all are leased, and shrinks back after', async () => {
     const { pool, closed } = makePool(2);
     const a = await pool.acquire('a');
