@@ -48,7 +48,7 @@ describe('shared rows written through tenant EntityManagers never stall the proc
     await seedAccounts(tenancy, 100, 50);
     const figures = await sharedWriteBurst(tenancy, 100, 50);
     process.stdout.write(`      [figures] 150 shared writes: errors=${figures.errors.length} visits=${figures.visits}/${figures.expected} `
-      + `maxBlockMs=${figures.maxBlockMs.toFixed(1)} elapsedMs=${figures.elapsedMs.toFixed(0)}\n`);
+      + `peakInFlight=${figures.peakInFlight} maxBlockMs=${figures.maxBlockMs.toFixed(1)} elapsedMs=${figures.elapsedMs.toFixed(0)}\n`);
     expect(figures.errors).to.deep.equal([]);
     expect(figures.visits).to.equal(150);
     expect(figures.maxBlockMs).to.be.below(200);
