@@ -32,7 +32,8 @@ const ann = await tenancy.orm.em.fork().upsert(User, { id: 'ann', name: 'Ann' })
 await tenancy.run(ann, async tem => {
   tem.create(Note, { text: 'Hello from my own database', author: ann.id });
   await tem.flush();
-  const notes = await tenancy.em.find(Note, {}, { populate: ['author'] });
+  // MikroORM's global EntityManager is Ann's here too (so are tenancy.em and RequestContext.getEntityManager()).
+  const notes = await tenancy.orm.em.find(Note, {}, { populate: ['author'] });
   console.log(notes.map(n => `${n.author.name}: ${n.text}`));
 });
 
