@@ -224,7 +224,8 @@ describe('the shared EntityManager refuses per-tenant entities on every route to
     });
 
     it(`${name}: ERR_TENANT_ENTITY_ON_SHARED_EM inside a tenant, nothing sent`, async () => {
-      const code = await tenancy.run('t1', () => codeOf(() => operation(tenancy.orm.em.fork(), tenancy)));
+      // Inside a tenant scope orm.em (and so its plain fork()) is the tenant's: the shared EntityManager is a fork without context resolution.
+      const code = await tenancy.run('t1', () => codeOf(() => operation(tenancy.orm.em.fork({ disableContextResolution: true }), tenancy)));
       await untouched();
       expect(code).to.equal('ERR_TENANT_ENTITY_ON_SHARED_EM');
     });

@@ -107,8 +107,11 @@ describe('shared rows written through tenant EntityManagers never stall the proc
   });
 
   describe('statements that would write the shared file over a tenant connection are refused before they run', () => {
+    let seeded: number;
+
     beforeEach(async () => {
       await seedAccounts(tenancy, 1, 0);
+      seeded = await tenancy.orm.em.fork().count(Account, {});
     });
 
     const refused: [string, (em: TenantEntityManager) => Promise<unknown>][] = [
@@ -133,7 +136,7 @@ describe('shared rows written through tenant EntityManagers never stall the proc
             ? em.transactional(trx => statement(trx as TenantEntityManager)) : statement(em))));
           expect(code).to.equal('ERR_SHARED_WRITE_ON_TENANT_EM');
           expect(await visitsOf(tenancy, 'a0')).to.equal(0);
-          expect(await tenancy.orm.em.fork().count(Account, {})).to.equal(1);
+          expect(await tenancy.orm.em.fork().count(Account, {})).to.equal(seeded);
           expect(await tenancy.registry.exists('t0')).to.equal(true);
           // The shared file's write lock is free: a shared write does not wait.
           const { elapsedMs } = await withLoopMonitor(() => tenancy.orm.em.fork().nativeUpdate(Account, { id: 'a0' }, { visits: 0 }));
@@ -180,7 +183,7 @@ describe('shared rows written through tenant EntityManagers never stall the proc
         }).catch(() => undefined);
         await trx.insert(Account, { id: 'after', visits: 1 });
       }));
-      const ids = (await tenancy.orm.em.fork().find(Account, {}, { orderBy: { id: 'asc' } })).map(a => `${a.id}:${a.visits}`);
+      const ids = (await tenancy.orm.em.fork().find(Account, { id: { $nin: ['aw', 'sw'] } }, { orderBy: { id: 'asc' } })).map(a => `${a.id}:${a.visits}`);
       expect(ids).to.deep.equal(['a0:1', 'after:1']);
     });
 

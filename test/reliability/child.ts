@@ -25,7 +25,7 @@ async function barrier(): Promise<void> {
 
 if (mode === 'shared-writes') {
   const [tenants, shared, window] = arg.split(',').map(Number) as [number, number, number | undefined];
-  const accounts = await makeAccountsTenancy(root, { maxOpen: tenants });
+  const accounts = await makeAccountsTenancy(root, { maxOpen: tenants + 1 });
   await seedAccounts(accounts, tenants, shared, idList);
   await barrier();
   const figures = await sharedWriteBurst(accounts, tenants, shared, idList, { window });
