@@ -139,3 +139,17 @@ export async function seedAccounts(tenancy: SqliteTenancy, tenants: number, shar
   await seed(`${prefix}warm`, `${prefix}aw`);
   await tenancy.registry.flush();
 }
+
+/**
+ * Runs `burst` until its longest event-loop block is under `barMs`, at most `attempts` times, and
+ * returns every run (each run: the figures of each process). The machine running the suite is shared,
+ * and a descheduled process sees its CPU work stretched in wall time; a wait for a lock inside SQLite
+ * blocks for the whole busy timeout on every run, so it still fails all of them.
+ */
+export async function untilUnderBar<F extends { maxBlockMs: number }>(barMs: number, attempts: number, burst: () => Promise<F[]>): Promise<F[][]> {
+  const runs: F[][] = [];
+  do {
+    runs.push(await burst());
+  } while (runs.length < attempts && Math.max(...runs.at(-1)!.map(f => f.maxBlockMs)) >= barMs);
+  return runs;
+}
