@@ -99,6 +99,17 @@ for (const contextName of [undefined, 'shared']) {
       expect(await tenancy.run('alpha', () => tenancy.orm.em.count(Note, {}))).to.equal(1);
     });
 
+    it('a request context made inside a tenant scope by other code (RequestContext.create(tenancy.em, fn)) still gives orm.em the tenant', async () => {
+      await tenancy.run('alpha', () => RequestContext.create(tenancy.em, async () => {
+        tenancy.orm.em.create(Note, { text: 'inner context', author: 'u1' });
+        await tenancy.orm.em.flush();
+        await tenancy.orm.em.transactional(async () => {
+          expect(await tenancy.orm.em.count(Note, {})).to.equal(1);
+        });
+      }));
+      expect(await tenancy.run('alpha', em => em.count(Note, {}))).to.equal(1);
+    });
+
     it('orm.em.fork() in a tenant scope is a fork of the tenant; with disableContextResolution it is the shared database\'s', async () => {
       await tenancy.run('alpha', async em => {
         expect(tenancy.orm.em.fork().getDriver()).to.equal(em.getDriver());

@@ -191,7 +191,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     // Inside tenant scopes MikroORM's contexts resolve the shared ORM's name to the tenant; library work
     // on the shared database goes through `shared` instead.
     const shared = new SharedAccess(orm, name => !tenantNames.has(name) && metadata.has(name));
-    resolveTenantTransactionsInContext(orm.config);
+    resolveTenantTransactionsInContext(orm.config, orm.em.name);
     followTenantContext(orm.em);
     const generator = orm.config.get('schemaGenerator');
     // The registry table is not an entity: keep schema updates of the shared ORM from dropping it.
@@ -289,8 +289,9 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     try {
       const em = lease.handle.fork();
       const contexts = options.sharedContext !== false;
+      const sharedName = contexts ? this.orm.em.name : undefined;
       const entered: SqliteTenantScope<TenantEntityManager> = {
-        tenantId: id, em, outer: currentTenantScope(), outerShared: contexts ? outerSharedTransaction(this.orm.em.name) : undefined,
+        tenantId: id, em, outer: currentTenantScope(), sharedName, outerShared: sharedName ? outerSharedTransaction(sharedName) : undefined,
       };
       scope = entered;
       this.#deferredDeletions.own(entered);

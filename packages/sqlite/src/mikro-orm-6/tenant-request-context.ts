@@ -19,6 +19,8 @@ import { currentTenantScope, runInTenantScope, type TenantScope } from '@mikro-t
 export interface SqliteTenantScope<EM extends EntityManager = EntityManager> extends TenantScope<EM> {
   /** The shared ORM's transaction EntityManager that was open when the scope was entered, if any. */
   readonly outerShared?: EntityManager;
+  /** The shared ORM's context name, which names the tenant in this scope (unset: MikroORM's contexts are left alone). */
+  readonly sharedName?: string;
 }
 
 /** The tenant scope active now, with what `run()` keeps on it. */
@@ -82,16 +84,22 @@ export function runInTenantContexts<T>(sharedName: string, scope: SqliteTenantSc
 }
 
 /**
- * Makes the shared ORM's `context` option resolve a tenant EntityManager found under a shared name to
- * its open transaction, as MikroORM does for its own names. Needed where a RequestContext map is made by
- * MikroORM itself inside a tenant scope (`@CreateRequestContext()` forks `orm.em`, which is the tenant's
- * fork there): without it, `orm.em` inside a tenant transaction would resolve to the plain fork, whose
- * queries wait for the connection the transaction holds.
+ * Makes the shared ORM's `context` option follow the tenant scope where a RequestContext made inside it
+ * by other code shadows the one `run()` entered:
+ * - a tenant EntityManager found under the shared name resolves to its open transaction, as MikroORM
+ *   does for its own names (`@CreateRequestContext()` forks `orm.em`, which is the tenant's there, into
+ *   a map of its own; without this, `orm.em` inside a transaction begun there would be the plain fork,
+ *   whose queries wait for the connection the transaction holds);
+ * - a request context without the shared name (`RequestContext.create(tenancy.em, fn)`) still gives the tenant.
  */
-export function resolveTenantTransactionsInContext(config: Configuration): void {
+export function resolveTenantTransactionsInContext(config: Configuration, sharedName: string): void {
   const base = config.get('context');
   config.set('context', (name: string) => {
     const em = base(name);
-    return em && em.name !== name ? tenantContextEntityManager(em) : em;
+    if (em) {
+      return em.name !== name ? tenantContextEntityManager(em) : em;
+    }
+    const scope = currentSqliteTenantScope();
+    return scope?.sharedName === sharedName && name === sharedName ? tenantContextEntityManager(scope.em) : undefined;
   });
 }
