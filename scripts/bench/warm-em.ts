@@ -49,7 +49,7 @@ const scenario: Scenario = {
           scenario: 'warm-em', name: 'tenancy.run(id, em => em), tenant open', baseline: 'plain orm.em.fork()',
           ratio: median(run.ratios), goal: { op: '<=', value: 2 }, rounds,
           medians: { 'tenancy.run us': median(run.a), 'orm.em.fork us': median(run.b) },
-          detail: { note: 'run() = pool lease + tenant fork + tenant scope (AsyncLocalStorage) + a request context for the shared ORM whose fork is made on first use (none here)' },
+          detail: { note: 'run() = pool lease + tenant fork + tenant scope (AsyncLocalStorage) + a MikroORM request context naming the fork of the tenant (no fork made for it)' },
         }),
         entry({
           scenario: 'warm-em', name: 'tenancy.run(id, em => em), tenant open, vs a request context', baseline: 'RequestContext.create(orm.em, fn)',
