@@ -8,15 +8,14 @@ import type { Knex } from 'knex';
 import type Database from 'better-sqlite3';
 import {
   Configuration, type MikroORM, type MetadataStorage,
-  type CountOptions, type DeleteOptions, type EntityData, type EntityDictionary, type FilterQuery, type FindOptions, type LogContext,
-  type NativeInsertUpdateManyOptions, type NativeInsertUpdateOptions, type ObjectQuery, type PopulatePath, type QueryResult,
-  type TransactionEventBroadcaster, type UpsertManyOptions, type UpsertOptions,
+  type LogContext, type TransactionEventBroadcaster,
 } from '@mikro-orm/core';
-import { AbstractSqlDriver, BetterSqliteKnexDialect, SqlEntityManager, knex, type AbstractSqlPlatform } from '@mikro-orm/knex';
+import { BetterSqliteKnexDialect, SqlEntityManager, knex, type AbstractSqlPlatform } from '@mikro-orm/knex';
 import { BetterSqliteConnection, BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { TenantError } from '@mikro-tenant/core';
 import type { TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
 import type { SharedWriteRouter } from './mikro-orm-6/shared-write-router.js';
+import { SharedRoutingDriver } from './mikro-orm-6/shared-routing-driver.js';
 import type { StatementGuard } from './mikro-orm-6/shared-write-guard.js';
 
 /** Where a tenant connection points and how its raw handle is prepared. */
@@ -368,7 +367,7 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
 }
 
 /** The MikroORM driver of one tenant: reuses the root ORM's metadata and compiled caches; its configuration comes from `mikro-orm-6/tenant-config.ts`. */
-export class TenantSqliteDriver extends AbstractSqlDriver<TenantSqliteConnection> {
+export class TenantSqliteDriver extends SharedRoutingDriver<TenantSqliteConnection> {
   constructor(config: Configuration) {
     super(config, config.getPlatform() as AbstractSqlPlatform, TenantSqliteConnection, ['knex', 'better-sqlite3']);
   }
@@ -399,59 +398,6 @@ export class TenantSqliteDriver extends AbstractSqlDriver<TenantSqliteConnection
     // The tenancy's configuration names the tenant class made over the app's `entityManager` (mikro-orm-6/tenant-entity-manager.ts).
     const EntityManagerClass = this.config.get('entityManager') as unknown as new (...args: unknown[]) => TenantEntityManager;
     return new EntityManagerClass(this.config, this, this.metadata, useContext ?? false);
-  }
-
-  // Shared entities: written over the shared connection (see mikro-orm-6/shared-write-router.ts); read
-  // through ATTACH, or through the shared transaction that holds this transaction's shared writes.
-  #router(entityName: string): SharedWriteRouter | undefined {
-    const router = this.connection.binding?.sharedWrites;
-    return router?.handles(entityName) ? router : undefined;
-  }
-
-  override find<T extends object, P extends string = never, F extends string = PopulatePath.ALL, E extends string = never>(
-    entityName: string, where: ObjectQuery<T>, options: FindOptions<T, P, F, E> = {}): Promise<EntityData<T>[]> {
-    const router = this.#router(entityName);
-    const ctx = router?.readTransaction(options.ctx);
-    return ctx ? router!.driver.find(entityName, where, { ...options, ctx }) : super.find(entityName, where, options);
-  }
-
-  override count<T extends object>(entityName: string, where: any, options: CountOptions<T> = {}): Promise<number> {
-    const router = this.#router(entityName);
-    const ctx = router?.readTransaction(options.ctx);
-    return ctx ? router!.driver.count(entityName, where, { ...options, ctx }) : super.count(entityName, where, options);
-  }
-
-  override nativeInsert<T extends object>(entityName: string, data: EntityDictionary<T>, options: NativeInsertUpdateOptions<T> = {}): Promise<QueryResult<T>> {
-    const router = this.#router(entityName);
-    return router ? router.write(options.ctx, (driver, ctx) => driver.nativeInsert(entityName, data, { ...options, ctx }))
-      : super.nativeInsert(entityName, data, options);
-  }
-
-  override nativeInsertMany<T extends object>(entityName: string, data: EntityDictionary<T>[], options: NativeInsertUpdateManyOptions<T> = {},
-    transform?: (sql: string) => string): Promise<QueryResult<T>> {
-    const router = this.#router(entityName);
-    return router ? router.write(options.ctx, (driver, ctx) => driver.nativeInsertMany(entityName, data, { ...options, ctx }, transform))
-      : super.nativeInsertMany(entityName, data, options, transform);
-  }
-
-  override nativeUpdate<T extends object>(entityName: string, where: FilterQuery<T>, data: EntityDictionary<T>,
-    options: NativeInsertUpdateOptions<T> & UpsertOptions<T> = {}): Promise<QueryResult<T>> {
-    const router = this.#router(entityName);
-    return router ? router.write(options.ctx, (driver, ctx) => driver.nativeUpdate(entityName, where, data, { ...options, ctx }))
-      : super.nativeUpdate(entityName, where, data, options);
-  }
-
-  override nativeUpdateMany<T extends object>(entityName: string, where: FilterQuery<T>[], data: EntityDictionary<T>[],
-    options: NativeInsertUpdateManyOptions<T> & UpsertManyOptions<T> = {}): Promise<QueryResult<T>> {
-    const router = this.#router(entityName);
-    return router ? router.write(options.ctx, (driver, ctx) => driver.nativeUpdateMany(entityName, where, data, { ...options, ctx }))
-      : super.nativeUpdateMany(entityName, where, data, options);
-  }
-
-  override nativeDelete<T extends object>(entityName: string, where: FilterQuery<T> | string | any, options: DeleteOptions<T> = {}): Promise<QueryResult<T>> {
-    const router = this.#router(entityName);
-    return router ? router.write(options.ctx, (driver, ctx) => driver.nativeDelete(entityName, where, { ...options, ctx }))
-      : super.nativeDelete(entityName, where, options);
   }
 }
 
