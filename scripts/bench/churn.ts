@@ -1,7 +1,9 @@
 /**
  * Scenario 5: churn. 10,000 tenants (file copies of a seeded one), `maxOpen` 100, uniform random access:
- * almost every request opens a tenant and evicts (closes) another. Compared with the warm case: 100
- * tenants that all fit in the pool. Each request is `run(id, em => em.find(Note, {}, { limit: 20 }))`,
+ * almost every request opens a tenant and evicts (closes) another. Compared with SQLite's own ceiling for
+ * that pattern: the warm case (100 tenants that all fit in the pool) measured in the same round, plus per
+ * request what raw better-sqlite3 spends opening a file, running the same pragmas and select, and closing
+ * the least recently opened of 100 handles. Each request is `run(id, em => em.find(Note, {}, { limit: 20 }))`,
  * 8 in flight. Open file descriptors and RSS are reported at the end (they must stay bounded).
  */
 import { copyFileSync } from 'node:fs';
@@ -79,17 +81,20 @@ const scenario: Scenario = {
       const raw: number[] = [];
       const measured = await alternate(rounds, load(churn, churnIds), load(warm, warmIds), async () => { raw.push(rawOpenClose()); });
       rawHandles.splice(0).forEach(db => db.close()); // before counting the process's fds
-      const warmUs = 1e6 / median(measured.b);
-      const ceiling = warmUs / (warmUs + median(raw));
+      // SQLite's ceiling per round: a warm request plus SQLite's own open/pragmas/select/close of that round.
+      const ceilings = measured.b.map((warmReqS, i) => 1e6 / (1e6 / warmReqS + raw[i]!));
+      const ceiling = median(ceilings.map((c, i) => c / measured.b[i]!));
       const stats = churn.stats();
       const fds = openFds();
       const rss = process.memoryUsage().rss;
       return [
         entry({
-          scenario: 'churn', name: '10,000 tenants, maxOpen 100, random access: throughput', baseline: '100 warm tenants (all open)',
-          ratio: median(measured.ratios), goal: { op: '>=', value: 0.5 }, rounds,
+          scenario: 'churn', name: '10,000 tenants, maxOpen 100, random access: throughput',
+          baseline: 'SQLite\'s ceiling: 100 warm tenants\' throughput with raw better-sqlite3 open + pragmas + select + LRU close added per request',
+          ratio: median(measured.a.map((churnReqS, i) => churnReqS / ceilings[i]!)), goal: { op: '>=', value: 0.9 }, rounds,
           medians: {
-            'churn req/s': median(measured.a), 'warm req/s': median(measured.b), 'raw LRU open+pragmas+select+close us': median(raw),
+            'churn req/s': median(measured.a), 'ceiling req/s': median(ceilings), 'warm req/s': median(measured.b),
+            'churn/warm': median(measured.ratios), 'raw LRU open+pragmas+select+close us': median(raw),
             'open fds at end': fds, 'RSS at end MiB': rss / MiB,
           },
           detail: {
@@ -97,8 +102,7 @@ const scenario: Scenario = {
             fdsAtStart, rssAtStartMiB: rssAtStart / MiB, sqliteCeiling: Number(ceiling.toFixed(3)),
             note: `each request runs find(limit 20) on a random tenant; ${((1 - 100 / total) * 100).toFixed(0)}% of them open a tenant and evict another. `
               + `SQLite alone (open + pragmas + the select, and close of the least recently opened of 100 handles, which creates and removes `
-              + `the -wal/-shm files) caps the ratio at ${ceiling.toFixed(2)} here, before the cost of a MikroORM query running on cold CPU caches `
-              + `right after an open and a close (about 50 us measured). `
+              + `the -wal/-shm files) caps churn at ${ceiling.toFixed(2)} of warm here: that is the ceiling; the ratio is churn over it, per round. `
               + `fds ${fdsAtStart} at start, ${fds} at the end (3 per open WAL tenant: db, -wal, -shm); the pool held ${stats.open} tenants`,
           },
         }),

@@ -96,12 +96,13 @@ function start(kind: Kind, dir: string): Promise<Server> {
   });
 }
 
-async function load(server: Server, durationS: number): Promise<number> {
+/** Requests per second of `server` under the load for `durationS` seconds, or for `amount` requests (a warm-up). */
+async function load(server: Server, durationS: number, amount?: number): Promise<number> {
   const result = await autocannon({
     url: `http://127.0.0.1:${server.port}`,
     connections: 10,
     pipelining: 1,
-    duration: durationS,
+    ...(amount ? { amount } : { duration: durationS }),
     requests: tenantIds.map(id => ({ method: 'GET', path: '/notes', headers: { 'x-tenant-id': id } })),
   });
   if (result.non2xx || result.errors || result.timeouts) {
@@ -126,12 +127,14 @@ const scenario: Scenario = {
   async run(ctx) {
     const rounds = ctx.quick ? 1 : 4;
     const durationS = ctx.quick ? 1 : 3;
+    const t0 = Date.now();
     const servers = await Promise.all(KINDS.map(kind => start(kind, ctx.dir)));
+    ctx.log(`servers up in ${Date.now() - t0} ms`);
     const byKind = Object.fromEntries(servers.map(s => [s.kind, s])) as Record<Kind, Server>;
     try {
       for (const server of servers) {
         await checkBody(server);
-        await load(server, 1); // warm-up: JIT, every tenant opened
+        await load(server, 1, ctx.quick ? 300 : 3000); // warm-up: JIT, every tenant opened
       }
       const samples: Record<Kind, number[]> = { tenancy: [], plain: [], filter: [] };
       const vsPlain: number[] = [];

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { MikroORM, defineEntity, p, type AnyEntity, type EntitySchema, type Options } from '@mikro-orm/core';
 import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { Migration } from '@mikro-orm/migrations';
-import { SqliteTenancy, type SqliteTenancyOptions } from '@mikro-tenant/sqlite';
+import { SqliteTenancy, pragmaStatements, type SqliteTenancyOptions } from '@mikro-tenant/sqlite';
 
 /** Rows per tenant in the read scenarios (`GET /notes` returns them all). */
 export const NOTES_PER_TENANT = 20;
@@ -121,6 +121,24 @@ export async function openTenancy(dir: string, tenancy: Partial<SqliteTenancyOpt
 /** A plain MikroORM on one SQLite file, as a MikroORM user writes it. */
 export async function openPlainOrm(dbName: string, entities: unknown[], extra: Partial<Options> = {}): Promise<MikroORM<BetterSqliteDriver>> {
   return MikroORM.init({ ...QUIET, dbName, entities, driver: BetterSqliteDriver, ...extra } as Options<BetterSqliteDriver>);
+}
+
+/** SQLite's pragmas of tenant connections (WAL, synchronous NORMAL, busy_timeout...) as one script, as the library runs them. */
+export function tenantPragmaScript(): string {
+  return pragmaStatements().map(statement => `${statement};`).join('\n');
+}
+
+/**
+ * MikroORM options giving each connection of a plain ORM the same pragmas as tenant connections, so a
+ * comparison with one database measures the layout, not SQLite's settings.
+ */
+export function withTenantPragmas(): Partial<Options> {
+  const script = tenantPragmaScript();
+  const afterCreate = (connection: { exec(sql: string): unknown }, done: (error: Error | null, connection: unknown) => void) => {
+    connection.exec(script);
+    done(null, connection);
+  };
+  return { pool: { afterCreate } as Options['pool'] };
 }
 
 /** Rows of one tenant's notes (same content for every tenant, so every side returns equal JSON). */

@@ -119,7 +119,7 @@ const scenario: Scenario = {
         }),
         entry({
           scenario: 'provisioning', name: 'first request of a new tenant (auto-create + count)', baseline: 'first request of an existing tenant not open (cold open + count)',
-          ratio: median(vsCold.ratios), goal: { op: '<=', value: 1.5 }, rounds,
+          ratio: median(vsCold.ratios), goal: { op: '<=', value: 1.2 }, rounds,
           medians: { 'new tenant run+count us': median(vsCold.a), 'cold open run+count us': median(vsCold.b) },
           detail: { perSample, note: 'a new tenant\'s first request is a cold open plus provisioning from the template (copy, hard link, registry insert)' },
         }),

@@ -47,7 +47,7 @@ const scenario: Scenario = {
         }),
         entry({
           scenario: 'warm-em', name: 'tenancy.run(id, em => em), tenant open', baseline: 'plain orm.em.fork()',
-          ratio: median(run.ratios), goal: { op: '<=', value: 2 }, rounds,
+          ratio: median(run.ratios), goal: { op: '<=', value: 1.25 }, rounds,
           medians: { 'tenancy.run us': median(run.a), 'orm.em.fork us': median(run.b) },
           detail: { note: 'run() = pool lease + tenant fork + tenant scope (AsyncLocalStorage) + a MikroORM request context naming the fork of the tenant (no fork made for it)' },
         }),
