@@ -305,6 +305,29 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
     return super.execute(...args) as Promise<T>;
   }
 
+  /**
+   * Runs `fn` with the tenant's raw better-sqlite3 handle, held as a statement or a transaction holds it:
+   * after the work queued before it, with nothing else running on it until `fn` returns. For SQLite work
+   * that needs nothing of MikroORM (no logging, no entities), such as a migration script.
+   */
+  async withHandle<T>(fn: (db: Database.Database) => T): Promise<T> {
+    this.#assertUsable();
+    this.#binding!.touch?.();
+    await this.ensureConnection();
+    const dialect = this.client.client as unknown as TenantKnexDialect;
+    const db = await dialect.acquireConnection();
+    try {
+      return fn(db);
+    } finally {
+      await dialect.releaseConnection(db);
+    }
+  }
+
+  /** True when MikroORM's logger prints queries (`debug` on): work done through {@link withHandle} would not be logged. */
+  get logsQueries(): boolean {
+    return this.logger.isEnabled('query');
+  }
+
   // Transactions reach knex directly: reopen a closed connection first, as execute() does.
   override async begin(...args: Parameters<BetterSqliteConnection['begin']>): ReturnType<BetterSqliteConnection['begin']> {
     await this.ensureConnection();

@@ -4,6 +4,7 @@ import type { MigrationsOptions } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { TenantError } from '@mikro-tenant/core';
 import type { TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
+import { ListedMigrationRunner, canRunListed, listedMigrations } from './mikro-orm-6/migration-runner.js';
 import { schemaGeneratorFor } from './mikro-orm-6/schema-generator.js';
 
 /** Migrations of the tenant databases: a folder (`path`) or a bundled list (`migrationsList`), as in MikroORM. */
@@ -47,21 +48,43 @@ export function tenantMigrationsConfig(options: TenantMigrationsOptions): Migrat
 /** A schema source applying migrations; its key is the list of migration names. */
 export function migrationsSource(options: TenantMigrationsOptions): TenantSchemaSource {
   const names = migrationNames(options);
+  // Built on first use from the tenant configuration's migrations options (the same for every tenant).
+  let runner: ListedMigrationRunner | null | undefined;
+  const runnerFor = (em: TenantEntityManager) => {
+    if (runner === undefined) {
+      const effective = em.config.get('migrations');
+      runner = canRunListed(effective) ? new ListedMigrationRunner(listedMigrations(effective), effective) : null;
+    }
+    return runner;
+  };
   return {
     kind: 'migrations',
     key: hash(['migrations', ...names]),
     version: names.at(-1) ?? null,
     async apply(em) {
       try {
+        const listed = runnerFor(em);
+        const executed = await listed?.executed(em);
+        if (listed && executed) {
+          const pending = listed.pending(executed);
+          const after = pending.length ? await listed.apply(em, executed, pending) : { applied: [], executed };
+          return { executed: after.applied, version: after.executed.at(-1) ?? null };
+        }
+        // A database never migrated (the migrations table is created here), or options the list runner does not cover.
         const migrator = new Migrator(em);
-        const executed = (await migrator.up()).map(m => m.name);
+        const done = (await migrator.up()).map(m => m.name);
         const all = await migrator.getExecutedMigrations();
-        return { executed, version: all.at(-1)?.name ?? null };
+        return { executed: done, version: all.at(-1)?.name ?? null };
       } catch (error) {
         throw TenantError.migrationFailed(em.tenantId ?? '?', error);
       }
     },
     async pending(em) {
+      const listed = runnerFor(em);
+      const executed = await listed?.executed(em);
+      if (listed && executed) {
+        return listed.pending(executed).map(m => m.name);
+      }
       return (await new Migrator(em).getPendingMigrations()).map(m => m.name);
     },
   };

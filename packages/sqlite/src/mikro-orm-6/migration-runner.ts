@@ -1,0 +1,213 @@
+import type { Configuration, MigrationsOptions } from '@mikro-orm/core';
+import type { Migration } from '@mikro-orm/migrations';
+import type { TenantEntityManager } from './tenant-entity-manager.js';
+
+/** A migration class as MikroORM's `migrationsList` takes it. */
+type MigrationClass = new (driver: never, config: Configuration) => Migration;
+
+/** One migration of a bundled list: its name as the migrations table records it (no `.js`/`.ts`) and its class. */
+export interface ListedMigration {
+  name: string;
+  class: MigrationClass;
+}
+
+const PLAIN_TABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Thrown by the stand-in driver of {@link ListedMigrationRunner}'s script collection. */
+class UsesDriver extends Error {}
+
+/**
+ * Applies a tenant's pending migrations the way MikroORM 6's `Migrator.up()` does with `transactional`
+ * and `allOrNothing` on (the tenant defaults): each migration's `up()` with the transaction as its
+ * context, its queries framed by the schema helper's beginning and end, then its row in the migrations
+ * table, all in one transaction, rolled back as a whole when one fails. It leaves out the Migrator's
+ * per-run set-up (umzug, listing and creating the table, reading the executed migrations twice, a
+ * savepoint per migration, which changes nothing when the run commits or rolls back as one).
+ *
+ * Migrations whose `up()` only adds SQL (the usual case) run as one script on the tenant's handle, in a
+ * `begin immediate` transaction that also re-reads the migrations table, so two runs racing for one
+ * tenant never apply a migration twice. A migration whose `up()` uses the database (`execute()`,
+ * `getKnex()`, `getEntityManager()`) runs through MikroORM's connection in a knex transaction, as the
+ * Migrator runs it; so does everything while MikroORM logs queries. To tell them apart, `up()` first runs
+ * with a driver that refuses every use: a class found using it is remembered and not tried that way again.
+ */
+export class ListedMigrationRunner {
+  readonly #list: ListedMigration[];
+  readonly #options: MigrationsOptions;
+  readonly #table: string;
+  readonly #usesDriver = new WeakSet<MigrationClass>();
+
+  /** @param list the migrations in order (`migrationsList`), @param options the tenant migrations options */
+  constructor(list: ListedMigration[], options: MigrationsOptions) {
+    this.#list = list;
+    this.#options = options;
+    this.#table = options.tableName ?? 'mikro_orm_migrations';
+  }
+
+  /**
+   * Names of the migrations recorded in the tenant's migrations table, in the order they ran; `undefined`
+   * when the table does not exist (a database never migrated, which the Migrator sets up).
+   */
+  async executed(em: TenantEntityManager): Promise<string[] | undefined> {
+    const connection = em.getConnection();
+    if (!connection.logsQueries && !em.getTransactionContext()) {
+      return connection.withHandle(db => this.#readExecuted(db));
+    }
+    const ctx = em.getTransactionContext();
+    const log = em.getLoggerContext();
+    const tables = await connection.execute<{ name: string }[]>(
+      'select name from sqlite_master where type = \'table\' and name = ?', [this.#table], 'all', ctx, log);
+    if (tables.length === 0) {
+      return undefined;
+    }
+    const rows = await connection.execute<{ name: string }[]>(`select \`name\` from \`${this.#table}\` order by \`id\``, [], 'all', ctx, log);
+    return rows.map(row => row.name);
+  }
+
+  /** The listed migrations not in `executed`, in list order (as umzug computes them). */
+  pending(executed: string[]): ListedMigration[] {
+    const done = new Set(executed);
+    return this.#list.filter(migration => !done.has(migration.name));
+  }
+
+  /**
+   * Runs `pending` (computed from `executed`) in one transaction; rolls all of it back when one fails.
+   * Resolves the names applied now and the table's names after (another process may have got there first).
+   */
+  async apply(em: TenantEntityManager, executed: string[], pending: ListedMigration[]): Promise<{ applied: string[]; executed: string[] }> {
+    const connection = em.getConnection();
+    const scripts = connection.logsQueries || em.getTransactionContext() ? undefined : await this.#scripts(em, pending);
+    if (!scripts) {
+      await this.#runThroughMikroOrm(em, pending);
+    } else if (!await connection.withHandle(db => this.#runScripts(db, executed, pending, scripts))) {
+      // The table changed since it was read (another process migrated meanwhile): start over from it.
+      const now = (await this.executed(em))!;
+      const still = this.pending(now);
+      return still.length ? this.apply(em, now, still) : { applied: [], executed: now };
+    }
+    const applied = pending.map(m => m.name);
+    return { applied, executed: [...executed, ...applied] };
+  }
+
+  async #runThroughMikroOrm(em: TenantEntityManager, pending: ListedMigration[]): Promise<void> {
+    const driver = em.getDriver();
+    const connection = driver.getConnection();
+    // The tenant's label on every statement of the run (MikroORM's Migrator logs them without it).
+    const log = em.getLoggerContext();
+    await connection.transactional(async trx => {
+      for (const { name, class: MigrationClass } of pending) {
+        const migration = new MigrationClass(driver as never, em.config);
+        migration.reset();
+        migration.setTransactionContext(trx);
+        await migration.up();
+        for (const sql of this.#framed(em, migration.getQueries())) {
+          await driver.execute(sql as string, undefined, 'all', trx, log);
+        }
+        await connection.execute(`insert into \`${this.#table}\` (\`name\`) values (?)`, [name], 'run', trx, log);
+      }
+    }, { loggerContext: log });
+  }
+
+  /** Each pending migration's statements, when every one of them only adds SQL strings; else undefined. */
+  async #scripts(em: TenantEntityManager, pending: ListedMigration[]): Promise<string[][] | undefined> {
+    const scripts: string[][] = [];
+    for (const { class: MigrationClass } of pending) {
+      if (this.#usesDriver.has(MigrationClass)) {
+        return undefined;
+      }
+      let used = false;
+      const refusing = new Proxy({}, {
+        get() {
+          used = true;
+          throw new UsesDriver('migration uses the driver');
+        },
+      });
+      const migration = new MigrationClass(refusing as never, em.config);
+      try {
+        await migration.up();
+      } catch (error) {
+        if (!used) {
+          throw error;
+        }
+      }
+      const queries = this.#framed(em, migration.getQueries());
+      if (used || !queries.every(sql => typeof sql === 'string')) {
+        this.#usesDriver.add(MigrationClass);
+        return undefined;
+      }
+      scripts.push(queries as string[]);
+    }
+    return scripts;
+  }
+
+  /** A migration's queries between the schema helper's beginning and end, blank ones dropped (as MikroORM's runner does). */
+  #framed(em: TenantEntityManager, queries: unknown[]): unknown[] {
+    const helper = em.getDriver().getPlatform().getSchemaHelper()!;
+    const charset = em.config.get('charset')!;
+    return [
+      ...helper.getSchemaBeginning(charset, this.#options.disableForeignKeys).split('\n'),
+      ...queries,
+      ...helper.getSchemaEnd(this.#options.disableForeignKeys).split('\n'),
+    ].filter(sql => typeof sql !== 'string' || sql.trim().length > 0);
+  }
+
+  #readExecuted(db: RawHandle): string[] | undefined {
+    const table = db.prepare('select 1 from sqlite_master where type = \'table\' and name = ?').get(this.#table);
+    return table ? db.prepare(`select \`name\` from \`${this.#table}\` order by \`id\``).pluck().all() as string[] : undefined;
+  }
+
+  /** Runs the scripts in one transaction, unless the migrations table no longer reads `executed` (then false, nothing done). */
+  #runScripts(db: RawHandle, executed: string[], pending: ListedMigration[], scripts: string[][]): boolean {
+    db.exec('begin immediate');
+    try {
+      const now = this.#readExecuted(db);
+      if (!now || now.join('\n') !== executed.join('\n')) {
+        db.exec('rollback');
+        return false;
+      }
+      const record = db.prepare(`insert into \`${this.#table}\` (\`name\`) values (?)`);
+      for (const [i, migration] of pending.entries()) {
+        for (const sql of scripts[i]!) {
+          db.exec(sql);
+        }
+        record.run(migration.name);
+      }
+      db.exec('commit');
+      return true;
+    } catch (error) {
+      if (db.inTransaction) {
+        db.exec('rollback');
+      }
+      throw error;
+    }
+  }
+}
+
+/** What the runner needs of a better-sqlite3 handle. */
+interface RawHandle {
+  exec(sql: string): unknown;
+  prepare(sql: string): { get(...params: unknown[]): unknown; run(...params: unknown[]): unknown; pluck(): { all(...params: unknown[]): unknown[] } };
+  readonly inTransaction: boolean;
+}
+
+/**
+ * True when {@link ListedMigrationRunner} does what MikroORM's Migrator would: a bundled list, one
+ * transaction for the whole run, a plain table name in the tenant's own database.
+ */
+export function canRunListed(options: MigrationsOptions): boolean {
+  return Array.isArray(options.migrationsList)
+    && options.transactional !== false && options.allOrNothing !== false
+    && PLAIN_TABLE.test(options.tableName ?? 'mikro_orm_migrations');
+}
+
+/** The list of a `migrationsList` option as name and class pairs (entries may be bare classes, named by their class name). */
+export function listedMigrations(options: MigrationsOptions): ListedMigration[] {
+  return (options.migrationsList ?? []).map(entry => (typeof entry === 'function'
+    ? { name: stripExtension((entry as { name: string }).name), class: entry as unknown as MigrationClass }
+    : { name: stripExtension(entry.name), class: entry.class as unknown as MigrationClass }));
+}
+
+/** MikroORM records migration names without a `.js`/`.ts` extension. */
+function stripExtension(name: string): string {
+  return name.replace(/\.(js|ts)$/, '');
+}
