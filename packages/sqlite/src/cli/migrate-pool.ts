@@ -11,6 +11,10 @@ export interface WorkerPoolOptions {
   configPath: string;
   /** The worker's module. @default `./migrate-worker.js` next to this file */
   workerUrl?: URL;
+  /** Called once, when the first worker is ready to take tenants. */
+  onReady?: () => void;
+  /** Once aborted, workers still starting are stopped (for a caller that emptied the queue itself meanwhile). */
+  signal?: AbortSignal;
 }
 
 type WorkerMessage = TenantMigrationOutcome | { ready: true } | { startupError: string; code?: string };
@@ -19,8 +23,10 @@ type WorkerMessage = TenantMigrationOutcome | { ready: true } | { startupError: 
 const STDERR_TAIL = 2000;
 
 /**
- * Hands tenants one at a time to `concurrency` worker processes until every one has an outcome; resolves
- * how many workers were started (replacements included).
+ * Hands tenants one at a time to `concurrency` worker processes until `queue` is empty and every tenant
+ * handed out has an outcome; resolves how many workers were started (replacements included). The workers
+ * take tenants from `queue` itself, which the caller may keep taking from as well (the main process
+ * migrating while the workers start).
  *
  * Processes, not threads: SQLite serialises file opens, closes and locks of one process on process-wide
  * mutexes, so two threads migrating tenant files got about 1.3 times the work of one done, two processes
@@ -30,12 +36,19 @@ const STDERR_TAIL = 2000;
  * @throws CliError `ERR_WORKER_FAILED` when a worker cannot start (e.g. the config fails in it): no
  * further tenants are handed out, the ones in flight finish (and are reported), then the run stops
  */
-export function migrateInWorkers(ids: string[], options: WorkerPoolOptions, onOutcome: (outcome: TenantMigrationOutcome) => void): Promise<number> {
-  const queue = [...ids];
+export function migrateInWorkers(queue: string[], options: WorkerPoolOptions, onOutcome: (outcome: TenantMigrationOutcome) => void): Promise<number> {
+  let anyReady = false;
   const workerPath = fileURLToPath(options.workerUrl ?? new URL('./migrate-worker.js', import.meta.url));
   let startupError: CliError | undefined;
   let live = 0;
   let started = 0;
+  /** Workers still loading, killed if the caller aborts: nothing is left for them. */
+  const starting = new Set<ReturnType<typeof fork>>();
+  options.signal?.addEventListener('abort', () => {
+    for (const worker of starting) {
+      worker.kill();
+    }
+  }, { once: true });
 
   return new Promise<number>((resolve, reject) => {
     const finishIfIdle = () => {
@@ -52,6 +65,7 @@ export function migrateInWorkers(ids: string[], options: WorkerPoolOptions, onOu
       live++;
       started++;
       const worker = fork(workerPath, [options.configPath], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      starting.add(worker);
       let ready = false;
       let current: string | undefined;
       let stderr = '';
@@ -65,6 +79,11 @@ export function migrateInWorkers(ids: string[], options: WorkerPoolOptions, onOu
       worker.on('message', (message: WorkerMessage) => {
         if ('ready' in message) {
           ready = true;
+          starting.delete(worker);
+          if (!anyReady) {
+            anyReady = true;
+            options.onReady?.();
+          }
           handOut();
         } else if ('startupError' in message) {
           startupError ??= CliError.workerFailed(Object.assign(new Error(message.startupError), { code: message.code }));
@@ -79,6 +98,7 @@ export function migrateInWorkers(ids: string[], options: WorkerPoolOptions, onOu
       });
       worker.on('exit', (exitCode, signal) => {
         live--;
+        starting.delete(worker);
         const why = signal ? `was killed (${signal})` : `exited with code ${exitCode}`;
         const said = lastLine(stderr);
         if (current !== undefined) {
@@ -87,7 +107,7 @@ export function migrateInWorkers(ids: string[], options: WorkerPoolOptions, onOu
           if (queue.length && !startupError) {
             startWorker();
           }
-        } else if (!ready && !startupError && exitCode !== 0) {
+        } else if (!ready && !startupError && exitCode !== 0 && !options.signal?.aborted) {
           startupError = CliError.workerFailed(new Error(said || `it ${why}`));
         }
         finishIfIdle();

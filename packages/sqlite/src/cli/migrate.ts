@@ -4,14 +4,19 @@ import { CliError, messageOf, oneLine } from './cli-error.js';
 import type { CliIo } from './io.js';
 import { migrateInWorkers } from './migrate-pool.js';
 import { startProgress } from './migrate-progress.js';
-import { SchemaVersionRecorder, failedOutcome, migrateOneTenant, type TenantMigrationOutcome } from './migrate-tenant.js';
+import { migrateAdaptively, migrateInProcess } from './migrate-schedule.js';
+import { SchemaVersionRecorder, failedOutcome, type TenantMigrationOutcome } from './migrate-tenant.js';
 import { targetTenants } from './tenant-status.js';
 
 /** Options of {@link migrateAll} (`mikro-tenant migrate`). */
 export interface MigrateOptions {
   /** Only this tenant. @default every registered tenant */
   tenant?: string;
-  /** Worker processes migrating in parallel; 1 (or a single tenant) migrates in this process. @default the number of cores */
+  /**
+   * Worker processes migrating in parallel, each tenant in one of them; 1 (or a single tenant) migrates in
+   * this process. @default the number of cores, started only when the run is long enough to repay their
+   * start-up (this process migrates meanwhile, and alone when the run is short)
+   */
   concurrency?: number;
   /** Print the {@link MigrateSummary} as JSON on stdout. @default false */
   json?: boolean;
@@ -69,13 +74,16 @@ export async function migrateAll(tenancy: SqliteTenancy, options: MigrateOptions
       onOutcome(failedOutcome(tenantId, CliError.tenantFilesMissing([tenantId])));
     }
     const concurrency = Math.min(requested, present.length);
+    const queue = [...present];
     // One tenant, or --concurrency 1: a worker's start (loading MikroORM again) would cost more than it saves.
     if (concurrency <= 1) {
-      for (const tenantId of present) {
-        onOutcome(await migrateOneTenant(tenancy, tenantId));
+      for (const tenantId of queue) {
+        onOutcome(await migrateInProcess(tenancy, tenantId));
       }
+    } else if (options.concurrency !== undefined) {
+      workers = await migrateInWorkers(queue, { concurrency, configPath: options.configPath }, onOutcome);
     } else {
-      workers = await migrateInWorkers(present, { concurrency, configPath: options.configPath }, onOutcome);
+      workers = await migrateAdaptively(tenancy, queue, { concurrency, configPath: options.configPath }, onOutcome);
     }
   } finally {
     progress.stop();
