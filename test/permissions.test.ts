@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { Tag } from './fixtures/entities.js';
@@ -13,6 +13,17 @@ function modeOf(path: string): string {
 /** `path relative to dir: mode` of everything under dir (folders included). */
 function modesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().map(name => `${name}: ${modeOf(join(dir, name))}`);
+}
+
+/** Waits (up to 5 s) for the spare copies of the template the tenancy makes in the background. */
+async function sparesMade(sparesDir: string): Promise<void> {
+  for (let waited = 0; waited < 5000 && !(existsSync(sparesDir) && readdirSync(sparesDir).length > 0); waited += 5) {
+    await new Promise(resolve => setTimeout(resolve, 5));
+  }
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(test), items.filter(item => !test(item))];
 }
 
 function expected(mode: number): string {
@@ -44,7 +55,12 @@ describe('file and folder permissions', () => {
       const folder = expected(0o700);
       const file = expected(0o600);
       expect(modeOf(join(dir, 'data'))).to.equal(folder);
-      expect(modesUnder(join(dir, 'data', 'tenants'))).to.deep.equal([
+      await sparesMade(tenancy.files.sparesDir);
+      // Spare copies of the template (made in the background, so however many are there now).
+      const [spares, rest] = partition(modesUnder(join(dir, 'data', 'tenants')), entry => entry.startsWith('.mikro-tenant/spares'));
+      expect(spares.length).to.be.greaterThan(0);
+      expect(spares).to.deep.equal(spares.map(entry => (entry.startsWith('.mikro-tenant/spares:') ? `.mikro-tenant/spares: ${folder}` : `${entry.split(':')[0]}: ${file}`)));
+      expect(rest).to.deep.equal([
         `.mikro-tenant: ${folder}`,
         `.mikro-tenant/template-${tenancy.schema.key}.sqlite3: ${file}`,
         `.mikro-tenant/tmp: ${folder}`,
@@ -88,6 +104,13 @@ describe('file and folder permissions', () => {
       expect(modeOf(tenancy.files.internalDir)).to.equal(expected(0o750));
       expect(modeOf(tenancy.files.path('acme'))).to.equal(expected(0o640));
       expect(modeOf(`${tenancy.files.path('acme')}-wal`)).to.equal(expected(0o640));
+      await sparesMade(tenancy.files.sparesDir);
+      await tenancy.createTenant('from-spare');
+      expect(modeOf(tenancy.files.path('from-spare'))).to.equal(expected(0o640));
+      expect(modeOf(tenancy.files.sparesDir)).to.equal(expected(0o750));
+      for (const spare of readdirSync(tenancy.files.sparesDir)) {
+        expect(modeOf(join(tenancy.files.sparesDir, spare)), spare).to.equal(expected(0o640));
+      }
     } finally {
       await tenancy.close();
     }

@@ -25,6 +25,7 @@ import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { checkSharedFileApart, entityTenantIdRule, tenantEntityMetadata } from './init-checks.js';
 import { DeferredDeletions, TenancyLifecycle } from './tenancy-lifecycle.js';
 import { TemplateCache } from './template-cache.js';
+import { TemplateSpares } from './template-spares.js';
 import { reconcileWithFolder, withFileStats, type ReconcileReport } from './tenant-inventory.js';
 import { TenantFiles, createEmptyFile, fileExists, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
 import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
@@ -85,6 +86,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   readonly #setup: TenantBinding['setup'];
   readonly #pool: TenantPool<TenantEntityManager>;
   readonly #template?: TemplateCache;
+  readonly #spares?: TemplateSpares;
   readonly #provisioner: TenantProvisioner;
   /** The library's own way to the shared database, and the routing of tenants' shared writes. */
   readonly #shared: SharedAccess;
@@ -122,9 +124,10 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     });
     if (this.options.template) {
       this.#template = new TemplateCache(this.files, this.schema.key, async path => { await this.#build(path); });
+      this.#spares = new TemplateSpares(this.files, this.#template, this.schema.key);
     }
     this.#provisioner = new TenantProvisioner({
-      files: this.files, registry: this.#registry, template: this.#template, version: this.schema.version,
+      files: this.files, registry: this.#registry, template: this.#template, spares: this.#spares, version: this.schema.version,
       build: path => this.#build(path), warn: this.options.warn,
     });
   }
@@ -399,14 +402,24 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     });
   }
 
-  /** Builds the template for the current schema now (it is otherwise built on the first provisioning). @throws TenantError `ERR_TENANCY_CLOSED` */
+  /**
+   * Builds the template for the current schema now (it is otherwise built on the first provisioning), and
+   * starts making the spare copies new tenants are provisioned from. @throws TenantError `ERR_TENANCY_CLOSED`
+   */
   async buildTemplate(): Promise<string | undefined> {
-    return this.#lifecycle.track(async () => this.#template?.ensure());
+    return this.#lifecycle.track(async () => {
+      const path = await this.#template?.ensure();
+      this.#spares?.fill();
+      return path;
+    });
   }
 
-  /** Removes the template files; the next provisioning rebuilds the template. @throws TenantError `ERR_TENANCY_CLOSED` */
+  /** Removes the template files and the spare copies of it; the next provisioning rebuilds the template. @throws TenantError `ERR_TENANCY_CLOSED` */
   async clearTemplate(): Promise<number> {
-    return this.#lifecycle.track(async () => (await this.#template?.clear()) ?? 0);
+    return this.#lifecycle.track(async () => {
+      await this.#spares?.clear();
+      return (await this.#template?.clear()) ?? 0;
+    });
   }
 
   /**
@@ -424,6 +437,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       }
       await this.#lifecycle.settle();
       await this.#provisioner.settle();
+      await this.#spares?.close();
       await this.#registry.flush();
       releaseTenantConfig(this.orm.config);
       await this.orm.close(true);

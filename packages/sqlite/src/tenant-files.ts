@@ -153,7 +153,17 @@ export class TenantFiles {
 
   /** A fresh, unique path in the internal tmp folder (same file system as the tenant files). Nothing is created. */
   tmpPath(label: string): string {
-    return join(this.internalDir, 'tmp', `${label}.${process.pid}.${randomBytes(6).toString('hex')}.sqlite3`);
+    return join(this.internalDir, 'tmp', processFileName(label));
+  }
+
+  /** Folder of the spare copies of the template made ahead of need (see `TemplateSpares`). */
+  get sparesDir(): string {
+    return join(this.internalDir, 'spares');
+  }
+
+  /** A fresh, unique path for a spare copy of the template of schema `key`, in {@link sparesDir}. Nothing is created. */
+  sparePath(key: string): string {
+    return join(this.sparesDir, processFileName(`spare-${key}`));
   }
 
   /**
@@ -234,16 +244,25 @@ export async function removeDatabaseFiles(path: string): Promise<boolean> {
   return existed;
 }
 
-/** Removes leftovers of builds in the tmp folder whose process is gone (a crash mid-provisioning). */
+/** `<label>.<pid>.<random>.sqlite3`: a file of this process, which {@link removeStaleTmpFiles} removes once the process is gone. */
+function processFileName(label: string): string {
+  return `${label}.${process.pid}.${randomBytes(6).toString('hex')}.sqlite3`;
+}
+
+/**
+ * Removes files whose process is gone from the tmp folder (builds cut short by a crash) and the spares
+ * folder (spare template copies of a process that ended without closing its tenancy).
+ */
 export async function removeStaleTmpFiles(files: TenantFiles): Promise<number> {
-  const tmpDir = join(files.internalDir, 'tmp');
-  const names = await fsp.readdir(tmpDir).catch(() => [] as string[]);
   let removed = 0;
-  for (const name of names) {
-    const pid = Number(name.split('.').at(-3));
-    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
-      await fsp.rm(join(tmpDir, name), { force: true });
-      removed++;
+  for (const dir of [join(files.internalDir, 'tmp'), files.sparesDir]) {
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = Number(name.split('.').at(-3));
+      if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
+        await fsp.rm(join(dir, name), { force: true });
+        removed++;
+      }
     }
   }
   return removed;

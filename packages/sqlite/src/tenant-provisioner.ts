@@ -1,6 +1,7 @@
-import { constants as fsConstants, chmodSync, copyFileSync, linkSync, promises as fsp, statSync, unlinkSync } from 'node:fs';
+import { constants as fsConstants, copyFileSync, linkSync, promises as fsp, unlinkSync } from 'node:fs';
 import { TenantError, isTenantError, type DeferredTenantRegistry, type TenantRecord } from '@mikro-tenant/core';
 import type { TemplateCache } from './template-cache.js';
+import { keepWithinMode, type TemplateSpares } from './template-spares.js';
 import { fileExists, placeNoOverwrite, removeDatabaseFiles, type TenantFiles } from './tenant-files.js';
 
 /** Outcome of provisioning one tenant. */
@@ -17,6 +18,8 @@ export interface TenantProvisionerInit {
   registry: DeferredTenantRegistry;
   /** The template cache, or undefined with `template: false` (every tenant is built). */
   template?: TemplateCache;
+  /** Copies of the template made ahead of need (with the template). */
+  spares?: TemplateSpares;
   /** Schema version a copy of the template has. */
   version: string | null;
   /** Builds an up-to-date empty database at a tmp path; resolves its schema version. */
@@ -25,10 +28,11 @@ export interface TenantProvisionerInit {
 }
 
 /**
- * Creates tenant database files: a copy of the template (or a build, when there is none or it fails)
- * written under a temporary name and put in place with a hard link, which either creates the tenant's
- * name with the whole file or fails because it exists. So an existing tenant file is never overwritten
- * and a crash leaves no half-built one, only a temporary file that the next start removes.
+ * Creates tenant database files: a spare copy of the template made ahead of need, else a copy made now
+ * (or a build, when there is no template or it fails), written under a temporary name and put in place
+ * with a hard link, which either creates the tenant's name with the whole file or fails because it
+ * exists. So an existing tenant file is never overwritten and a crash leaves no half-built one, only a
+ * temporary file that the next start removes.
  */
 export class TenantProvisioner {
   readonly #init: TenantProvisionerInit;
@@ -83,11 +87,13 @@ export class TenantProvisioner {
       return { created: false, record: this.#register(tenantId, null) };
     }
     files.ensureDirs();
-    const tmp = files.tmpPath(`tenant-${tenantId}`);
+    // A spare is this call's own from here: placed, or removed below.
+    const spare = this.#init.spares?.take();
+    const tmp = spare ?? files.tmpPath(`tenant-${tenantId}`);
     let created: boolean;
     let version: string | null;
     try {
-      version = await this.#fill(tenantId, tmp);
+      version = spare ? this.#init.version : await this.#fill(tenantId, tmp);
       created = placeTmpFile(tmp, target) || await placeNoOverwrite(tmp, target);
     } catch (error) {
       await removeDatabaseFiles(tmp);
@@ -128,17 +134,6 @@ export class TenantProvisioner {
    */
   #register(tenantId: string, schemaVersion: string | null): TenantRecord {
     return this.#init.registry.registerSoon({ tenantId, location: this.#init.files.fileName(tenantId), schemaVersion });
-  }
-}
-
-/**
- * A copy takes its source's mode: a template left by an older version (0644) must not hand its looser
- * mode to tenant files, so the bits outside `fileMode` are dropped (never added).
- */
-function keepWithinMode(path: string, fileMode: number): void {
-  const mode = statSync(path).mode & 0o777;
-  if ((mode & ~fileMode) !== 0) {
-    chmodSync(path, mode & fileMode);
   }
 }
 
