@@ -114,6 +114,28 @@ describe('TenantPool', () => {
     expect(error).to.have.property('code', 'ERR_TENANCY_CLOSED');
   });
 
+  it('tryAcquire() leases an open tenant at once and marks it used; undefined for one not open or being retired; refused after close()', async () => {
+    const { pool, closed } = makePool(2);
+    expect(pool.tryAcquire('a')).to.equal(undefined);
+    for (const id of ['a', 'b']) {
+      (await pool.acquire(id)).release();
+    }
+    const lease = pool.tryAcquire('a')!;
+    expect(lease.handle.id).to.equal('a');
+    expect(pool.leases('a')).to.equal(1);
+    lease.release();
+    (await pool.acquire('c')).release(); // evicts b: the lease made a the more recent
+    await new Promise(resolve => setTimeout(resolve, 5));
+    expect(closed).to.deep.equal(['b']);
+    const held = await pool.acquire('c');
+    const retiring = pool.retire('c', 1000);
+    expect(pool.tryAcquire('c')).to.equal(undefined);
+    held.release();
+    await retiring;
+    await pool.close();
+    expect(() => pool.tryAcquire('a')).to.throw(TenantError).with.property('code', 'ERR_TENANCY_CLOSED');
+  });
+
   it('rejects a maxOpen that is not a positive integer', () => {
     expect(() => new TenantPool(0, { open: async () => 1, close: async () => undefined })).to.throw(TenantError);
   });

@@ -26,8 +26,6 @@ export interface TenantBinding {
   readonly file: string;
   /** Prepares a freshly opened handle (pragmas, ATTACH of the shared database). */
   readonly setup: (db: Database.Database) => void;
-  /** Called on every statement, so the pool can keep its LRU order. */
-  readonly touch?: () => void;
   /** Allows opening a file that does not exist yet (template and migration builds). @default false */
   readonly create?: boolean;
   /** Sends this tenant's writes of shared entities over the shared connection (see mikro-orm-6/shared-write-router.ts). */
@@ -301,7 +299,6 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
 
   override async execute<T>(...args: Parameters<BetterSqliteConnection['execute']>): Promise<T> {
     this.#assertUsable();
-    this.#binding!.touch?.();
     return super.execute(...args) as Promise<T>;
   }
 
@@ -312,7 +309,6 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
    */
   async withHandle<T>(fn: (db: Database.Database) => T): Promise<T> {
     this.#assertUsable();
-    this.#binding!.touch?.();
     await this.ensureConnection();
     const dialect = this.client.client as unknown as TenantKnexDialect;
     const db = await dialect.acquireConnection();

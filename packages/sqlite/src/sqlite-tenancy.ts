@@ -257,7 +257,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
 
   /**
    * A new EntityManager fork bound to one tenant, creating the tenant first when `autoCreate` is on.
-   * The connection is not leased: for work that must not race eviction, prefer {@link run}.
+   * The connection is not leased, and its queries do not count as use of the tenant (only leases do, for
+   * the pool's least-recently-used order): for work that must not race eviction, prefer {@link run}.
    *
    * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`, `ERR_TENANCY_CLOSED`
    */
@@ -287,7 +288,8 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
   async run<T>(tenantId: TenantIdInput, fn: (em: TenantEntityManager) => T | Promise<T>, options: TenantRunOptions = {}): Promise<T> {
     this.#lifecycle.assertOpen();
     const id = this.tenantId(tenantId);
-    const lease = await this.#pool.acquire(id, { create: options.create });
+    // An open tenant is leased without a promise round; the lease is what marks it used (not each statement).
+    const lease = this.#pool.tryAcquire(id) ?? await this.#pool.acquire(id, { create: options.create });
     let scope: TenantScope<TenantEntityManager> | undefined;
     try {
       const em = lease.handle.fork();
@@ -480,7 +482,7 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
       provisioned = true;
     }
     const em = createTenantEntityManager(this.#config, this.orm.getMetadata(), this.orm.em.getEventManager(), {
-      tenantId, file, setup: this.#setup, touch: () => this.#pool.touch(tenantId), sharedWrites: this.#shared.router, guard: this.#guard,
+      tenantId, file, setup: this.#setup, sharedWrites: this.#shared.router, guard: this.#guard,
     });
     // The file may still vanish or appear (other processes) before the open: the loop settles that.
     for (let attempt = 0; ; attempt++) {

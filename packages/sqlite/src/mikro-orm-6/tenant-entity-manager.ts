@@ -4,9 +4,9 @@
  * driver and EntityManager to one tenant over the tenancy's derived configuration (`tenant-config.ts`).
  * @module
  */
-import { TransactionContext, type Configuration, type ConnectionType, type EventManager, type MetadataStorage } from '@mikro-orm/core';
+import { TransactionContext, type Configuration, type ConnectionType, type EventManager, type ForkOptions, type MetadataStorage } from '@mikro-orm/core';
 import { SqlEntityManager } from '@mikro-orm/knex';
-import { currentTenantScope, requireTenantScope } from '@mikro-tenant/core';
+import { currentTenantScope, requireTenantScope, type TenantScope } from '@mikro-tenant/core';
 import { TenantSqliteDriver, type TenantBinding } from '../mikro-orm-bridge.js';
 import { bindTenantConfig, deriveTenantConfig as deriveConfig, setTenantDriver, type TenantConfigInput } from './tenant-config.js';
 
@@ -51,6 +51,24 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
     get tenantId(): string | undefined {
       return (this.getDriver() as TenantSqliteDriver).getConnection().binding?.tenantId;
     }
+
+    // MikroORM deep-merges the parent's logger context into every fork (Utils.merge, a good part of a
+    // fork's cost): a flat one, such as the tenant label, is copied instead. The result is the same object.
+    override fork(options: ForkOptions = {}): any {
+      const own = this.loggerContext;
+      if (this.useContext || !own || options.loggerContext || !isFlat(own)) {
+        return super.fork(options);
+      }
+      this.loggerContext = undefined;
+      let fork: TenantEm;
+      try {
+        fork = super.fork(options) as TenantEm;
+      } finally {
+        this.loggerContext = own;
+      }
+      fork.loggerContext = { ...own };
+      return fork;
+    }
   }
   Object.defineProperty(TenantEm.prototype, TENANT_EM, { value: true });
 
@@ -77,7 +95,30 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
         return this;
       }
       this.assertUsable?.();
-      const scope = requireTenantScope<TenantEntityManager>();
+      return this.#resolve(requireTenantScope<TenantEntityManager>());
+    }
+
+    // Outside a scope these return the unbound driver/connection, whose every query throws ERR_NO_TENANT_CONTEXT.
+    override getDriver(): any {
+      if (!this.armed) {
+        return super.getDriver();
+      }
+      this.assertUsable?.();
+      const scope = currentTenantScope<TenantEntityManager>();
+      return scope ? this.#resolve(scope).getDriver() : super.getDriver();
+    }
+
+    override getConnection(type?: ConnectionType): any {
+      if (!this.armed) {
+        return super.getConnection(type);
+      }
+      this.assertUsable?.();
+      const scope = currentTenantScope<TenantEntityManager>();
+      return scope ? this.#resolve(scope).getConnection(type) : super.getConnection(type);
+    }
+
+    /** The EntityManager `scope` resolves to: its open transaction, its request-context fork, or its own fork. */
+    #resolve(scope: TenantScope<TenantEntityManager>): this {
       const name = scope.em.name;
       const transaction = TransactionContext.getEntityManager(name);
       if (transaction) {
@@ -88,26 +129,22 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
       const requested = this.config.get('context')(name);
       return (requested?.name === name ? requested : scope.em) as this;
     }
-
-    // Outside a scope these return the unbound driver/connection, whose every query throws ERR_NO_TENANT_CONTEXT.
-    override getDriver(): any {
-      if (this.armed) {
-        this.assertUsable?.();
-      }
-      return currentTenantScope() ? this.getContext().getDriver() : super.getDriver();
-    }
-
-    override getConnection(type?: ConnectionType): any {
-      if (this.armed) {
-        this.assertUsable?.();
-      }
-      return currentTenantScope() ? this.getContext().getConnection(type) : super.getConnection(type);
-    }
   }
   classes = { em: TenantEm as unknown as TenantEntityManagerClass, context: TenantContextEm as unknown as TenantEntityManagerClass };
   tenantClasses.set(Base, classes);
   contextClassOf.set(classes.em, classes.context);
   return classes;
+}
+
+/** True when no value of `context` is an object (so a shallow copy equals MikroORM's deep merge). */
+function isFlat(context: Record<string, unknown>): boolean {
+  for (const key in context) {
+    const value = context[key];
+    if (typeof value === 'object' && value !== null) {
+      return false;
+    }
+  }
+  return true;
 }
 
 const defaultClasses = tenantEntityManagerClasses();
