@@ -1,4 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
+import { checkTenantPage, type TenantPage } from './tenant-page.js';
 import type { TenantRecord, TenantRegistry } from './tenant-registry.js';
 
 /** A registration as {@link TenantRegistry.register} takes it. */
@@ -154,18 +155,21 @@ export class DeferredTenantRegistry implements TenantRegistry {
     return queued ? { ...queued } : this.#inner.get(tenantId);
   }
 
-  async list(): Promise<TenantRecord[]> {
-    const written = await this.#inner.list();
+  async list(page?: TenantPage): Promise<TenantRecord[]> {
+    checkTenantPage(page);
+    const written = await this.#inner.list(page);
     if (this.#queued.size === 0) {
       return written;
     }
+    // Queued rows belong in the page by their id: with the page's written rows, sorted, cut at its limit.
     const byId = new Map(written.map(record => [record.tenantId, record]));
     for (const record of this.#queued.values()) {
-      if (!byId.has(record.tenantId)) {
+      if (!byId.has(record.tenantId) && (page?.after === undefined || record.tenantId > page.after)) {
         byId.set(record.tenantId, { ...record });
       }
     }
-    return [...byId.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+    const rows = [...byId.values()].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+    return page?.limit === undefined ? rows : rows.slice(0, page.limit);
   }
 
   async setSchemaVersion(tenantId: string, version: string | null): Promise<void> {

@@ -11,6 +11,7 @@ export { DeferredTenantRegistry } from './deferred-registry.js';
 export { TenancyRegistry } from './tenancy-registry.js';
 export type { TenantRegistration } from './deferred-registry.js';
 export type { TenantRecord, TenantRegistry } from './tenant-registry.js';
+export type { TenantPage } from './tenant-page.js';
 export { TenantDeletionSubscriber } from './tenant-deletion-subscriber.js';
 export type { TenantDeletionSubscriberOptions } from './tenant-deletion-subscriber.js';
 export type { TransactionInspector } from './transaction-inspector.js';

@@ -1,4 +1,5 @@
 import type { DeferredTenantRegistry, TenantRegistration } from './deferred-registry.js';
+import type { TenantPage } from './tenant-page.js';
 import type { TenantRecord, TenantRegistry } from './tenant-registry.js';
 
 /**
@@ -61,9 +62,9 @@ export class TenancyRegistry implements TenantRegistry {
     return this.#inner.get(tenantId);
   }
 
-  async list(): Promise<TenantRecord[]> {
+  async list(page?: TenantPage): Promise<TenantRecord[]> {
     this.#assertUsable();
-    return this.#inner.list();
+    return this.#inner.list(page);
   }
 
   async setSchemaVersion(tenantId: string, version: string | null): Promise<void> {

@@ -1,5 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { TenantIdInput } from './tenant-id.js';
+import type { TenantPage } from './tenant-page.js';
 import type { TenantRecord } from './tenant-registry.js';
 
 /** Options of {@link Tenancy.run}. */
@@ -57,8 +58,8 @@ export interface Tenancy<EM extends EntityManager = EntityManager> {
   deleteTenant(tenantId: TenantIdInput): Promise<boolean>;
   /** True when the tenant exists. */
   tenantExists(tenantId: TenantIdInput): Promise<boolean>;
-  /** All tenants, from the registry (no scan of the storage). */
-  listTenants(): Promise<TenantInfo[]>;
+  /** Tenants from the registry (no scan of the storage), in id order: all of them, or one page. */
+  listTenants(page?: TenantPage): Promise<TenantInfo[]>;
   /** Closes every tenant connection and the shared ORM; afterwards every method rejects with `ERR_TENANCY_CLOSED`. Idempotent. */
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { TenantError } from './errors.js';
+import { checkTenantPage, type TenantPage } from './tenant-page.js';
 import { FLAT_TRANSACTIONS, type TransactionInspector } from './transaction-inspector.js';
 
 /** One row of the tenant registry. */
@@ -28,8 +29,8 @@ export interface TenantRegistry {
   exists(tenantId: string): Promise<boolean>;
   /** One tenant's row, or `undefined`. */
   get(tenantId: string): Promise<TenantRecord | undefined>;
-  /** All rows, ordered by tenant id. */
-  list(): Promise<TenantRecord[]>;
+  /** Rows ordered by tenant id: all of them, or one page. @throws TenantError `ERR_INVALID_OPTION` for a bad page */
+  list(page?: TenantPage): Promise<TenantRecord[]>;
   /** Records the schema version a tenant was migrated to. */
   setSchemaVersion(tenantId: string, version: string | null): Promise<void>;
 }
@@ -124,8 +125,14 @@ export class SqlTenantRegistry implements TenantRegistry {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
-  async list(): Promise<TenantRecord[]> {
-    const rows = await this.#execute<Row[]>(`select * from ${this.#table} order by tenant_id`, [], 'all');
+  async list(page?: TenantPage): Promise<TenantRecord[]> {
+    checkTenantPage(page);
+    // A page is a range of the primary key's index: its cost does not grow with the table.
+    const after = page?.after !== undefined;
+    const limit = page?.limit !== undefined;
+    const rows = await this.#execute<Row[]>(
+      `select * from ${this.#table}${after ? ' where tenant_id > ?' : ''} order by tenant_id${limit ? ' limit ?' : ''}`,
+      [...(after ? [page.after] : []), ...(limit ? [page.limit] : [])], 'all');
     return rows.map(toRecord);
   }
 

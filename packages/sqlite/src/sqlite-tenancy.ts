@@ -4,7 +4,7 @@ import { MikroORM, type Configuration, type EntityMetadata, type Options } from 
 import {
   DeferredTenantRegistry, SqlTenantRegistry, TenancyRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId,
   currentTenantScope, runInTenantScope,
-  type EntityTenantId, type Tenancy, type TenantIdInput, type TenantInfo, type TenantRecord, type TenantRunOptions, type TenantScope,
+  type EntityTenantId, type Tenancy, type TenantIdInput, type TenantInfo, type TenantPage, type TenantRecord, type TenantRunOptions, type TenantScope,
 } from '@mikro-tenant/core';
 import { BetterSqliteDriver, skipTablesInSharedSchema, type SqlEntityManager, type TenantBinding } from './mikro-orm-bridge.js';
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
@@ -370,9 +370,14 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     return fileExists(this.files.path(this.tenantId(tenantId)));
   }
 
-  /** Registered tenants with the size and modification time of their files (database plus `-wal`). @throws TenantError `ERR_TENANCY_CLOSED` */
-  async listTenants(): Promise<TenantInfo[]> {
-    return this.#lifecycle.track(async () => withFileStats(this.files.dir, await this.#registry.list()));
+  /**
+   * Registered tenants in id order, with the size and modification time of their files (database plus
+   * `-wal`): all of them, or one page (`{ after: lastIdOfThePreviousPage, limit }`), which costs the same
+   * whatever the number of tenants.
+   * @throws TenantError `ERR_INVALID_OPTION` for a bad page, `ERR_TENANCY_CLOSED`
+   */
+  async listTenants(page?: TenantPage): Promise<TenantInfo[]> {
+    return this.#lifecycle.track(async () => withFileStats(this.files.dir, await this.#registry.list(page)));
   }
 
   /**
