@@ -76,6 +76,11 @@ export class TenantPool<H> {
     return [...this.#entries.keys()];
   }
 
+  /** True while the pool has the tenant open, is opening it or is retiring it. */
+  has(tenantId: string): boolean {
+    return this.#entries.has(tenantId) || this.#opening.has(tenantId);
+  }
+
   /** The open resource of a tenant without leasing it or changing the LRU order. */
   peek(tenantId: string): H | undefined {
     return this.#entries.get(tenantId)?.handle;

@@ -4,6 +4,7 @@
  * the request context of a tenant scope, the routing of shared writes among them), this is all a port to
  * MikroORM 7 (kysely, `onCreateConnection`) has to touch.
  */
+import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
 import type Database from 'better-sqlite3';
 import {
@@ -177,20 +178,59 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
   }
 
   private openRaw(): Database.Database {
-    const binding = this.handle.binding;
-    const BetterSqlite = (this as unknown as { driver: typeof Database }).driver;
-    const db = new BetterSqlite(binding.file, { fileMustExist: !binding.create });
-    try {
-      binding.setup(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
-    if (binding.guard) {
-      handleGuards.set(db, binding.guard);
-    }
+    return openBound((this as unknown as { driver: typeof Database }).driver, this.handle.binding);
+  }
+}
+
+/** Opens the tenant's file with better-sqlite3 and prepares the handle (pragmas, ATTACH, its statement guard); closes it again if that fails. */
+function openBound(BetterSqlite: typeof Database, binding: TenantBinding): Database.Database {
+  const db = new BetterSqlite(binding.file, { fileMustExist: !binding.create });
+  try {
+    binding.setup(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  if (binding.guard) {
+    handleGuards.set(db, binding.guard);
+  }
+  return db;
+}
+
+/** A tenant's raw handle as work outside knex uses it: `exec()` passes the handle's statement guard first, as knex's statements do. */
+export interface TenantHandle {
+  exec(sql: string): unknown;
+  prepare(sql: string): Database.Statement;
+  readonly inTransaction: boolean;
+  close(): void;
+}
+
+function guarded(db: Database.Database): TenantHandle {
+  const guard = handleGuards.get(db);
+  if (!guard) {
     return db;
   }
+  return {
+    exec: sql => {
+      guard(db, sql, []);
+      return db.exec(sql);
+    },
+    prepare: sql => db.prepare(sql),
+    get inTransaction() {
+      return db.inTransaction;
+    },
+    close: () => db.close(),
+  };
+}
+
+/**
+ * A tenant's file opened and prepared as its connection opens it (pragmas, ATTACH), as a bare handle that
+ * is the caller's to close: for work that needs nothing of MikroORM on a tenant no connection holds
+ * (the CLI's migrations). Never open one beside a connection of the same tenant in one process.
+ */
+export function openTenantHandle(binding: TenantBinding): TenantHandle {
+  betterSqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  return guarded(openBound(betterSqlite, binding));
 }
 
 type KnexInstance = Knex & { context: { client: Knex.Client; userParams: object }; _events: object; _eventsCount: number };
@@ -307,13 +347,13 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
    * after the work queued before it, with nothing else running on it until `fn` returns. For SQLite work
    * that needs nothing of MikroORM (no logging, no entities), such as a migration script.
    */
-  async withHandle<T>(fn: (db: Database.Database) => T): Promise<T> {
+  async withHandle<T>(fn: (db: TenantHandle) => T): Promise<T> {
     this.#assertUsable();
     await this.ensureConnection();
     const dialect = this.client.client as unknown as TenantKnexDialect;
     const db = await dialect.acquireConnection();
     try {
-      return fn(db);
+      return fn(guarded(db));
     } finally {
       await dialect.releaseConnection(db);
     }

@@ -26,6 +26,7 @@ import { checkSharedFileApart, entityTenantIdRule, tenantEntityMetadata } from '
 import { DeferredDeletions, TenancyLifecycle } from './tenancy-lifecycle.js';
 import { TemplateCache } from './template-cache.js';
 import { TemplateSpares } from './template-spares.js';
+import { registerTenancyInternals } from './tenancy-tools.js';
 import { reconcileWithFolder, withFileStats, type ReconcileReport } from './tenant-inventory.js';
 import { TenantFiles, createEmptyFile, fileExists, removeDatabaseFiles, removeStaleTmpFiles } from './tenant-files.js';
 import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
@@ -129,6 +130,11 @@ export class SqliteTenancy implements Tenancy<TenantEntityManager> {
     this.#provisioner = new TenantProvisioner({
       files: this.files, registry: this.#registry, template: this.#template, spares: this.#spares, version: this.schema.version,
       build: path => this.#build(path), warn: this.options.warn,
+    });
+    registerTenancyInternals(this, {
+      files: this.files, schema: this.schema, config: this.#config, setup: this.#setup, guard: this.#guard,
+      busy: id => this.#pool.has(id) || this.#provisioner.pending(id) !== undefined,
+      track: fn => this.#lifecycle.track(fn),
     });
   }
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import type { MigrationsOptions } from '@mikro-orm/core';
+import type { Configuration, MigrationsOptions } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { TenantError } from '@mikro-tenant/core';
 import type { TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
-import { ListedMigrationRunner, canRunListed, listedMigrations } from './mikro-orm-6/migration-runner.js';
+import { ListedMigrationRunner, canRunListed, listedMigrations, type RawHandle } from './mikro-orm-6/migration-runner.js';
 import { schemaGeneratorFor } from './mikro-orm-6/schema-generator.js';
 
 /** Migrations of the tenant databases: a folder (`path`) or a bundled list (`migrationsList`), as in MikroORM. */
@@ -31,6 +31,12 @@ export interface TenantSchemaSource {
   apply(em: TenantEntityManager): Promise<SchemaApplyResult>;
   /** Names of what {@link apply} would still do to this database, writing nothing (for entities: `['schema']` when the tables lag behind them). */
   pending(em: TenantEntityManager): Promise<string[]>;
+  /**
+   * Does what {@link apply} does on a bare handle of the tenant's file, when that needs nothing of MikroORM;
+   * resolves undefined, having done nothing, when it cannot.
+   * @param config the tenants' configuration
+   */
+  applyOnHandle?(db: RawHandle, config: Configuration): Promise<SchemaApplyResult | undefined>;
 }
 
 /** The MikroORM migrations options used for tenant databases (no snapshots, quiet, one transaction). */
@@ -50,9 +56,9 @@ export function migrationsSource(options: TenantMigrationsOptions): TenantSchema
   const names = migrationNames(options);
   // Built on first use from the tenant configuration's migrations options (the same for every tenant).
   let runner: ListedMigrationRunner | null | undefined;
-  const runnerFor = (em: TenantEntityManager) => {
+  const runnerFor = (config: Configuration) => {
     if (runner === undefined) {
-      const effective = em.config.get('migrations');
+      const effective = config.get('migrations');
       runner = canRunListed(effective) ? new ListedMigrationRunner(listedMigrations(effective), effective) : null;
     }
     return runner;
@@ -63,7 +69,7 @@ export function migrationsSource(options: TenantMigrationsOptions): TenantSchema
     version: names.at(-1) ?? null,
     async apply(em) {
       try {
-        const listed = runnerFor(em);
+        const listed = runnerFor(em.config);
         const executed = await listed?.executed(em);
         if (listed && executed) {
           const pending = listed.pending(executed);
@@ -79,8 +85,13 @@ export function migrationsSource(options: TenantMigrationsOptions): TenantSchema
         throw TenantError.migrationFailed(em.tenantId ?? '?', error);
       }
     },
+    async applyOnHandle(db, config) {
+      const listed = runnerFor(config);
+      const after = await listed?.applyOnHandle(db, config);
+      return after && { executed: after.applied, version: after.executed.at(-1) ?? null };
+    },
     async pending(em) {
-      const listed = runnerFor(em);
+      const listed = runnerFor(em.config);
       const executed = await listed?.executed(em);
       if (listed && executed) {
         return listed.pending(executed).map(m => m.name);

@@ -2,8 +2,10 @@ import type { SqliteTenancy } from '../sqlite-tenancy.js';
 import { migrateInWorkers } from './migrate-pool.js';
 import { migrateOneTenant, type TenantMigrationOutcome } from './migrate-tenant.js';
 
-/** Tenants migrated in this process before the time per tenant is trusted (the first ones warm up the code). */
+/** Tenants migrated in this process before the time per tenant is trusted (the first ones warm up the code)... */
 const SAMPLE = 4;
+/** ...and how long they must have taken together, so that a few slow ones on a busy machine decide nothing. */
+const SAMPLE_MS = 250;
 /** Workers start only if they promise to save at least this share of the remaining time. */
 const MIN_SAVING = 0.25;
 /**
@@ -66,8 +68,9 @@ export async function migrateAdaptively(tenancy: SqliteTenancy, queue: string[],
     if (done === 1) {
       sampleStart = performance.now();
     }
-    if (!pool && done > SAMPLE && queue.length) {
-      const perTenant = (performance.now() - sampleStart) / (done - 1);
+    const sampled = performance.now() - sampleStart;
+    if (!pool && done > SAMPLE && sampled >= SAMPLE_MS && queue.length) {
+      const perTenant = sampled / (done - 1);
       const alone = queue.length * perTenant;
       const withWorkers = (options.workerStartMs ?? WORKER_START_MS) + alone / options.concurrency;
       if (withWorkers < alone * (1 - MIN_SAVING)) {

@@ -1,5 +1,6 @@
 import { messageOf, oneLine } from './cli-error.js';
 import type { SqliteTenancy } from '../sqlite-tenancy.js';
+import { migrateOnHandle } from '../tenancy-tools.js';
 
 /** What happened to one tenant in a `migrate` run (sent by worker processes as it is). */
 export interface TenantMigrationOutcome {
@@ -24,7 +25,9 @@ export interface TenantMigrationOutcome {
  */
 export async function migrateOneTenant(tenancy: SqliteTenancy, tenantId: string): Promise<TenantMigrationOutcome> {
   try {
-    const { executed, version } = await tenancy.run(tenantId, em => tenancy.schema.apply(em), { sharedContext: false });
+    // Migrations that only add SQL need no connection: the file is opened, migrated and closed.
+    const { executed, version } = await migrateOnHandle(tenancy, tenantId)
+      ?? await tenancy.run(tenantId, em => tenancy.schema.apply(em), { sharedContext: false });
     return { tenantId, status: executed.length ? 'migrated' : 'up-to-date', executed, version };
   } catch (error) {
     return failedOutcome(tenantId, error);

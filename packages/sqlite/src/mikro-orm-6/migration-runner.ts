@@ -1,4 +1,5 @@
 import type { Configuration, MigrationsOptions } from '@mikro-orm/core';
+import type { AbstractSqlPlatform } from '@mikro-orm/knex';
 import type { Migration } from '@mikro-orm/migrations';
 import type { TenantEntityManager } from './tenant-entity-manager.js';
 
@@ -76,7 +77,7 @@ export class ListedMigrationRunner {
    */
   async apply(em: TenantEntityManager, executed: string[], pending: ListedMigration[]): Promise<{ applied: string[]; executed: string[] }> {
     const connection = em.getConnection();
-    const scripts = connection.logsQueries || em.getTransactionContext() ? undefined : await this.#scripts(em, pending);
+    const scripts = connection.logsQueries || em.getTransactionContext() ? undefined : await this.#scripts(em.config, pending);
     if (!scripts) {
       await this.#runThroughMikroOrm(em, pending);
     } else if (!await connection.withHandle(db => this.#runScripts(db, executed, pending, scripts))) {
@@ -100,7 +101,7 @@ export class ListedMigrationRunner {
         migration.reset();
         migration.setTransactionContext(trx);
         await migration.up();
-        for (const sql of this.#framed(em, migration.getQueries())) {
+        for (const sql of this.#framed(em.config, migration.getQueries())) {
           await driver.execute(sql as string, undefined, 'all', trx, log);
         }
         await connection.execute(`insert into \`${this.#table}\` (\`name\`) values (?)`, [name], 'run', trx, log);
@@ -108,8 +109,44 @@ export class ListedMigrationRunner {
     }, { loggerContext: log });
   }
 
+  /**
+   * Migrates a tenant on a bare handle of its file (no connection holds it), when that needs nothing of
+   * MikroORM: the migrations table exists and every pending migration only adds SQL. Resolves undefined,
+   * having done nothing, when it cannot (the caller then migrates through a connection).
+   * @param config the tenants' configuration (what migrations get as `this.config`)
+   */
+  async applyOnHandle(db: RawHandle, config: Configuration): Promise<{ applied: string[]; executed: string[] } | undefined> {
+    // The handle is this call's alone: one transaction from the read to the commit, held across the
+    // collection of the scripts (another process migrating the tenant waits, then finds nothing to do).
+    db.exec('begin immediate');
+    try {
+      const executed = this.#readExecuted(db);
+      const pending = executed && this.pending(executed);
+      const scripts = pending?.length ? await this.#scripts(config, pending) : undefined;
+      if (!executed || !pending || (pending.length && !scripts)) {
+        db.exec('rollback');
+        return undefined;
+      }
+      const record = db.prepare(`insert into \`${this.#table}\` (\`name\`) values (?)`);
+      for (const [i, migration] of pending.entries()) {
+        for (const sql of scripts![i]!) {
+          db.exec(sql);
+        }
+        record.run(migration.name);
+      }
+      db.exec('commit');
+      const applied = pending.map(m => m.name);
+      return { applied, executed: [...executed, ...applied] };
+    } catch (error) {
+      if (db.inTransaction) {
+        db.exec('rollback');
+      }
+      throw error;
+    }
+  }
+
   /** Each pending migration's statements, when every one of them only adds SQL strings; else undefined. */
-  async #scripts(em: TenantEntityManager, pending: ListedMigration[]): Promise<string[][] | undefined> {
+  async #scripts(config: Configuration, pending: ListedMigration[]): Promise<string[][] | undefined> {
     const scripts: string[][] = [];
     for (const { class: MigrationClass } of pending) {
       if (this.#usesDriver.has(MigrationClass)) {
@@ -122,7 +159,7 @@ export class ListedMigrationRunner {
           throw new UsesDriver('migration uses the driver');
         },
       });
-      const migration = new MigrationClass(refusing as never, em.config);
+      const migration = new MigrationClass(refusing as never, config);
       try {
         await migration.up();
       } catch (error) {
@@ -130,7 +167,7 @@ export class ListedMigrationRunner {
           throw error;
         }
       }
-      const queries = this.#framed(em, migration.getQueries());
+      const queries = this.#framed(config, migration.getQueries());
       if (used || !queries.every(sql => typeof sql === 'string')) {
         this.#usesDriver.add(MigrationClass);
         return undefined;
@@ -141,9 +178,9 @@ export class ListedMigrationRunner {
   }
 
   /** A migration's queries between the schema helper's beginning and end, blank ones dropped (as MikroORM's runner does). */
-  #framed(em: TenantEntityManager, queries: unknown[]): unknown[] {
-    const helper = em.getDriver().getPlatform().getSchemaHelper()!;
-    const charset = em.config.get('charset')!;
+  #framed(config: Configuration, queries: unknown[]): unknown[] {
+    const helper = (config.getPlatform() as AbstractSqlPlatform).getSchemaHelper()!;
+    const charset = config.get('charset')!;
     return [
       ...helper.getSchemaBeginning(charset, this.#options.disableForeignKeys).split('\n'),
       ...queries,
@@ -151,9 +188,19 @@ export class ListedMigrationRunner {
     ].filter(sql => typeof sql !== 'string' || sql.trim().length > 0);
   }
 
+  /** The migrations table's names in the order they ran; `undefined` when there is no such table. */
   #readExecuted(db: RawHandle): string[] | undefined {
-    const table = db.prepare('select 1 from sqlite_master where type = \'table\' and name = ?').get(this.#table);
-    return table ? db.prepare(`select \`name\` from \`${this.#table}\` order by \`id\``).pluck().all() as string[] : undefined;
+    let read: { pluck(): { all(): unknown[] } };
+    try {
+      read = db.prepare(`select \`name\` from \`${this.#table}\` order by \`id\``);
+    } catch (error) {
+      // SQLite refuses to prepare a statement on a table that does not exist.
+      if (/no such table/i.test((error as Error).message)) {
+        return undefined;
+      }
+      throw error;
+    }
+    return read.pluck().all() as string[];
   }
 
   /** Runs the scripts in one transaction, unless the migrations table no longer reads `executed` (then false, nothing done). */
@@ -184,7 +231,7 @@ export class ListedMigrationRunner {
 }
 
 /** What the runner needs of a better-sqlite3 handle. */
-interface RawHandle {
+export interface RawHandle {
   exec(sql: string): unknown;
   prepare(sql: string): { get(...params: unknown[]): unknown; run(...params: unknown[]): unknown; pluck(): { all(...params: unknown[]): unknown[] } };
   readonly inTransaction: boolean;

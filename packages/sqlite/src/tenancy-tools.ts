@@ -1,0 +1,59 @@
+import { TenantError } from '@mikro-tenant/core';
+import type { Configuration } from '@mikro-orm/core';
+import { openTenantHandle, type TenantBinding } from './mikro-orm-bridge.js';
+import type { TenantFiles } from './tenant-files.js';
+import type { SchemaApplyResult, TenantSchemaSource } from './tenant-schema.js';
+
+/** What the package's own tools (the CLI) reach of a tenancy beyond its public API. Not exported from the package. */
+export interface TenancyInternals {
+  readonly files: TenantFiles;
+  readonly schema: TenantSchemaSource;
+  /** The tenants' configuration. */
+  readonly config: Configuration;
+  /** Prepares a tenant handle (pragmas, ATTACH). */
+  readonly setup: TenantBinding['setup'];
+  /** Checks every statement on a tenant handle (refuses writes of the attached shared database). */
+  readonly guard?: TenantBinding['guard'];
+  /** True while a connection of the tenancy holds the tenant, or it is being provisioned or deleted. */
+  busy(tenantId: string): boolean;
+  /** Runs `fn` as an operation `close()` waits for; refused once `close()` began. */
+  track<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+const internalsOf = new WeakMap<object, TenancyInternals>();
+
+/** Registers a tenancy's internals (its constructor does). */
+export function registerTenancyInternals(tenancy: object, internals: TenancyInternals): void {
+  internalsOf.set(tenancy, internals);
+}
+
+/**
+ * Applies a tenant's pending migrations on a bare handle of its file, without a connection, an
+ * EntityManager or the pool (about the cost of opening the file, running the SQL and closing it), when
+ * the schema source can (a `migrationsList` whose pending migrations only add SQL) and no connection of
+ * the tenancy holds the tenant. Resolves undefined, having done nothing, otherwise: then migrate through
+ * `run()`. For the CLI, which migrates one tenant at a time and does nothing else with the tenancy.
+ * @throws TenantError `ERR_TENANT_MIGRATION_FAILED` (rolled back), `ERR_TENANCY_CLOSED`
+ */
+export async function migrateOnHandle(tenancy: object, tenantId: string): Promise<SchemaApplyResult | undefined> {
+  const internals = internalsOf.get(tenancy);
+  if (!internals?.schema.applyOnHandle || internals.busy(tenantId)) {
+    return undefined;
+  }
+  return internals.track(async () => {
+    let db: ReturnType<typeof openTenantHandle>;
+    try {
+      db = openTenantHandle({ tenantId, file: internals.files.path(tenantId), setup: internals.setup, guard: internals.guard });
+    } catch {
+      // Missing or unreadable: the ordinary path reports it as it does.
+      return undefined;
+    }
+    try {
+      return await internals.schema.applyOnHandle!(db, internals.config);
+    } catch (error) {
+      throw TenantError.migrationFailed(tenantId, error);
+    } finally {
+      db.close();
+    }
+  });
+}
