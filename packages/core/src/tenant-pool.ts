@@ -145,7 +145,8 @@ export class TenantPool<H> {
 
   /**
    * Removes a tenant from the pool: new acquisitions wait, current leases get `graceMs` to finish,
-   * then the resource is closed and `then` runs (e.g. to delete files). Resolves when all of that is done.
+   * then the resource is closed and `then` runs (e.g. to delete files). Resolves when all of that is done;
+   * the acquisitions that waited go on at the next turn of the event loop.
    */
   async retire(tenantId: string, graceMs: number, then?: () => Promise<void>): Promise<void> {
     const pending = this.#opening.get(tenantId);
@@ -170,7 +171,10 @@ export class TenantPool<H> {
       await then?.();
     } finally {
       this.#entries.delete(tenantId);
-      finish();
+      // Work that waited resumes on the next turn of the event loop, after whoever retired the tenant has
+      // had its answer: a deletion's caller sees the files gone before queued work provisions the tenant
+      // afresh, however few microtasks that provisioning takes.
+      setImmediate(finish);
     }
   }
 
