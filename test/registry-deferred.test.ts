@@ -81,6 +81,18 @@ describe('registry rows written just after provisioning', () => {
     expect((await written('versioned'))?.schemaVersion).to.equal('v2');
   });
 
+  it('one schema version for many tenants reaches written and queued rows alike, in chunks past 500 ids', async () => {
+    const ids = Array.from({ length: 1200 }, (_, i) => `w${String(i).padStart(4, '0')}`);
+    await tenancy.registry.registerMany(ids.map(tenantId => ({ tenantId, location: `tenant_${tenantId}.sqlite3`, schemaVersion: null })));
+    await tenancy.run('queued', async () => undefined);
+    expect(tenancy.registry.queued).to.equal(1);
+    await tenancy.registry.setSchemaVersions([...ids, 'queued'], 'v3');
+    await tenancy.registry.flush();
+    const rows = await writtenRows();
+    expect(rows).to.have.length(1201);
+    expect(rows.filter(row => row.schemaVersion !== 'v3')).to.deep.equal([]);
+  });
+
   it('a failed write warns with MIKRO_TENANT_REGISTRY naming the tenants, and the tenants still work', async () => {
     await tenancy.orm.em.getConnection().execute(`drop table ${'mikro_tenant_registry'}`);
     await tenancy.run('orphan', async em => {

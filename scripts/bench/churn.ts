@@ -98,6 +98,10 @@ const scenario: Scenario = {
             'open fds at end': fds, 'RSS at end MiB': rss / MiB,
           },
           detail: {
+            remaining: `${Math.max(0, 1e6 / median(measured.a) - 1e6 / (0.9 * median(ceilings))).toFixed(1)} us per request beyond the goal: `
+              + 'each churn request builds the tenant\'s driver, connection, knex client and EntityManager on top of SQLite\'s open, pragmas '
+              + 'and close (the raw figure), and runs its first MikroORM query on cold caches right after them; see cold-open. A connection '
+              + 'that makes its knex client and root EntityManager lazily, or reuses them across tenants, would remove most of it',
             requests, inFlight, tenants: total, openTenants: stats.open, opened: stats.opened,
             fdsAtStart, rssAtStartMiB: rssAtStart / MiB, sqliteCeiling: Number(ceiling.toFixed(3)),
             note: `each request runs find(limit 20) on a random tenant; ${((1 - 100 / total) * 100).toFixed(0)}% of them open a tenant and evict another. `

@@ -40,7 +40,10 @@ export interface BenchEntry {
   medians: Record<string, number>;
   /** How many rounds the ratio is the median of. */
   rounds: number;
-  /** Anything else worth keeping. */
+  /**
+   * Anything else worth keeping. `note` is printed under Notes; `remaining` (the time the row lacks, as
+   * measured, and what would remove it) is printed when the goal is not met.
+   */
   detail?: Record<string, unknown>;
 }
 
@@ -119,6 +122,14 @@ export function entry(init: Omit<BenchEntry, 'goal' | 'met' | 'ratio'> & { ratio
   return { ...init, ratio, medians, goal: `${init.goal.op} ${init.goal.value}`, met };
 }
 
+/**
+ * The time per operation a `<=` goal leaves unmet, in us: `ours` minus `goal` times the baseline (both in us
+ * per operation). For throughputs pass per-request times (1e6 / req/s).
+ */
+export function overBudgetUs(oursUs: number, baselineUs: number, goal: number): string {
+  return `${Math.max(0, oursUs - goal * baselineUs).toFixed(1)} us per operation`;
+}
+
 /** Rounds to 3 significant decimals for the report. */
 export function round3(value: number): number {
   if (!Number.isFinite(value)) {
@@ -195,6 +206,15 @@ export function writeReport(outDir: string, entries: BenchEntry[], meta: { quick
     lines.push(`| ${e.scenario} | ${e.name} | ${e.baseline} | ${e.ratio} | ${e.goal} | ${e.met ? 'yes' : '**no**'} | ${medians} |`);
   }
   lines.push('', `Rounds per row: ${[...new Set(entries.map(e => e.rounds))].join(', ')}. Details per row are in \`results.json\`.`, '');
+  const unmet = entries.filter(e => !e.met);
+  if (unmet.length) {
+    lines.push('## Rows not met: the time that remains, and what would remove it', '');
+    for (const e of unmet) {
+      const remaining = typeof e.detail?.remaining === 'string' ? e.detail.remaining : 'no explanation was recorded for this row';
+      lines.push(`- **${e.scenario}, ${e.name}** (${e.ratio}, goal ${e.goal}): ${remaining}`);
+    }
+    lines.push('');
+  }
   const notes = entries.filter(e => typeof e.detail?.note === 'string');
   if (notes.length) {
     lines.push('## Notes', '');

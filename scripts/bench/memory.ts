@@ -104,6 +104,7 @@ const scenario: Scenario = {
         detail: {
           tenants: count,
           oursExternalKiB: KiB(ours.map(u => u.external)),
+          remaining: `${(median(beyond) - 1).toFixed(3)} MiB per open tenant beyond the budget, kept by MikroORM and knex per connection`,
           note: 'ratio = (RSS delta per tenant through the tenancy - RSS delta per raw better-sqlite3 handle with the same pragmas and query) in MiB; '
             + 'each side measured in its own process after a full GC; SQLite page cache is the default cache_size -2000 (2 MB cap, filled lazily: a few pages here)',
         },

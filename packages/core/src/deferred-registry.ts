@@ -172,6 +172,25 @@ export class DeferredTenantRegistry implements TenantRegistry {
     return page?.limit === undefined ? rows : rows.slice(0, page.limit);
   }
 
+  async setSchemaVersions(tenantIds: string[], version: string | null): Promise<void> {
+    const written: string[] = [];
+    for (const tenantId of tenantIds) {
+      const queued = this.#queued.get(tenantId);
+      if (queued) {
+        queued.schemaVersion = version;
+      } else {
+        written.push(tenantId);
+      }
+    }
+    if (this.#inner.setSchemaVersions) {
+      await this.#inner.setSchemaVersions(written, version);
+    } else {
+      for (const tenantId of written) {
+        await this.#inner.setSchemaVersion(tenantId, version);
+      }
+    }
+  }
+
   async setSchemaVersion(tenantId: string, version: string | null): Promise<void> {
     const queued = this.#queued.get(tenantId);
     if (queued) {

@@ -71,4 +71,9 @@ export class TenancyRegistry implements TenantRegistry {
     this.#assertUsable();
     await this.#inner.setSchemaVersion(tenantId, version);
   }
+
+  async setSchemaVersions(tenantIds: string[], version: string | null): Promise<void> {
+    this.#assertUsable();
+    await this.#inner.setSchemaVersions(tenantIds, version);
+  }
 }

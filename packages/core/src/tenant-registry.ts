@@ -33,6 +33,8 @@ export interface TenantRegistry {
   list(page?: TenantPage): Promise<TenantRecord[]>;
   /** Records the schema version a tenant was migrated to. */
   setSchemaVersion(tenantId: string, version: string | null): Promise<void>;
+  /** Records one schema version for several tenants (a migration run), in few statements. */
+  setSchemaVersions?(tenantIds: string[], version: string | null): Promise<void>;
 }
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -138,6 +140,15 @@ export class SqlTenantRegistry implements TenantRegistry {
 
   async setSchemaVersion(tenantId: string, version: string | null): Promise<void> {
     await this.#execute<unknown>(`update ${this.#table} set schema_version = ? where tenant_id = ?`, [version, tenantId], 'run');
+  }
+
+  async setSchemaVersions(tenantIds: string[], version: string | null): Promise<void> {
+    // 500 ids (501 parameters) per statement stays under every SQL engine's parameter limit.
+    for (let i = 0; i < tenantIds.length; i += 500) {
+      const chunk = tenantIds.slice(i, i + 500);
+      await this.#execute<unknown>(`update ${this.#table} set schema_version = ? where tenant_id in (${chunk.map(() => '?').join(', ')})`,
+        [version, ...chunk], 'run');
+    }
   }
 }
 

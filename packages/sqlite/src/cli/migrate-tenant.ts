@@ -45,7 +45,8 @@ export function failedOutcome(tenantId: string, error: unknown, code?: string): 
 
 /**
  * Records tenants' schema versions in the registry, many per transaction of the shared database (one
- * commit instead of one per tenant). `add` queues; `flush` writes what is queued and waits.
+ * commit instead of one per tenant, one statement per version). `add` queues; `flush` writes what is
+ * queued and waits.
  */
 export class SchemaVersionRecorder {
   readonly #tenancy: SqliteTenancy;
@@ -77,10 +78,20 @@ export class SchemaVersionRecorder {
 
   async #write(batch: Map<string, string | null>): Promise<void> {
     const { orm, registry } = this.#tenancy;
+    // Tenants of one version in one statement (a run mostly brings every tenant to one version).
+    const byVersion = new Map<string | null, string[]>();
+    for (const [tenantId, version] of batch) {
+      const ids = byVersion.get(version);
+      if (ids) {
+        ids.push(tenantId);
+      } else {
+        byVersion.set(version, [tenantId]);
+      }
+    }
     // The registry's statements join the shared EntityManager's transaction.
     await orm.em.fork().transactional(async () => {
-      for (const [tenantId, version] of batch) {
-        await registry.setSchemaVersion(tenantId, version);
+      for (const [version, tenantIds] of byVersion) {
+        await registry.setSchemaVersions(tenantIds, version);
       }
     });
   }
