@@ -85,20 +85,31 @@ export class TemplateSpares {
       const generation = this.#generation;
       const template = await this.#template.ensure();
       mkdirSync(this.#files.sparesDir, { recursive: true, mode: this.#files.modes.dirMode });
-      const spare = this.#files.sparePath(this.#key);
-      try {
-        // FICLONE: a copy-on-write clone where the file system has them (btrfs, XFS), else a plain copy.
-        await fsp.copyFile(template, spare, fsConstants.COPYFILE_FICLONE);
-        keepWithinMode(spare, this.#files.modes.fileMode);
-      } catch (error) {
-        await fsp.rm(spare, { force: true });
-        throw error;
-      }
-      if (generation !== this.#generation || this.#closed) {
-        await fsp.rm(spare, { force: true });
+      // The missing copies side by side (libuv's thread pool), each ready as soon as it is made.
+      await Promise.all(Array.from({ length: this.#size - this.#ready.length }, async () => {
+        const spare = await this.#copy(template);
+        if (generation !== this.#generation || this.#closed) {
+          await fsp.rm(spare, { force: true });
+        } else {
+          this.#ready.push(spare);
+        }
+      }));
+      if (generation !== this.#generation) {
         return;
       }
-      this.#ready.push(spare);
+    }
+  }
+
+  async #copy(template: string): Promise<string> {
+    const spare = this.#files.sparePath(this.#key);
+    try {
+      // FICLONE: a copy-on-write clone where the file system has them (btrfs, XFS), else a plain copy.
+      await fsp.copyFile(template, spare, fsConstants.COPYFILE_FICLONE);
+      keepWithinMode(spare, this.#files.modes.fileMode);
+      return spare;
+    } catch (error) {
+      await fsp.rm(spare, { force: true });
+      throw error;
     }
   }
 }
