@@ -18,9 +18,9 @@ const scenario: Scenario = {
   title: '10,000 tenants, maxOpen 100, uniform random access vs 100 warm tenants',
   async run(ctx) {
     const rounds = ctx.quick ? 3 : 10;
-    const requests = ctx.quick ? 300 : 1500;
+    const requests = ctx.quick ? 200 : 1500;
     const inFlight = 8;
-    const total = ctx.quick ? 2000 : 10_000;
+    const total = ctx.quick ? 1000 : 10_000;
     const Note = makeNote();
     const seed = async (em: any) => {
       noteRows().forEach(row => em.create(Note, row));

@@ -134,7 +134,7 @@ const scenario: Scenario = {
     try {
       for (const server of servers) {
         await checkBody(server);
-        await load(server, 1, ctx.quick ? 300 : 3000); // warm-up: JIT, every tenant opened
+        await load(server, 1, ctx.quick ? 100 : 3000); // warm-up: JIT, every tenant opened
       }
       const samples: Record<Kind, number[]> = { tenancy: [], plain: [], filter: [] };
       const vsPlain: number[] = [];

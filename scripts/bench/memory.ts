@@ -72,7 +72,7 @@ const scenario: Scenario = {
   title: 'RSS and heap per open idle tenant, 1,000 open',
   async run(ctx) {
     const rounds = ctx.quick ? 1 : 3;
-    const count = ctx.quick ? 200 : 1000;
+    const count = ctx.quick ? 100 : 1000;
     const Note = makeNote();
     const tenancy = await openTenancy(ctx.dir, { entities: [Note], maxOpen: 10 });
     await seedTenantFiles(tenancy, 1, async em => {

@@ -28,7 +28,7 @@ const scenario: Scenario = {
   title: 'migrate 1,000 tenants with a heavy migration (an index over 10,000 rows each): 2 worker processes vs 1',
   async run(ctx) {
     const rounds = ctx.quick ? 1 : 3;
-    const count = ctx.quick ? 40 : 1000;
+    const count = ctx.quick ? 20 : 1000;
     const fixture = await migrateFixture(ctx, {
       entity: makeItem(), entitySource: ITEM_SOURCE, migrations: MIGRATIONS,
       seed: (tenancy, id) => tenancy.run(id, em => em.getConnection().execute(

@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick] [-- --only NAME[,NAME]]`: runs each scenario in its own Node process (so
  * memory and file-descriptor figures start clean) and writes `bench/RESULTS.md` and `bench/results.json`.
- * `--quick` is a smoke run (under a minute for all) and writes to `bench/quick/` instead; `--only`
+ * `--quick` is a smoke run (about a minute for all, every scenario in this process) and writes to
+ * `bench/quick/` instead; `--only`
  * replaces just those scenarios' rows in the existing results.
  */
 import { spawn } from 'node:child_process';
@@ -28,6 +29,16 @@ async function child(name: string, quick: boolean, out: string): Promise<void> {
   try {
     const entries = await scenario.run({ quick, dir, log: message => process.stderr.write(`  [${name}] ${message}\n`) });
     writeFileSync(out, JSON.stringify(entries));
+  } finally {
+    cleanup();
+  }
+}
+
+/** Runs a scenario in this process (quick mode). */
+async function inProcess(scenario: Scenario): Promise<BenchEntry[]> {
+  const { dir, cleanup } = tempDir(scenario.name);
+  try {
+    return await scenario.run({ quick: true, dir, log: message => process.stderr.write(`  [${scenario.name}] ${message}\n`) });
   } finally {
     cleanup();
   }
@@ -82,7 +93,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${name}: ${scenario.title}\n`);
     const t0 = Date.now();
     try {
-      const entries = await runChild(name, quick, scenario.nodeOptions ?? []);
+      // A smoke run spares the process start per scenario: its figures are not meaningful anyway.
+      const entries = quick ? await inProcess(scenario) : await runChild(name, quick, scenario.nodeOptions ?? []);
       fresh.push(...entries);
       for (const e of entries) {
         process.stderr.write(`  ${e.met ? 'met    ' : 'NOT MET'} ${e.name}: ${e.ratio} (goal ${e.goal}) ${JSON.stringify(e.medians)}\n`);

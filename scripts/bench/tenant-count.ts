@@ -27,7 +27,7 @@ const scenario: Scenario = {
   async run(ctx) {
     const rounds = ctx.quick ? 3 : 10;
     const perSample = ctx.quick ? 5 : 20;
-    const many = ctx.quick ? 10_000 : 100_000;
+    const many = ctx.quick ? 5_000 : 100_000;
     const few = 100;
     const Note = makeNote();
     const build = async (name: string, count: number): Promise<SqliteTenancy> => {

@@ -189,7 +189,7 @@ const scenario: Scenario = {
     ctx.log(`servers up in ${Date.now() - t0} ms`);
     try {
       for (const side of order) {
-        await load(sides[side]!, { amount: ctx.quick ? 100 : 2000 }); // warm-up: JIT, every tenant opened
+        await load(sides[side]!, { amount: ctx.quick ? 50 : 2000 }); // warm-up: JIT, every tenant opened
       }
       const samples: Record<string, number[]> = Object.fromEntries(order.map(side => [side, []]));
       const ratios: number[] = [];
