@@ -39,6 +39,7 @@ const REGISTRY_CALLS: Record<string, Call<SqliteTenancy['registry']>> = {
   registerMany: r => r.registerMany([{ tenantId: 'new-row', location: 'tenant_new-row.sqlite3', schemaVersion: null }]),
   unregister: r => r.unregister('a'),
   setSchemaVersion: r => r.setSchemaVersion('a', 'changed'),
+  setSchemaVersions: r => r.setSchemaVersions(['a'], 'changed'),
   flush: r => r.flush(),
   ensure: r => r.ensure(),
 };
