@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { Migration, Migrator } from '@mikro-orm/migrations';
 import { SqliteTenancy, TenantError } from '@mikro-tenant/sqlite';
 import { ListedMigrationRunner, listedMigrations } from '../packages/sqlite/dist/mikro-orm-6/migration-runner.js';
+import { migrateOneTenant } from '../packages/sqlite/dist/cli/migrate-tenant.js';
 import { Note, Tag, User } from './fixtures/entities.js';
 import { Migration002NoteIndex, Migration003Broken, baseMigrations, brokenMigrations, twoMigrations } from './fixtures/migrations.js';
 import { makeTenancy, tempDir } from './helpers.js';
@@ -23,6 +24,14 @@ function stateOf(file: string): FileState {
     };
   } finally {
     db.close();
+  }
+}
+
+/** A migration that writes the shared database's user table (ATTACHed to tenant connections): refused on tenant connections. */
+class Migration002WritesShared extends Migration {
+  override async up(): Promise<void> {
+    this.addSql('create index `tag_label_index` on `tag` (`label`);');
+    this.addSql('insert into `user` (`id`, `name`) values (\'from-migration\', \'x\');');
   }
 }
 
@@ -143,6 +152,26 @@ describe('tenant migrations (migrate, migrateTenant, pendingMigrations)', () => 
       await tenancy.close();
     }
     expect(stateOf(join(dir, 'tenants', 'tenant_raced.sqlite3')).migrations).to.deep.equal(['Migration001Notes', 'Migration002NoteIndex']);
+  });
+
+  it('refuses a migration script that writes the shared database, on a connection and on a bare handle (the CLI), rolling it back', async () => {
+    const writesShared = [...baseMigrations, { name: 'Migration002WritesShared', class: Migration002WritesShared }];
+    const tenancy = await behind(['via-run', 'via-cli'], writesShared);
+    try {
+      await tenancy.orm.schema.createSchema();
+      const error = await tenancy.migrateTenant('via-run').then(() => undefined, (e: unknown) => e);
+      expect(error).to.have.property('code', 'ERR_TENANT_MIGRATION_FAILED');
+      expect((error as Error).cause).to.have.property('code', 'ERR_SHARED_WRITE_ON_TENANT_EM');
+      const outcome = await migrateOneTenant(tenancy as never, 'via-cli');
+      expect(outcome).to.include({ status: 'failed', code: 'ERR_TENANT_MIGRATION_FAILED' });
+      expect(outcome.error).to.match(/shared/i);
+      expect(await tenancy.orm.em.fork().count(User, {})).to.equal(0);
+    } finally {
+      await tenancy.close();
+    }
+    for (const id of ['via-run', 'via-cli']) {
+      expect(stateOf(join(dir, 'tenants', `tenant_${id}.sqlite3`)).migrations, id).to.deep.equal(['Migration001Notes']);
+    }
   });
 
   it('logs every statement of a migration with the tenant when MikroORM logs queries', async () => {
