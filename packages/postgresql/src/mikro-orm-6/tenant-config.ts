@@ -1,0 +1,184 @@
+/**
+ * The MikroORM configuration of tenant EntityManagers, derived from the shared ORM's without discovery.
+ *
+ * Three layers, each a prototype child of the one above, so a tenant costs a few small objects: the
+ * shared ORM's configuration; one tenancy configuration ({@link deriveTenantConfig}); one per tenant
+ * ({@link bindTenantConfig}). What each option and service is, and why:
+ *
+ * | option or service | in a tenant configuration | why |
+ * | --- | --- | --- |
+ * | every option not named below (filters, subscribers, flushMode, loadStrategy, timezone, entityRepository, allowGlobalContext, context, debug, logger, pool, clientUrl...) | shared, read live from the shared configuration; `set()` writes the shared one | tenant entities behave as the app configured MikroORM, also after `config.set()` at run time |
+ * | `schema` | overridden per tenant: the tenant's schema | MikroORM puts the tenant's schema on every per-tenant entity (`schema: '*'`); its Migrator keeps its table there |
+ * | `migrations` | overridden | the tenant migrations (`tenancy.migrations`), else the app's |
+ * | `contextName` | overridden: `<contextName>:tenant` for the tenancy, `<contextName>:tenant:<id>` for a tenant's EntityManagers | MikroORM resolves request and transaction contexts by name: unique per tenant and per tenancy, never the shared ORM's |
+ * | `entityManager` | overridden: the app's class with the tenant behaviour mixed in | tenant EntityManagers are instances of the app's class |
+ * | `replicas`, `preferReadReplicas` | overridden: none | tenant statements use the shared ORM's primary pool |
+ * | comparator, hydrator, naming strategy, metadata (MikroORM's service cache), EventManager, logger | shared | compiled code over the shared metadata; they hold no rows |
+ * | result cache adapter | per tenant: the app's adapter under a key namespace per tenant | MikroORM's cache keys name no schema |
+ * | driver and connection | own, per tenant (`TenantPgConnection`), over the shared connection pool | the tenant's `search_path` and its lifecycle (deleted, closed) |
+ * | platform | own, per tenant: a prototype child of the shared one with its own configuration and, made on first use, its own schema helper | the schema helper reads the schema and connection through its platform's configuration |
+ * @module
+ */
+import { Configuration, NullCacheAdapter, type CacheAdapter, type Constructor, type EntityManager, type MigrationsOptions, type Options } from '@mikro-orm/core';
+import type { AbstractSqlPlatform } from '@mikro-orm/knex';
+import { TenantError } from '@mikro-tenant/core';
+import { TenantResultCaches } from '../tenant-result-cache.js';
+
+/** What a tenancy decides for its tenant configuration; everything else comes from the shared ORM. */
+export interface TenantConfigInput {
+  /** Migrations of tenant schemas. */
+  migrations: MigrationsOptions;
+  /** The EntityManager class of tenants (the app's, with the tenant behaviour mixed in). */
+  entityManager: Constructor<EntityManager>;
+}
+
+/** Options a tenancy (or tenant) configuration sets itself; `set()` of any other option goes to the shared configuration. */
+const OWN_OPTIONS = new Set<keyof Options>(['schema', 'migrations', 'contextName', 'entityManager', 'replicas', 'preferReadReplicas']);
+
+interface TenancyServices {
+  readonly root: Configuration;
+  readonly prefix: string;
+  readonly caches: TenantResultCaches;
+  /** Prototype of the tenants' platforms. */
+  readonly platform: AbstractSqlPlatform;
+}
+
+const servicesOf = new WeakMap<Configuration, TenancyServices>();
+/** Context-name prefixes of the tenancies alive in this process, by shared configuration (shared across copies of this module). */
+const livePrefixes: Map<Configuration, string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('mikro-tenant.livePrefixes')] ??= new Map()) as Map<Configuration, string>;
+const RESULT_CACHE = Symbol('mikro-tenant.resultCache');
+const nullCache = new NullCacheAdapter();
+
+/** The members of MikroORM's `Configuration` a derivation sets (some are private in its typings). */
+interface Internals {
+  options: Options;
+  platform: AbstractSqlPlatform;
+  driver: unknown;
+  [RESULT_CACHE]?: CacheAdapter;
+  set(key: keyof Options, value: unknown): void;
+  reset(key: keyof Options): void;
+  sync(): void;
+  getResultCacheAdapter(): CacheAdapter;
+}
+
+const internals = (config: Configuration) => config as unknown as Internals;
+
+/** A shared `contextName` must never equal a tenant EntityManager's name. @throws TenantError `ERR_INVALID_OPTION` */
+export function assertSharedContextName(contextName: unknown): void {
+  if (contextName !== undefined && (typeof contextName !== 'string' || /:tenant(:|$)/.test(contextName))) {
+    throw TenantError.invalidOption('contextName', 'a string without ":tenant" (names "<contextName>:tenant:<id>" belong to tenant EntityManagers)');
+  }
+}
+
+/**
+ * Derives the tenancy's configuration from the shared ORM's (see the table above). Reserves a context-name
+ * prefix unique among the live tenancies of this process: `<contextName>:tenant`, or `<contextName>#<n>:tenant`
+ * when another live tenancy has the same `contextName`. Release it with {@link releaseTenantConfig}.
+ */
+export function deriveTenantConfig(root: Configuration, input: TenantConfigInput): Configuration {
+  const prefix = reservePrefix(root);
+  const own: Partial<Options> = {
+    migrations: input.migrations,
+    contextName: prefix,
+    entityManager: input.entityManager as Options['entityManager'],
+    replicas: [],
+    preferReadReplicas: false,
+  };
+  const derived = Object.create(root) as Internals;
+  derived.options = Object.assign(Object.create(internals(root).options) as Options, own);
+  derived.set = function set(this: Internals, key, value) {
+    if (OWN_OPTIONS.has(key)) {
+      (this.options as Record<string, unknown>)[key] = value;
+      this.sync();
+    } else {
+      root.set(key, value as never);
+    }
+  };
+  derived.reset = function reset(this: Internals, key) {
+    if (OWN_OPTIONS.has(key)) {
+      (this.options as Record<string, unknown>)[key] = Configuration.DEFAULTS[key as keyof typeof Configuration.DEFAULTS];
+    } else {
+      root.reset(key);
+    }
+  };
+  derived.getResultCacheAdapter = function getResultCacheAdapter(this: Internals) {
+    return this[RESULT_CACHE] ?? nullCache;
+  };
+  const config = derived as unknown as Configuration;
+  servicesOf.set(config, {
+    root,
+    prefix,
+    caches: new TenantResultCaches(() => root.getResultCacheAdapter(), prefix, () => root.get('resultCache').expiration ?? Configuration.DEFAULTS.resultCache.expiration!),
+    platform: tenantPlatformPrototype(root.getPlatform() as AbstractSqlPlatform),
+  });
+  return config;
+}
+
+/**
+ * The configuration of one tenant (or, without `tenant`, of an EntityManager bound to none): its schema,
+ * context name, platform and result cache over the tenancy's configuration. Set its driver with {@link setTenantDriver}.
+ */
+export function bindTenantConfig(tenancyConfig: Configuration, tenant?: { tenantId: string; schema: string }): Configuration {
+  const services = servicesOf.get(tenancyConfig)!;
+  const config = Object.create(tenancyConfig) as Internals;
+  if (tenant) {
+    config.options = Object.assign(Object.create(internals(tenancyConfig).options) as Options, {
+      schema: tenant.schema,
+      contextName: `${services.prefix}:${tenant.tenantId}`,
+    });
+  }
+  const platform = Object.create(services.platform) as AbstractSqlPlatform & { config: Configuration };
+  platform.config = config as unknown as Configuration;
+  config.platform = platform;
+  config[RESULT_CACHE] = tenant === undefined ? undefined : services.caches.forTenant(tenant.tenantId);
+  return config as unknown as Configuration;
+}
+
+/** Makes `config.getDriver()` (and so the platform's schema helper) reach the tenant's own driver. */
+export function setTenantDriver(config: Configuration, driver: unknown): void {
+  internals(config).driver = driver;
+}
+
+/** Removes a tenant's result-cache entries written by this process (when the tenant is deleted). */
+export async function dropTenantCache(tenancyConfig: Configuration, tenantId: string): Promise<void> {
+  await servicesOf.get(tenancyConfig)?.caches.drop(tenantId);
+}
+
+/** The tenancy's result caches (for tests and diagnostics). */
+export function tenantResultCaches(tenancyConfig: Configuration): TenantResultCaches | undefined {
+  return servicesOf.get(tenancyConfig)?.caches;
+}
+
+/** Frees the tenancy's context-name prefix (when it closes, or its start fails). */
+export function releaseTenantConfig(root: Configuration): void {
+  livePrefixes.delete(root);
+}
+
+function reservePrefix(root: Configuration): string {
+  const contextName = root.get('contextName');
+  const taken = new Set(livePrefixes.values());
+  let prefix = `${contextName}:tenant`;
+  for (let n = 2; taken.has(prefix); n++) {
+    prefix = `${contextName}#${n}:tenant`;
+  }
+  livePrefixes.set(root, prefix);
+  return prefix;
+}
+
+/**
+ * The prototype of a tenancy's platforms: the shared platform, except that each tenant platform gets its own
+ * schema helper on first use (most tenants never diff a schema, so none is made per open).
+ */
+function tenantPlatformPrototype(root: AbstractSqlPlatform): AbstractSqlPlatform {
+  const Helper = root.getSchemaHelper()!.constructor as new (platform: AbstractSqlPlatform) => unknown;
+  const prototype = Object.create(root) as AbstractSqlPlatform;
+  Object.defineProperty(prototype, 'schemaHelper', {
+    configurable: true,
+    get(this: AbstractSqlPlatform) {
+      const helper = new Helper(this);
+      Object.defineProperty(this, 'schemaHelper', { value: helper, writable: true, configurable: true });
+      return helper;
+    },
+  });
+  return prototype;
+}

@@ -1,0 +1,101 @@
+import { ReferenceKind, Utils, type EntityMetadata, type EntityName, type MetadataStorage, type Options } from '@mikro-orm/core';
+import { TenantError } from '@mikro-tenant/core';
+
+/** How the discovered model splits between the tenant schemas and the shared side. */
+export interface TenantModel {
+  /** Tables of per-tenant entities (and of their pivot tables and single-table-inheritance hierarchies). */
+  tenantTables: string[];
+  /** Tables of every other entity. */
+  sharedTables: string[];
+  /** Every schema a shared entity lives in (the shared schema, and any a shared entity names itself). */
+  sharedSchemas: string[];
+}
+
+/**
+ * The shared ORM's options with the schema layout applied during discovery: every listed per-tenant
+ * entity gets MikroORM's wildcard schema (`'*'`: the schema of whichever tenant EntityManager queries it),
+ * before its relations are resolved. The app's own `discovery.onMetadata` runs after.
+ * @throws TenantError `ERR_INVALID_OPTION` (during discovery) when a per-tenant entity names a schema of its own
+ */
+export function withTenantSchemaLayout(options: Options, tenantEntities: readonly EntityName<any>[]): Options {
+  const names = new Set(tenantEntities.map(entity => Utils.className(entity)));
+  const user = options.discovery?.onMetadata;
+  return {
+    ...options,
+    discovery: {
+      ...options.discovery,
+      onMetadata(meta, platform) {
+        if (names.has(meta.className)) {
+          if (meta.schema !== undefined && meta.schema !== '*') {
+            throw TenantError.invalidOption('tenancy.entities',
+              `${meta.className} names the schema "${meta.schema}": per-tenant entities live in each tenant's schema, remove its schema`);
+          }
+          meta.schema = '*';
+        }
+        return user?.(meta, platform);
+      },
+    },
+  };
+}
+
+/**
+ * Splits the discovered metadata: adds the names of the per-tenant entities, of every entity sharing a
+ * single-table-inheritance hierarchy with one and of the pivot entities they own to `tenantNames`; pins
+ * shared entities without a schema to `sharedSchema` (a tenant's configuration names the tenant's schema,
+ * which must never capture them); and turns off foreign keys from tenant tables to shared ones (a tenant's
+ * schema can be dropped or moved on its own, and the shared rows deleted without it, as with the SQLite strategy).
+ *
+ * @throws TenantError `ERR_INVALID_OPTION` when a listed tenant entity was not discovered, when an entity of a
+ *   tenant hierarchy is not listed, or when a tenant table is named like a shared one (bare names in SQL would be ambiguous)
+ */
+export function classifyModel(metadata: MetadataStorage, tenantEntities: readonly EntityName<any>[], tenantNames: Set<string>, sharedSchema: string): TenantModel {
+  for (const entity of tenantEntities) {
+    const name = Utils.className(entity);
+    if (!metadata.has(name)) {
+      throw TenantError.invalidOption('tenancy.entities', `${name} was not discovered by MikroORM`);
+    }
+    tenantNames.add(name);
+  }
+  const all = Object.values(metadata.getAll()) as EntityMetadata[];
+  const tenantRoots = new Set(all.filter(m => tenantNames.has(m.className)).map(m => m.root.className));
+  for (const meta of all) {
+    if (tenantRoots.has(meta.root.className)) {
+      tenantNames.add(meta.className);
+    }
+  }
+  for (const meta of all) {
+    const owners = meta.relations.filter(p => p.kind === ReferenceKind.MANY_TO_ONE).map(p => p.type);
+    if (meta.pivotTable && owners.some(o => tenantNames.has(o))) {
+      tenantNames.add(meta.className);
+    }
+  }
+  const sharedSchemas = new Set([sharedSchema]);
+  for (const meta of all) {
+    if (meta.embeddable) {
+      continue;
+    }
+    if (tenantNames.has(meta.className)) {
+      if (meta.schema !== '*') {
+        throw TenantError.invalidOption('tenancy.entities',
+          `${meta.className} shares a table or hierarchy with per-tenant entities: list it in tenancy.entities too`);
+      }
+      for (const prop of meta.relations) {
+        if (!tenantNames.has(prop.type) && metadata.has(prop.type)) {
+          prop.createForeignKeyConstraint = false;
+        }
+      }
+    } else {
+      meta.schema ??= sharedSchema;
+      sharedSchemas.add(meta.schema);
+    }
+  }
+  const tables = (filter: (m: EntityMetadata) => boolean) => all.filter(m => !m.embeddable && !m.virtual && m.tableName && filter(m)).map(m => m.tableName);
+  const tenantTables = tables(m => tenantNames.has(m.className));
+  const sharedTables = tables(m => !tenantNames.has(m.className) && m.schema === sharedSchema);
+  const clash = tenantTables.find(table => sharedTables.includes(table));
+  if (clash) {
+    throw TenantError.invalidOption('tenancy.entities',
+      `the per-tenant table "${clash}" has the name of a shared table in "${sharedSchema}": rename one of them (bare names in SQL would be ambiguous)`);
+  }
+  return { tenantTables, sharedTables: tables(m => !tenantNames.has(m.className)), sharedSchemas: [...sharedSchemas] };
+}
