@@ -9,6 +9,7 @@ import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js'
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
 import { quoteIdentifier, tenantSearchPath } from './mikro-orm-6/search-path.js';
 import { isPostgreSqlDriver, sharedDriverClass } from './mikro-orm-6/shared-pg-driver.js';
+import { listTablesOnlyIn } from './mikro-orm-6/table-listing.js';
 import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
 import {
   createContextEntityManager, createTenantEntityManager, deriveTenantConfig, type TenantContextEntityManager, type TenantEntityManager,
@@ -164,6 +165,8 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
     if (init.connect) {
       await orm.connect();
     }
+    // The shared ORM's schema tools see the shared schemas only, never a tenant's.
+    listTablesOnlyIn(orm.em.getPlatform().getSchemaHelper()!, () => model.sharedSchemas);
     // The registry table is not an entity: keep schema updates of the shared ORM from dropping it.
     const generator = orm.config.get('schemaGenerator');
     const skipTables = [...(generator.skipTables ?? []), options.registryTable, `${sharedSchema}.${options.registryTable}`];

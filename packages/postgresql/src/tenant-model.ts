@@ -75,6 +75,10 @@ export function classifyModel(metadata: MetadataStorage, tenantEntities: readonl
       continue;
     }
     if (tenantNames.has(meta.className)) {
+      if (meta.pivotTable) {
+        // MikroORM made it from its owner, which may be a shared entity: it lives with the tenant side.
+        meta.schema = '*';
+      }
       if (meta.schema !== '*') {
         throw TenantError.invalidOption('tenancy.entities',
           `${meta.className} shares a table or hierarchy with per-tenant entities: list it in tenancy.entities too`);

@@ -23,6 +23,7 @@ import { Configuration, NullCacheAdapter, type CacheAdapter, type Constructor, t
 import type { AbstractSqlPlatform } from '@mikro-orm/knex';
 import { TenantError } from '@mikro-tenant/core';
 import { TenantResultCaches } from '../tenant-result-cache.js';
+import { listTablesOnlyIn } from './table-listing.js';
 
 /** What a tenancy decides for its tenant configuration; everything else comes from the shared ORM. */
 export interface TenantConfigInput {
@@ -167,7 +168,8 @@ function reservePrefix(root: Configuration): string {
 
 /**
  * The prototype of a tenancy's platforms: the shared platform, except that each tenant platform gets its own
- * schema helper on first use (most tenants never diff a schema, so none is made per open).
+ * schema helper on first use (most tenants never diff a schema, so none is made per open), which lists the
+ * tables of the tenant's schema only.
  */
 function tenantPlatformPrototype(root: AbstractSqlPlatform): AbstractSqlPlatform {
   const Helper = root.getSchemaHelper()!.constructor as new (platform: AbstractSqlPlatform) => unknown;
@@ -175,7 +177,9 @@ function tenantPlatformPrototype(root: AbstractSqlPlatform): AbstractSqlPlatform
   Object.defineProperty(prototype, 'schemaHelper', {
     configurable: true,
     get(this: AbstractSqlPlatform) {
-      const helper = new Helper(this);
+      const helper = new Helper(this) as { getListTablesSQL(): string };
+      // A tenant's schema tools read its own schema only.
+      listTablesOnlyIn(helper, () => [this.config.get('schema') ?? '']);
       Object.defineProperty(this, 'schemaHelper', { value: helper, writable: true, configurable: true });
       return helper;
     },

@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { wrap } from '@mikro-orm/core';
+import { Note, Tag, User } from '../fixtures/entities.js';
+import { tick } from '../helpers.js';
+import { withPgTenancy } from './helpers.js';
+
+describe('postgres: isolation, tenants never see each other\'s rows', () => {
+  // A pool of 2 connections: every connection serves many tenants in turn.
+  const fixture = withPgTenancy({ maxOpen: 4 }, { pool: { min: 0, max: 2 } });
+
+  it('keeps rows apart under interleaved async work (more tenants than maxOpen and than pooled connections)', async () => {
+    const { tenancy } = fixture;
+    const tenants = Array.from({ length: 12 }, (_, i) => `t${i}`);
+    let mismatches = 0;
+    const work = tenants.flatMap(id => Array.from({ length: 5 }, (_, round) => tenancy.run(id, async em => {
+      await tick(Math.random() * 3);
+      em.create(Tag, { label: `${id}:${round}` });
+      await tick(Math.random() * 3);
+      await em.flush();
+      await tick(Math.random() * 3);
+      const labels = (await tenancy.em.find(Tag, {})).map(t => t.label);
+      mismatches += labels.filter(label => !label.startsWith(`${id}:`)).length;
+      // Bare table names (raw SQL) resolve to this tenant too, whichever pooled connection runs them.
+      const raw = await em.execute<{ label: string }[]>('select label from tag');
+      mismatches += raw.filter(row => !row.label.startsWith(`${id}:`)).length;
+    })));
+    await Promise.all(work);
+    expect(mismatches).to.equal(0);
+    for (const id of tenants) {
+      expect(await tenancy.run(id, em => em.count(Tag, {})), id).to.equal(5);
+    }
+    expect(tenancy.openTenants).to.be.at.most(4);
+  });
+
+  it('entities loaded in one tenant stay bound to that tenant inside another tenant\'s scope', async () => {
+    const { tenancy } = fixture;
+    await tenancy.run('a', async em => {
+      em.create(Note, { text: 'only in a' });
+      await em.flush();
+    });
+    const note = await tenancy.run('a', em => em.findOneOrFail(Note, { text: 'only in a' }));
+    await tenancy.run('b', async () => {
+      expect(await tenancy.em.find(Note, {})).to.have.length(0);
+      const boundEm = wrap(note, true).__em!;
+      note.text = 'edited from b scope';
+      await boundEm.flush();
+    });
+    expect(await tenancy.run('a', em => em.count(Note, { text: 'edited from b scope' }))).to.equal(1);
+    expect(await tenancy.run('b', em => em.count(Note, {}))).to.equal(0);
+  });
+
+  it('identity maps of two tenants hold distinct objects for the same primary key', async () => {
+    const { tenancy } = fixture;
+    await tenancy.run('a', async em => { em.create(Tag, { label: 'A' }); await em.flush(); });
+    await tenancy.run('b', async em => { em.create(Tag, { label: 'B' }); await em.flush(); });
+    const [a, b] = await Promise.all([
+      tenancy.run('a', em => em.findOneOrFail(Tag, 1)),
+      tenancy.run('b', em => em.findOneOrFail(Tag, 1)),
+    ]);
+    expect([a.label, b.label]).to.deep.equal(['A', 'B']);
+  });
+
+  it('raw SQL through the shared EntityManager never lands in a tenant schema, on a connection a tenant used just before', async () => {
+    const { tenancy } = fixture;
+    await tenancy.orm.em.fork().insert(User, { id: 'u1', name: 'Sue' });
+    await tenancy.run('a', async em => {
+      em.create(Tag, { label: 'tenant row' });
+      await em.flush();
+      expect(await em.execute('select count(*)::int as n from tag')).to.deep.equal([{ n: 1 }]);
+    });
+    // The pool has 2 connections; both have served tenant "a" by now or will serve the shared side next.
+    for (let i = 0; i < 4; i++) {
+      const error = await tenancy.orm.em.getConnection().execute('select count(*) from tag').then(() => undefined, (e: Error) => e);
+      expect(error?.message, 'the shared side resolved "tag" in a tenant schema').to.match(/relation "tag" does not exist/);
+      expect(await tenancy.orm.em.getConnection().execute('select name from "user"')).to.deep.equal([{ name: 'Sue' }]);
+    }
+  });
+
+  it('a tenant reads and writes shared entities in the shared schema, in its own transaction', async () => {
+    const { tenancy } = fixture;
+    await tenancy.orm.em.fork().insert(User, { id: 'u1', name: 'Sue' });
+    await tenancy.run('a', async em => {
+      await em.transactional(async trx => {
+        const user = await trx.findOneOrFail(User, 'u1');
+        user.name = 'Sue Ann';
+        trx.create(Note, { text: 'by Sue', author: user });
+      });
+      const notes = await em.fork().find(Note, {}, { populate: ['author'] });
+      expect(notes.map(n => `${n.author?.name}: ${n.text}`)).to.deep.equal(['Sue Ann: by Sue']);
+    });
+    expect((await tenancy.orm.em.fork().findOneOrFail(User, 'u1')).name).to.equal('Sue Ann');
+  });
+});
