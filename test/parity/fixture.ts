@@ -1,18 +1,23 @@
 /**
- * The parity fixture: one function of assertions, run once on a plain MikroORM and once through a tenant
- * EntityManager of a {@link SqliteTenancy} whose tenant entities are the same model. A MikroORM feature that
- * works on the first and not on the second is a defect of mikro-tenant, never a reason to change the assertion.
+ * The parity fixture: one function of assertions, run on a plain MikroORM and through a tenant EntityManager
+ * whose tenant entities are the same model, for each strategy: SQLite (a plain better-sqlite ORM, and a
+ * {@link SqliteTenancy} tenant) and PostgreSQL (a plain PostgreSQL ORM, and a {@link PostgresSchemaTenancy}
+ * tenant). A MikroORM feature that works on a plain ORM and not through its strategy's tenant is a defect of
+ * mikro-tenant, never a reason to change the assertion.
  * @module
  */
 import { join } from 'node:path';
 import { EntitySchema, MikroORM, RequestContext, type Configuration, type EntityName, type Options } from '@mikro-orm/core';
 import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { SqlSchemaGenerator, type SqlEntityManager } from '@mikro-orm/knex';
+import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { SqliteTenancy } from '@mikro-tenant/sqlite';
+import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
 import { tempDir } from '../helpers.js';
+import { createTestDatabase, type TestDatabase } from '../postgres/helpers.js';
 
-/** Which side of the comparison is running. */
-export type ParityMode = 'plain' | 'tenant';
+/** Which side of the comparison is running: SQLite plain and tenant, PostgreSQL plain and schema tenant. */
+export type ParityMode = 'plain' | 'tenant' | 'pg-plain' | 'pg-schema';
 
 /** Entities of one parity test, by name. */
 export type ParityModel = Record<string, EntitySchema<any, any>>;
@@ -25,6 +30,11 @@ export interface ParitySetup<M extends ParityModel> {
   options?: (model: M) => Partial<Options>;
   /** The tenant entities of the tenant run. @default every entity of the model */
   tenantEntities?: (model: M) => EntityName<any>[];
+  /**
+   * Why the assertions cannot run on PostgreSQL (they test SQLite itself: its SQL dialect, its pragmas),
+   * when they cannot; then the two PostgreSQL runs are not declared. @default they run on both engines
+   */
+  sqliteOnly?: string;
 }
 
 /** What a parity assertion function gets: the same names on both sides. */
@@ -58,6 +68,10 @@ export function forBoth<M extends ParityModel>(title: string, setup: ParitySetup
   describe(`parity: ${title}`, () => {
     it('on a plain MikroORM', () => runPlain(setup, fn));
     it('through a tenant EntityManager', () => runTenant(setup, fn));
+    if (!setup.sqliteOnly) {
+      it('on a plain MikroORM over PostgreSQL', () => runPgPlain(setup, fn));
+      it('through a PostgreSQL schema tenant', () => runPgSchema(setup, fn));
+    }
   });
 }
 
@@ -127,8 +141,77 @@ async function runTenant<M extends ParityModel>(setup: ParitySetup<M>, fn: (ctx:
   }
 }
 
-/** Names of the tables in `em`'s database file (not in attached ones). */
+async function runPgPlain<M extends ParityModel>(setup: ParitySetup<M>, fn: (ctx: ParityContext<M>) => Promise<void>): Promise<void> {
+  const logs: string[] = [];
+  const model = setup.model();
+  const databases: TestDatabase[] = [];
+  const orms: MikroORM<PostgreSqlDriver>[] = [];
+  const init = async (contextName?: string) => {
+    const db = await createTestDatabase('parity');
+    databases.push(db);
+    const options = { ...baseOptions(logs), ...setup.options?.(model) };
+    const orm = await MikroORM.init({
+      driver: PostgreSqlDriver, clientUrl: db.url, entities: Object.values(model), ...options, contextName: contextName ?? options.contextName,
+    } as Options<PostgreSqlDriver>);
+    orms.push(orm);
+    await orm.schema.createSchema();
+    return orm;
+  };
+  try {
+    const orm = await init();
+    let other: MikroORM<PostgreSqlDriver> | undefined;
+    logs.length = 0;
+    await RequestContext.create(orm.em, () => fn({
+      mode: 'pg-plain', model, logs, config: orm.config, em: orm.em.fork(), globalEm: orm.em,
+      schema: () => orm.schema,
+      async inOther(inner) {
+        other ??= await init(OTHER);
+        return RequestContext.create(other.em, () => inner(other!.em.fork()));
+      },
+    }));
+  } finally {
+    for (const orm of orms) {
+      await orm.close(true);
+    }
+    for (const db of databases) {
+      await db.drop();
+    }
+  }
+}
+
+async function runPgSchema<M extends ParityModel>(setup: ParitySetup<M>, fn: (ctx: ParityContext<M>) => Promise<void>): Promise<void> {
+  const logs: string[] = [];
+  const model = setup.model();
+  const db = await createTestDatabase('parity');
+  try {
+    const tenancy = await PostgresSchemaTenancy.init({
+      clientUrl: db.url, entities: Object.values(model), ...baseOptions(logs), ...setup.options?.(model),
+      tenancy: { entities: setup.tenantEntities?.(model) ?? Object.values(model), warn: () => undefined },
+    } as never);
+    try {
+      await tenancy.orm.schema.createSchema();
+      await tenancy.createTenant(MAIN);
+      logs.length = 0;
+      await tenancy.run(MAIN, em => fn({
+        mode: 'pg-schema', model, logs, config: tenancy.orm.config, em: em as SqlEntityManager, globalEm: tenancy.em as SqlEntityManager,
+        schema: () => new SqlSchemaGenerator(em),
+        inOther: inner => tenancy.run(OTHER, other => inner(other as SqlEntityManager)),
+      }));
+    } finally {
+      await tenancy.close();
+    }
+  } finally {
+    await db.drop();
+  }
+}
+
+/** Names of the tables in `em`'s database file (not in attached ones), or in its PostgreSQL schema. */
 export async function tableNames(em: SqlEntityManager): Promise<string[]> {
+  if (em.getConnection() instanceof PostgreSqlConnection) {
+    const rows = await em.getConnection().execute<{ name: string }[]>(
+      "select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by table_name");
+    return rows.map(r => r.name);
+  }
   const rows = await em.getConnection().execute<{ name: string }[]>(`select name from main.sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`);
   return rows.map(r => r.name);
 }

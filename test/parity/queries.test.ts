@@ -12,7 +12,7 @@ function library() {
       active: p.boolean(),
       books: () => p.oneToMany(Book).mappedBy('author'),
       // A formula: computed by SQL on every load, never stored.
-      bookCount: p.formula<Opt<number>>(alias => `(select count(*) from book b where b.author_id = ${alias}.id)`).type('integer'),
+      bookCount: p.formula<Opt<number>>(alias => `(select cast(count(*) as integer) from book b where b.author_id = ${alias}.id)`).type('integer'),
     },
     filters: { active: { name: 'active', cond: { active: true }, default: true } },
   });
@@ -33,7 +33,8 @@ function library() {
   // A virtual entity: rows of a query, no table.
   const AuthorStats = defineEntity({
     name: 'AuthorStats',
-    expression: 'select a.name as name, count(b.id) as books, coalesce(sum(b.pages), 0) as pages from author a left join book b on b.author_id = a.id group by a.id',
+    // Counts and sums cast to integer: PostgreSQL returns them as 64-bit numbers (strings in node-postgres).
+    expression: 'select a.name as name, cast(count(b.id) as integer) as books, cast(coalesce(sum(b.pages), 0) as integer) as pages from author a left join book b on b.author_id = a.id group by a.id, a.name',
     properties: { name: p.string(), books: p.integer(), pages: p.integer() },
   });
   return { Author, Book, AuthorStats };
@@ -122,6 +123,6 @@ forBoth('raw SQL fragments and the QueryBuilder', { model: library }, async ({ e
   expect(titles(long)).to.deep.equal(['Alpha']);
   const rows = await em.createQueryBuilder(Book, 'b').select(['b.title']).where({ pages: { $lt: 150 } }).orderBy({ title: 'asc' }).execute('all');
   expect(rows.map(r => r.title)).to.deep.equal(['Alpha', 'Bobs', 'Gone']);
-  const [{ total }] = await em.getConnection().execute<[{ total: number }]>('select sum(pages) as total from book');
+  const [{ total }] = await em.getConnection().execute<[{ total: number }]>('select cast(sum(pages) as integer) as total from book');
   expect(total).to.equal(360);
 });

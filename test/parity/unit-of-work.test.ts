@@ -129,7 +129,8 @@ forBoth('refresh with custom types, JSON and dates', { model: places }, async ({
   const place = em.create(Place, { at: { x: 1, y: 2 }, tags: ['a'], seen: new Date('2024-01-01T00:00:00Z') });
   await em.flush();
   const connection = em.getConnection();
-  await connection.execute(`update place set at = '5,6', tags = '["b","c"]', seen = ${Date.parse('2025-02-03T04:05:06Z')} where id = ${place.id}`);
+  // The date as a parameter: each platform writes it the way it stores dates.
+  await connection.execute('update place set at = ?, tags = ?, seen = ? where id = ?', ['5,6', '["b","c"]', new Date('2025-02-03T04:05:06Z'), place.id]);
   await em.refresh(place);
   expect(place.at).to.deep.equal({ x: 5, y: 6 });
   expect(place.tags).to.deep.equal(['b', 'c']);
@@ -143,8 +144,9 @@ forBoth('refresh with custom types, JSON and dates', { model: places }, async ({
   place.at = { x: 9, y: 10 };
   place.tags.push('d');
   await em.flush();
-  const [row] = await connection.execute<[{ at: string; tags: string }]>(`select at, tags from place where id = ${place.id}`);
-  expect([row.at, JSON.parse(row.tags)]).to.deep.equal(['9,10', ['b', 'c', 'd']]);
+  const [row] = await connection.execute<[{ at: string; tags: string | string[] }]>(`select at, tags from place where id = ${place.id}`);
+  // SQLite hands JSON back as text, node-postgres parses it.
+  expect([row.at, typeof row.tags === 'string' ? JSON.parse(row.tags) : row.tags]).to.deep.equal(['9,10', ['b', 'c', 'd']]);
 });
 
 /** Records what MikroORM tells subscribers, in order. */

@@ -167,12 +167,15 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
     }
     // The shared ORM's schema tools see the shared schemas only, never a tenant's.
     listTablesOnlyIn(orm.em.getPlatform().getSchemaHelper()!, () => model.sharedSchemas);
-    // The registry table is not an entity: keep schema updates of the shared ORM from dropping it.
+    // The registry table is not an entity: keep schema updates of the shared ORM from dropping it. The
+    // per-tenant entities name no schema after discovery: keep the shared ORM from creating their tables.
     const generator = orm.config.get('schemaGenerator');
-    const skipTables = [...(generator.skipTables ?? []), options.registryTable, `${sharedSchema}.${options.registryTable}`];
+    const skipTables = [...(generator.skipTables ?? []), ...model.tenantTables, options.registryTable, `${sharedSchema}.${options.registryTable}`];
     orm.config.set('schemaGenerator', { ...generator, skipTables });
     (orm.schema as unknown as { options: object }).options = orm.config.get('schemaGenerator');
     const config = deriveTenantConfig(orm.config, {
+      // A tenant's schema tools leave the shared tables alone (its listing sees its own schema only).
+      schemaGenerator: { ...generator, skipTables: [...(generator.skipTables ?? []), ...model.sharedQualifiedTables] },
       migrations: options.migrations ? { ...orm.config.get('migrations'), ...tenantMigrationsConfig(options.migrations) } : orm.config.get('migrations'),
     });
     const sharedKnex = () => orm.em.getConnection().getKnex();
@@ -180,7 +183,7 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
       ? migrationsSource(options.migrations, (schema, record) => createTenantEntityManager(config, metadata, orm.em.getEventManager(), {
         tenantId: '(build)', schema, searchPath: tenantSearchPath(schema, sharedSchema), sharedKnex, record,
       }))
-      : await entitiesSource(createTenantEntityManager(config, metadata, orm.em.getEventManager(), { sqlKnex: sharedKnex }));
+      : await entitiesSource(schema => createTenantEntityManager(config, metadata, orm.em.getEventManager(), { schema, sqlKnex: sharedKnex }));
     const platform = orm.em.getPlatform();
     const registry = new SchemaTenantRegistry(() => orm.em.getConnection() as unknown as RegistryConnection, (sql, params) => platform.formatQuery(sql, params as unknown[]),
       sharedSchema, options.registryTable);
@@ -365,7 +368,8 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
   }
 
   async #schemaExists(schema: string): Promise<boolean> {
-    const rows = await this.#connection().execute<unknown[]>('select 1 from pg_namespace where nspname = ?', [schema], 'all');
+    // Not logged: apps see their own queries in the query log, not this check of a tenant's first use.
+    const rows = await this.#connection().execute<unknown[]>('select 1 from pg_namespace where nspname = ?', [schema], 'all', undefined, { enabled: false });
     return rows.length > 0;
   }
 

@@ -3,7 +3,7 @@ import { quoteIdentifier } from './mikro-orm-6/search-path.js';
 
 /** What the registry needs of a connection: MikroORM's `Connection.execute()`, and its inline formatting. */
 export interface RegistryConnection {
-  execute<T>(sql: string, params?: unknown[], method?: 'all' | 'get' | 'run'): Promise<T>;
+  execute<T>(sql: string, params?: unknown[], method?: 'all' | 'get' | 'run', ctx?: unknown, loggerContext?: { enabled?: boolean }): Promise<T>;
 }
 
 /** Formats `?` placeholders with values inline (MikroORM's `platform.formatQuery`), for statements sent in one script. */

@@ -7,30 +7,48 @@ export interface TenantModel {
   tenantTables: string[];
   /** Tables of every other entity. */
   sharedTables: string[];
+  /** The same, named with their schema (`public.user`): what a tenant's schema tools must leave alone. */
+  sharedQualifiedTables: string[];
   /** Every schema a shared entity lives in (the shared schema, and any a shared entity names itself). */
   sharedSchemas: string[];
 }
 
 /**
- * The shared ORM's options with the schema layout applied during discovery: every listed per-tenant
- * entity gets MikroORM's wildcard schema (`'*'`: the schema of whichever tenant EntityManager queries it),
- * before its relations are resolved. The app's own `discovery.onMetadata` runs after.
+ * The shared ORM's options with the schema layout applied during discovery: every listed per-tenant entity,
+ * and every entity of a single-table-inheritance hierarchy one of them is in, gets MikroORM's wildcard
+ * schema (`'*'`) before its relations are resolved, so foreign keys between tenant tables name no schema.
+ * The app's own `discovery.onMetadata` runs after.
  * @throws TenantError `ERR_INVALID_OPTION` (during discovery) when a per-tenant entity names a schema of its own
  */
 export function withTenantSchemaLayout(options: Options, tenantEntities: readonly EntityName<any>[]): Options {
-  const names = new Set(tenantEntities.map(entity => Utils.className(entity)));
+  const listed = new Set(tenantEntities.map(entity => Utils.className(entity)));
   const user = options.discovery?.onMetadata;
+  // Every entity seen so far: a hierarchy's members may come in any order, so each call settles them all again.
+  const seen = new Map<string, EntityMetadata>();
+  const rootOf = (meta: EntityMetadata): EntityMetadata => {
+    const base = meta.extends ? seen.get(Utils.className(meta.extends as EntityName<any>)) : undefined;
+    if (!base || base === meta) {
+      return meta;
+    }
+    const root = rootOf(base);
+    return root.discriminatorColumn ? root : meta;
+  };
   return {
     ...options,
     discovery: {
       ...options.discovery,
       onMetadata(meta, platform) {
-        if (names.has(meta.className)) {
-          if (meta.schema !== undefined && meta.schema !== '*') {
-            throw TenantError.invalidOption('tenancy.entities',
-              `${meta.className} names the schema "${meta.schema}": per-tenant entities live in each tenant's schema, remove its schema`);
+        seen.set(meta.className, meta);
+        const tenantRoots = new Set([...seen.values()].filter(m => listed.has(m.className)).map(rootOf));
+        for (const member of seen.values()) {
+          if (!tenantRoots.has(rootOf(member))) {
+            continue;
           }
-          meta.schema = '*';
+          if (member.schema !== undefined && member.schema !== '*') {
+            throw TenantError.invalidOption('tenancy.entities',
+              `${member.className} names the schema "${member.schema}": per-tenant entities live in each tenant's schema, remove its schema`);
+          }
+          member.schema = '*';
         }
         return user?.(meta, platform);
       },
@@ -40,7 +58,9 @@ export function withTenantSchemaLayout(options: Options, tenantEntities: readonl
 
 /**
  * Splits the discovered metadata: adds the names of the per-tenant entities, of every entity sharing a
- * single-table-inheritance hierarchy with one and of the pivot entities they own to `tenantNames`; pins
+ * single-table-inheritance hierarchy with one and of the pivot entities they own to `tenantNames`; takes
+ * the discovery-time wildcard schema off the per-tenant entities (they then live in whichever schema the
+ * configuration that queries them names: a tenant's); pins
  * shared entities without a schema to `sharedSchema` (a tenant's configuration names the tenant's schema,
  * which must never capture them); and turns off foreign keys from tenant tables to shared ones (a tenant's
  * schema can be dropped or moved on its own, and the shared rows deleted without it, as with the SQLite strategy).
@@ -93,6 +113,14 @@ export function classifyModel(metadata: MetadataStorage, tenantEntities: readonl
       sharedSchemas.add(meta.schema);
     }
   }
+  // '*' served discovery (foreign keys between tenant tables name no schema). From now on a per-tenant
+  // entity names no schema, so MikroORM takes the schema of the configuration that queries it: a tenant's
+  // own, everywhere alike (queries, the identity map's keys, the schema tools), as in a one-schema app.
+  for (const meta of all) {
+    if (tenantNames.has(meta.className)) {
+      meta.schema = undefined;
+    }
+  }
   const tables = (filter: (m: EntityMetadata) => boolean) => all.filter(m => !m.embeddable && !m.virtual && m.tableName && filter(m)).map(m => m.tableName);
   const tenantTables = tables(m => tenantNames.has(m.className));
   const sharedTables = tables(m => !tenantNames.has(m.className) && m.schema === sharedSchema);
@@ -101,5 +129,11 @@ export function classifyModel(metadata: MetadataStorage, tenantEntities: readonl
     throw TenantError.invalidOption('tenancy.entities',
       `the per-tenant table "${clash}" has the name of a shared table in "${sharedSchema}": rename one of them (bare names in SQL would be ambiguous)`);
   }
-  return { tenantTables, sharedTables: tables(m => !tenantNames.has(m.className)), sharedSchemas: [...sharedSchemas] };
+  const shared = all.filter(m => !m.embeddable && !m.virtual && m.tableName && !tenantNames.has(m.className));
+  return {
+    tenantTables,
+    sharedTables: shared.map(m => m.tableName),
+    sharedQualifiedTables: shared.map(m => `${m.schema}.${m.tableName}`),
+    sharedSchemas: [...sharedSchemas],
+  };
 }

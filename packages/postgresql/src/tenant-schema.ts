@@ -97,11 +97,11 @@ export function migrationsSource(options: TenantMigrationsOptions,
 
 /**
  * Tenant schemas generated from the tenant entities: a new tenant gets MikroORM's DDL for them; an existing
- * one the DDL it lacks (which reads the database's table list: use migrations beyond prototypes).
- * @param ddlEm an unbound tenant EntityManager that builds SQL
+ * one the DDL it lacks (a schema diff of that tenant's schema: use migrations beyond prototypes).
+ * @param ddlEm makes a tenant EntityManager that builds SQL for a schema, running none
  */
-export async function entitiesSource(ddlEm: TenantEntityManager): Promise<TenantSchemaSource> {
-  const ddl = await tenantTablesSql(ddlEm, PLACEHOLDER);
+export async function entitiesSource(ddlEm: (schema: string) => TenantEntityManager): Promise<TenantSchemaSource> {
+  const ddl = await tenantTablesSql(ddlEm(PLACEHOLDER), PLACEHOLDER);
   const version = `schema:${createHash('sha256').update(ddl).digest('hex').slice(0, 16)}`;
   const template: ProvisionTemplate = { version, build: schema => ddl.replaceAll(quoteIdentifier(PLACEHOLDER), quoteIdentifier(schema)) };
   const schemaOf = (em: TenantEntityManager) => em.getDriver().config.get('schema')!;

@@ -10,6 +10,7 @@
  * | every option not named below (filters, subscribers, flushMode, loadStrategy, timezone, entityRepository, allowGlobalContext, context, debug, logger, pool, clientUrl...) | shared, read live from the shared configuration; `set()` writes the shared one | tenant entities behave as the app configured MikroORM, also after `config.set()` at run time |
  * | `schema` | overridden per tenant: the tenant's schema | MikroORM puts the tenant's schema on every per-tenant entity (`schema: '*'`); its Migrator keeps its table there |
  * | `migrations` | overridden | the tenant migrations (`tenancy.migrations`), else the app's |
+ * | `schemaGenerator` | the app's, as given | the shared ORM's skips the tenant tables; a tenant's schema tools must not |
  * | `contextName` | overridden: `<contextName>:tenant` for the tenancy, `<contextName>:tenant:<id>` for a tenant's EntityManagers | MikroORM resolves request and transaction contexts by name: unique per tenant and per tenancy, never the shared ORM's |
  * | `entityManager` | overridden: the app's class with the tenant behaviour mixed in | tenant EntityManagers are instances of the app's class |
  * | `replicas`, `preferReadReplicas` | overridden: none | tenant statements use the shared ORM's primary pool |
@@ -29,12 +30,14 @@ import { listTablesOnlyIn } from './table-listing.js';
 export interface TenantConfigInput {
   /** Migrations of tenant schemas. */
   migrations: MigrationsOptions;
+  /** The app's schema-generator options, as given (before the shared ORM's skip the tenant tables). */
+  schemaGenerator: Options['schemaGenerator'];
   /** The EntityManager class of tenants (the app's, with the tenant behaviour mixed in). */
   entityManager: Constructor<EntityManager>;
 }
 
 /** Options a tenancy (or tenant) configuration sets itself; `set()` of any other option goes to the shared configuration. */
-const OWN_OPTIONS = new Set<keyof Options>(['schema', 'migrations', 'contextName', 'entityManager', 'replicas', 'preferReadReplicas']);
+const OWN_OPTIONS = new Set<keyof Options>(['schema', 'migrations', 'schemaGenerator', 'contextName', 'entityManager', 'replicas', 'preferReadReplicas']);
 
 interface TenancyServices {
   readonly root: Configuration;
@@ -80,6 +83,7 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
   const prefix = reservePrefix(root);
   const own: Partial<Options> = {
     migrations: input.migrations,
+    schemaGenerator: input.schemaGenerator,
     contextName: prefix,
     entityManager: input.entityManager as Options['entityManager'],
     replicas: [],

@@ -137,17 +137,25 @@ export function createContextEntityManager(
   return em;
 }
 
+/** What an EntityManager that only builds SQL (DDL for a schema) needs. */
+export interface SqlOnlyBinding {
+  /** The schema it builds SQL for. */
+  readonly schema: string;
+  /** The knex instance that builds the SQL. */
+  readonly sqlKnex: () => Knex;
+}
+
 /**
- * Creates a tenant's driver and its root EntityManager. Unbound (no `binding`), it builds SQL with
- * `sqlKnex` and runs none (the tenancy's schema tools for DDL).
+ * Creates a tenant's driver and its root EntityManager. With a {@link SqlOnlyBinding} it builds SQL for a
+ * schema with `sqlKnex` and runs none (the tenancy's schema tools for DDL).
  */
 export function createTenantEntityManager(
-  tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager, binding: TenantSchemaBinding | { sqlKnex: () => Knex },
+  tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager, binding: TenantSchemaBinding | SqlOnlyBinding,
 ): TenantEntityManager {
   const bound = 'tenantId' in binding ? binding : undefined;
-  const driver = createTenantDriver(tenancyConfig, metadata, bound);
+  const driver = createTenantDriver(tenancyConfig, metadata, binding);
   if (!bound) {
-    driver.getConnection().buildSqlOnly((binding as { sqlKnex: () => Knex }).sqlKnex);
+    driver.getConnection().buildSqlOnly((binding as SqlOnlyBinding).sqlKnex);
   }
   const EntityManagerClass = driver.config.get('entityManager') as unknown as TenantEntityManagerClass;
   const em = new EntityManagerClass(driver.config, driver, metadata, false, eventManager);
@@ -159,12 +167,13 @@ export function createTenantEntityManager(
   return em;
 }
 
-function createTenantDriver(tenancyConfig: Configuration, metadata: MetadataStorage, binding?: TenantSchemaBinding): TenantPgDriver {
-  const config = bindTenantConfig(tenancyConfig, binding && { tenantId: binding.tenantId, schema: binding.schema });
+function createTenantDriver(tenancyConfig: Configuration, metadata: MetadataStorage, binding?: TenantSchemaBinding | SqlOnlyBinding): TenantPgDriver {
+  const bound = binding && 'tenantId' in binding ? binding : undefined;
+  const config = bindTenantConfig(tenancyConfig, binding && { tenantId: bound?.tenantId ?? '(sql)', schema: binding.schema });
   const driver = new TenantPgDriver(config);
   setTenantDriver(config, driver);
-  if (binding) {
-    driver.getConnection().bind(binding);
+  if (bound) {
+    driver.getConnection().bind(bound);
   }
   driver.setMetadata(metadata);
   return driver;

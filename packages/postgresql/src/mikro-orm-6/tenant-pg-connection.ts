@@ -57,6 +57,8 @@ export class TenantPgConnection extends PostgreSqlConnection {
   /** Points this connection at a tenant. Must be called before the first query. */
   bind(binding: TenantSchemaBinding): void {
     this.#binding = binding;
+    // Nothing to open: the shared pool is there (the knex view is made on first use).
+    this.connected = true;
   }
 
   /** The tenant this connection belongs to, if bound. */
@@ -119,9 +121,10 @@ export class TenantPgConnection extends PostgreSqlConnection {
     this.connected = false;
   }
 
+  // Closed through MikroORM's API, it says so until it connects again (its next query does), as a connection of its own would.
   override async checkConnection(): Promise<{ ok: true } | { ok: false; reason: string; error?: Error }> {
     this.#assertUsable();
-    return super.checkConnection();
+    return this.connected ? super.checkConnection() : { ok: false, reason: 'The connection was closed (it opens again on connect() or on its next query).' };
   }
 
   #assertUsable(): void {
