@@ -91,3 +91,29 @@ describe('postgres: isolation, tenants never see each other\'s rows', () => {
     expect((await tenancy.orm.em.fork().findOneOrFail(User, 'u1')).name).to.equal('Sue Ann');
   });
 });
+
+describe('postgres: search_path on a single pooled connection shared by every tenant', () => {
+  const fixture = withPgTenancy({}, { pool: { min: 0, max: 1 } });
+
+  it('a rolled-back or failed transaction (its BEGIN carried the tenant\'s search_path) leaves the connection right for whoever is next', async () => {
+    const { tenancy } = fixture;
+    await tenancy.run('a', async em => { em.create(Tag, { label: 'in a' }); await em.flush(); });
+    await tenancy.run('b', async em => { em.create(Tag, { label: 'in b' }); await em.flush(); });
+    for (let round = 0; round < 3; round++) {
+      for (const id of ['a', 'b']) {
+        const rolledBack = await tenancy.run(id, em => em.transactional(async trx => {
+          await trx.execute('select label from tag');
+          throw new Error('roll back');
+        })).then(() => undefined, (error: Error) => error.message);
+        expect(rolledBack).to.equal('roll back');
+        expect(await tenancy.run(id, em => em.execute('select label from tag')), `${id} after a rollback`).to.deep.equal([{ label: `in ${id}` }]);
+        const failed = await tenancy.run(id, em => em.transactional(trx => trx.execute('select * from no_such_table')))
+          .then(() => undefined, (error: Error) => error.message);
+        expect(failed).to.match(/no_such_table/);
+        expect(await tenancy.run(id, em => em.execute('select label from tag')), id).to.deep.equal([{ label: `in ${id}` }]);
+        const shared = await tenancy.orm.em.getConnection().execute('select count(*) from tag').then(() => 'found', (e: Error) => e.message);
+        expect(shared).to.match(/relation "tag" does not exist/);
+      }
+    }
+  });
+});
