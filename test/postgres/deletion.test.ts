@@ -117,6 +117,20 @@ describe('postgres: deleting tenants', () => {
       }
     });
 
+    it('removing a user whose id no schema can hold (too long) flushes normally: that row stood for no tenant', async () => {
+      const tenancy = await makePgTenancy(db, { tenantEntity: User, deleteOnTenantDelete: true });
+      try {
+        const em = tenancy.orm.em.fork();
+        const user = em.create(User, { id: 'l'.repeat(60), name: 'Long' });
+        await em.flush();
+        em.remove(user);
+        await em.flush();
+        expect(await em.fork().count(User, {})).to.equal(0);
+      } finally {
+        await tenancy.close();
+      }
+    });
+
     it('keeps the schema when the transaction that removed the user rolls back', async () => {
       const tenancy = await makePgTenancy(db, { tenantEntity: User, deleteOnTenantDelete: true });
       try {

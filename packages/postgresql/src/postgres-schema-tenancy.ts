@@ -193,7 +193,14 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
       orm.em.getEventManager().registerSubscriber(new TenantDeletionSubscriber({
         entity: options.tenantEntity,
         enabled: options.deleteOnTenantDelete,
-        tenantIdOf: entity => tenancy.tenantId(entity),
+        // A row whose id no tenant can have (too long for a schema name) stands for no tenant: nothing to delete.
+        tenantIdOf: entity => {
+          try {
+            return tenancy.tenantId(entity);
+          } catch {
+            return undefined;
+          }
+        },
         warn: message => options.warn(message, 'MIKRO_TENANT_DELETION'),
         deleteTenant: async id => { await tenancy.deleteTenant(id); },
         transactions: knexTransactions,
@@ -214,19 +221,12 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
 
   /**
    * The canonical id of a tenant input, by the one rule every method here, the Koa middleware and the
-   * deletion subscriber use. Pure: it touches nothing, also after `close()`.
+   * deletion subscriber use, refused when its schema name would not fit (63 bytes, no reserved name).
+   * Pure: it touches nothing, also after `close()`.
    * @throws TenantError `ERR_INVALID_TENANT_ID`
    */
   tenantId(input: TenantIdInput): string {
-    return canonicalTenantId(input, this.#entityTenantId);
-  }
-
-  /**
-   * The canonical id of a tenant input that also fits the schema pattern (63 bytes, no reserved name).
-   * @throws TenantError `ERR_INVALID_TENANT_ID`
-   */
-  #schemaTenantId(input: TenantIdInput): string {
-    const id = this.tenantId(input);
+    const id = canonicalTenantId(input, this.#entityTenantId);
     this.schemas.schemaOf(id);
     return id;
   }
@@ -237,7 +237,7 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
    */
   async fork(tenantId: TenantIdInput): Promise<TenantEntityManager> {
     this.#lifecycle.assertOpen();
-    const lease = await this.#pool.acquire(this.#schemaTenantId(tenantId));
+    const lease = await this.#pool.acquire(this.tenantId(tenantId));
     try {
       return lease.handle.fork();
     } finally {
@@ -253,7 +253,7 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
    */
   async run<T>(tenantId: TenantIdInput, fn: (em: TenantEntityManager) => T | Promise<T>, options: TenantRunOptions = {}): Promise<T> {
     this.#lifecycle.assertOpen();
-    const id = this.#schemaTenantId(tenantId);
+    const id = this.tenantId(tenantId);
     const lease = await this.#pool.acquire(id, { create: options.create });
     let scope: TenantScope<TenantEntityManager> | undefined;
     try {
@@ -280,7 +280,7 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
    */
   async createTenant(tenantId: TenantIdInput): Promise<TenantRecord> {
     return this.#lifecycle.track(async () => {
-      const id = this.#schemaTenantId(tenantId);
+      const id = this.tenantId(tenantId);
       const { created, record } = await this.#provisioner.provision(id, true);
       if (!created) {
         throw TenantError.tenantExists(id);
@@ -299,7 +299,7 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
     let id: string;
     try {
       this.#lifecycle.assertOpen();
-      id = this.#schemaTenantId(tenantId);
+      id = this.tenantId(tenantId);
       const holder = this.#deferredDeletions.holder(id);
       if (holder) {
         this.#deferredDeletions.defer(id, holder);
@@ -335,7 +335,7 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
   /** Applies pending migrations to one tenant (in one transaction) and records its schema version. @throws TenantError `ERR_TENANT_MIGRATION_FAILED` */
   async migrateTenant(tenantId: TenantIdInput): Promise<SchemaApplyResult> {
     return this.#lifecycle.track(async () => {
-      const id = this.#schemaTenantId(tenantId);
+      const id = this.tenantId(tenantId);
       const result = await this.run(id, em => this.schema.apply(em), { sharedContext: false });
       await this.#registry.setSchemaVersion(id, result.version);
       return result;
