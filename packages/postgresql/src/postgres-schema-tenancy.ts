@@ -1,6 +1,4 @@
 import { MikroORM, RequestContext, type Configuration, type EntityMetadata, type Options } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/knex';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import {
   DeferredTenantRegistry, TenancyRegistry, TenantDeletionSubscriber, TenantError, TenantPool, canonicalTenantId, currentTenantScope, runInTenantScope,
   type EntityTenantId, type Tenancy, type TenantIdInput, type TenantInfo, type TenantRecord, type TenantRunOptions, type TenantScope,
@@ -8,7 +6,7 @@ import {
 import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js';
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
 import { quoteIdentifier, tenantSearchPath } from './mikro-orm-6/search-path.js';
-import { isPostgreSqlDriver, sharedDriverClass } from './mikro-orm-6/shared-pg-driver.js';
+import { PostgreSqlDriver, isPostgreSqlDriver, sharedDriverClass, type SqlEntityManager } from './mikro-orm-6/shared-pg-driver.js';
 import { listTablesOnlyIn } from './mikro-orm-6/table-listing.js';
 import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
 import {

@@ -4,6 +4,12 @@ import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { keepDefaultSearchPath } from './search-path.js';
 import { guardSharedDriver } from './shared-driver-guard.js';
 
+/** MikroORM's PostgreSQL driver: the shared ORM's driver unless the app names a subclass. */
+export { PostgreSqlDriver };
+
+/** The shared ORM's EntityManager type. */
+export type { SqlEntityManager } from '@mikro-orm/knex';
+
 /** True for MikroORM's PostgreSQL driver and its subclasses. */
 export function isPostgreSqlDriver(driver: unknown): driver is typeof PostgreSqlDriver {
   return driver === PostgreSqlDriver || (typeof driver === 'function' && driver.prototype instanceof PostgreSqlDriver);
