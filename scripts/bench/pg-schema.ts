@@ -1,0 +1,197 @@
+/**
+ * Scenario: the PostgreSQL schema strategy (`@mikro-tenant/postgresql`), on the server `MIKRO_TENANT_PG_URL`
+ * names or an embedded one (test/postgres/server.ts). Rows: the same handler through 100 warm tenants
+ * against one plain PostgreSQL schema; a new tenant against the floor of running its squashed script by
+ * hand; 20 migrations against 1 (ending in the same one table); provisioning and migrating one tenant
+ * among 1,000 schemas against among 10.
+ */
+import { MikroORM, type Options } from '@mikro-orm/core';
+import { Migration } from '@mikro-orm/migrations';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
+import { createTestDatabase, type TestDatabase } from '../../test/postgres/helpers.js';
+import { stopPgServer } from '../../test/postgres/server.js';
+import { alternate, entry, median, nowUs, type BenchEntry, type Scenario } from './harness.js';
+import { NOTES_PER_TENANT, QUIET, makeNote, noteRows } from './model.js';
+
+/** SQL of migration `i`: the first creates the note table, each later one adds a nullable column to it. */
+function columnMigration(i: number): string {
+  return i === 0
+    ? 'create table "note" ("id" serial primary key, "title" varchar(255) not null, "body" text not null, "done" boolean not null, "created_at" timestamptz not null)'
+    : `alter table "note" add column "extra_${i}" int null`;
+}
+
+function migrations(count: number, first = 0): { name: string; class: new (...args: any[]) => Migration }[] {
+  return Array.from({ length: count }, (_, k) => {
+    const i = first + k;
+    return {
+      name: `Migration${String(i + 1).padStart(4, '0')}`,
+      class: class extends Migration {
+        override async up(): Promise<void> {
+          this.addSql(columnMigration(i));
+        }
+      },
+    };
+  });
+}
+
+async function openTenancy(db: TestDatabase, migrationCount: number, first = 0): Promise<PostgresSchemaTenancy> {
+  const tenancy = await PostgresSchemaTenancy.init({
+    ...QUIET, clientUrl: db.url, entities: [makeNote()], pool: { min: 8, max: 8 },
+    tenancy: { entities: ['Note'], migrations: { migrationsList: migrations(migrationCount, first) }, maxOpen: 100_000, warn: () => undefined },
+  } as never);
+  await tenancy.orm.schema.updateSchema();
+  return tenancy;
+}
+
+/** Calls `fn` `total` times, `concurrency` at a time; returns calls per second. */
+async function throughput(total: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = nowUs();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < total) {
+      await fn(next++);
+    }
+  }));
+  return total / ((nowUs() - t0) / 1e6);
+}
+
+const scenario: Scenario = {
+  name: 'pg-schema',
+  title: 'PostgreSQL schema per tenant: warm requests, new tenants, 1,000 schemas',
+  async run(ctx) {
+    const rounds = ctx.quick ? 3 : 8;
+    const databases: TestDatabase[] = [];
+    const tenancies: PostgresSchemaTenancy[] = [];
+    const database = async (label: string) => {
+      const db = await createTestDatabase(label);
+      databases.push(db);
+      return db;
+    };
+    const out: BenchEntry[] = [];
+    try {
+      // 1. Warm requests: list a tenant's notes, through 100 tenants against one plain schema.
+      const warm = await openTenancy(await database('warm'), 1);
+      tenancies.push(warm);
+      const tenants = Array.from({ length: 100 }, (_, i) => `w${i}`);
+      for (const id of tenants) {
+        await warm.run(id, async em => { await em.insertMany('Note', noteRows()); });
+      }
+      const plainDb = await database('plain');
+      const plain = await MikroORM.init({ ...QUIET, driver: PostgreSqlDriver, clientUrl: plainDb.url, entities: [makeNote()], pool: { min: 8, max: 8 } } as Options<PostgreSqlDriver>);
+      try {
+        await plain.schema.createSchema();
+        await plain.em.fork().insertMany('Note', noteRows());
+        const requests = ctx.quick ? 300 : 3000;
+        const list = { limit: NOTES_PER_TENANT, orderBy: { id: 'asc' } } as const;
+        const measured = await alternate(rounds,
+          () => throughput(requests, 8, i => warm.run(tenants[(i * 7919) % tenants.length]!, em => em.find('Note', {}, list), { sharedContext: false })),
+          () => throughput(requests, 8, () => plain.em.fork().find('Note', {}, list)));
+        out.push(entry({
+          scenario: 'pg-schema', name: 'requests through 100 warm tenant schemas', baseline: 'the same handler on one plain schema',
+          ratio: median(measured.ratios), goal: { op: '>=', value: 0.95 }, rounds,
+          medians: { 'tenants req/s': median(measured.a), 'plain req/s': median(measured.b) },
+        }));
+      } finally {
+        await plain.close(true);
+      }
+
+      // 2. A new tenant against the floor: its squashed script run by hand on a fresh schema name.
+      let serial = 0;
+      const createOne = (tenancy: PostgresSchemaTenancy, perSample: number) => async () => {
+        const t0 = nowUs();
+        for (let i = 0; i < perSample; i++) {
+          await tenancy.createTenant(`n${serial++}`);
+        }
+        return (nowUs() - t0) / perSample;
+      };
+      const perSample = ctx.quick ? 3 : 10;
+      const one = await openTenancy(await database('one'), 1);
+      const twenty = await openTenancy(await database('twenty'), 20);
+      tenancies.push(one, twenty);
+      await createOne(one, 1)();
+      await createOne(twenty, 1)();
+      const template = await one.schema.template();
+      const floor = async () => {
+        const t0 = nowUs();
+        for (let i = 0; i < perSample; i++) {
+          const schema = `floor_${serial++}`;
+          await one.orm.em.getConnection().execute(`create schema "${schema}";\nset local search_path to "${schema}", "public";\n${template.build(schema)}`, [], 'run');
+        }
+        return (nowUs() - t0) / perSample;
+      };
+      const vsFloor = await alternate(rounds, createOne(one, perSample), floor);
+      out.push(entry({
+        scenario: 'pg-schema', name: 'new tenant schema (1 migration)', baseline: 'its squashed script run by hand',
+        ratio: median(vsFloor.ratios), goal: { op: '<=', value: 1.5 }, rounds,
+        medians: { 'createTenant us': median(vsFloor.a), 'script us': median(vsFloor.b) },
+      }));
+      const flat = await alternate(rounds, createOne(twenty, perSample), createOne(one, perSample));
+      out.push(entry({
+        scenario: 'pg-schema', name: 'new tenant schema, 20 migrations', baseline: '1 migration (same final table)',
+        ratio: median(flat.ratios), goal: { op: '<=', value: 1.25 }, rounds,
+        medians: { '20 migrations us': median(flat.a), '1 migration us': median(flat.b) },
+      }));
+
+      // 3. Provisioning and migrating one tenant among 1,000 schemas against among 10.
+      const crowd = ctx.quick ? 100 : 1000;
+      const small = await openTenancy(await database('small'), 1);
+      const large = await openTenancy(await database('large'), 1);
+      tenancies.push(small, large);
+      for (let i = 0; i < 10; i++) {
+        await small.createTenant(`bg${i}`);
+      }
+      for (let i = 0; i < crowd; i++) {
+        await large.createTenant(`bg${i}`);
+      }
+      ctx.log(`${crowd} schemas made`);
+      const provisioned = await alternate(rounds, createOne(large, perSample), createOne(small, perSample));
+      out.push(entry({
+        scenario: 'pg-schema', name: `new tenant schema among ${crowd} schemas`, baseline: 'among 10 schemas',
+        ratio: median(provisioned.ratios), goal: { op: '<=', value: 1.5 }, rounds,
+        medians: { [`${crowd} schemas us`]: median(provisioned.a), '10 schemas us': median(provisioned.b) },
+      }));
+      // Migrating: tenants made at version 1 are brought to version 2 by a tenancy that knows both migrations.
+      const [smallNext, largeNext] = await Promise.all([small, large].map(async t => {
+        const next = await PostgresSchemaTenancy.init({
+          ...QUIET, clientUrl: t.orm.config.get('clientUrl'), entities: [makeNote()], pool: { min: 8, max: 8 },
+          tenancy: { entities: ['Note'], migrations: { migrationsList: migrations(2) }, maxOpen: 100_000, warn: () => undefined },
+        } as never);
+        tenancies.push(next);
+        return next;
+      }));
+      const migrateSample = (old: PostgresSchemaTenancy, next: PostgresSchemaTenancy) => async () => {
+        const ids = Array.from({ length: perSample }, () => `m${serial++}`);
+        for (const id of ids) {
+          await old.createTenant(id);
+        }
+        const t0 = nowUs();
+        for (const id of ids) {
+          await next.migrateTenant(id);
+        }
+        const us = (nowUs() - t0) / perSample;
+        for (const id of ids) {
+          await next.deleteTenant(id);
+        }
+        return us;
+      };
+      const migrated = await alternate(rounds, migrateSample(large, largeNext!), migrateSample(small, smallNext!));
+      out.push(entry({
+        scenario: 'pg-schema', name: `migrating a tenant among ${crowd} schemas`, baseline: 'among 10 schemas',
+        ratio: median(migrated.ratios), goal: { op: '<=', value: 1.5 }, rounds,
+        medians: { [`${crowd} schemas us`]: median(migrated.a), '10 schemas us': median(migrated.b) },
+      }));
+      return out;
+    } finally {
+      for (const tenancy of tenancies) {
+        await tenancy.close();
+      }
+      for (const db of databases) {
+        await db.drop();
+      }
+      await stopPgServer();
+    }
+  },
+};
+
+export default scenario;
