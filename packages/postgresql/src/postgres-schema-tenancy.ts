@@ -39,7 +39,7 @@ export interface PostgresTenancyStats {
 
 interface Init {
   orm: SharedPostgresORM; config: Configuration; options: ResolvedPostgresTenancyOptions; schemas: TenantSchemas; sharedSchema: string;
-  registry: SchemaTenantRegistry; source: TenantSchemaSource; tenantMeta?: EntityMetadata;
+  registry: SchemaTenantRegistry; source: TenantSchemaSource; tenantMeta?: EntityMetadata; sharedKnex: TenantSchemaBinding['sharedKnex'];
 }
 
 /**
@@ -77,6 +77,7 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
   readonly #entityTenantId: EntityTenantId;
   readonly #pool: TenantPool<TenantEntityManager>;
   readonly #provisioner: SchemaProvisioner;
+  readonly #sharedKnex: TenantSchemaBinding['sharedKnex'];
   /** Deletions per tenant id in this process: EntityManagers of an earlier incarnation refuse to run. */
   readonly #incarnations = new Map<string, number>();
   #poolClosed = false;
@@ -89,6 +90,7 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
     this.schemas = init.schemas;
     this.sharedSchema = init.sharedSchema;
     this.#registry = init.registry;
+    this.#sharedKnex = init.sharedKnex;
     this.registry = new TenancyRegistry(new DeferredTenantRegistry(init.registry, () => undefined), () => this.#lifecycle.assertOpen());
     this.schema = init.source;
     this.#entityTenantId = entityTenantIdRule(init.tenantMeta, init.options.tenantIdOf);
@@ -176,7 +178,9 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
       schemaGenerator: { ...generator, skipTables: [...(generator.skipTables ?? []), ...model.sharedQualifiedTables] },
       migrations: options.migrations ? { ...orm.config.get('migrations'), ...tenantMigrationsConfig(options.migrations) } : orm.config.get('migrations'),
     });
-    const sharedKnex = () => orm.em.getConnection().getKnex();
+    // The shared driver's connection object stays the same across reconnects (its knex instance does not).
+    const sharedConnection = orm.em.getConnection();
+    const sharedKnex = () => sharedConnection.getKnex();
     const source = options.migrations
       ? migrationsSource(options.migrations, (schema, record) => createTenantEntityManager(config, metadata, orm.em.getEventManager(), {
         tenantId: '(build)', schema, searchPath: tenantSearchPath(schema, sharedSchema), sharedKnex, record,
@@ -186,7 +190,7 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
     const registry = new SchemaTenantRegistry(() => orm.em.getConnection() as unknown as RegistryConnection, (sql, params) => platform.formatQuery(sql, params as unknown[]),
       sharedSchema, options.registryTable);
     await registry.ensure();
-    const tenancy = new PostgresSchemaTenancy({ orm, config, options, schemas, sharedSchema, registry, source, tenantMeta });
+    const tenancy = new PostgresSchemaTenancy({ orm, config, options, schemas, sharedSchema, registry, source, tenantMeta, sharedKnex });
     if (options.tenantEntity) {
       orm.em.getEventManager().registerSubscriber(new TenantDeletionSubscriber({
         entity: options.tenantEntity,
@@ -412,7 +416,7 @@ export class PostgresSchemaTenancy implements Tenancy<TenantEntityManager> {
       tenantId,
       schema,
       searchPath: tenantSearchPath(schema, this.sharedSchema),
-      sharedKnex: () => this.orm.em.getConnection().getKnex(),
+      sharedKnex: this.#sharedKnex,
       touch: () => this.#pool.touch(tenantId),
       assertUsable: () => {
         if (this.#poolClosed) {

@@ -106,7 +106,6 @@ export class TenantPgConnection extends PostgreSqlConnection {
       const { sql, bindings } = typeof query === 'string' ? { sql: query, bindings: params } : query.toSQL();
       binding.record(this.platform.formatQuery(sql, bindings as unknown[]));
     }
-    this.getKnex();
     return super.execute(...args) as Promise<T>;
   }
 
