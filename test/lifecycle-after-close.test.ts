@@ -55,11 +55,17 @@ const EM_CALLS: Record<string, Call<SqliteTenancy['em']>> = {
   execute: em => em.getConnection().execute('select 1'),
 };
 
+/** Public methods of `object`: those of its class and of the classes it extends (the strategy-neutral AbstractTenancy). */
 function methodsOf(object: object): string[] {
-  const proto = Object.getPrototypeOf(object) as object;
-  return Object.getOwnPropertyNames(proto)
-    .filter(name => name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, name)!.value === 'function')
-    .sort();
+  const names = new Set<string>();
+  for (let proto = Object.getPrototypeOf(object) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, name)!.value === 'function') {
+        names.add(name);
+      }
+    }
+  }
+  return [...names].sort();
 }
 
 /** Name, size and modification time of everything under `dir`. */

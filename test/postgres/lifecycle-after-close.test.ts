@@ -34,6 +34,7 @@ const REGISTRY_CALLS: Record<string, Call<PostgresSchemaTenancy['registry']>> = 
   registerMany: r => r.registerMany([{ tenantId: 'new-row', location: 'tenant_new-row', schemaVersion: null }]),
   unregister: r => r.unregister('a'),
   setSchemaVersion: r => r.setSchemaVersion('a', 'changed'),
+  setSchemaVersions: r => r.setSchemaVersions(['a'], 'changed'),
   flush: r => r.flush(),
   ensure: r => r.ensure(),
 };
@@ -48,11 +49,17 @@ const EM_CALLS: Record<string, Call<PostgresSchemaTenancy['em']>> = {
   execute: em => em.getConnection().execute('select 1'),
 };
 
+/** Public methods of `object`: those of its class and of the classes it extends (the strategy-neutral AbstractTenancy). */
 function methodsOf(object: object): string[] {
-  const proto = Object.getPrototypeOf(object) as object;
-  return Object.getOwnPropertyNames(proto)
-    .filter(name => name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, name)!.value === 'function')
-    .sort();
+  const names = new Set<string>();
+  for (let proto = Object.getPrototypeOf(object) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, name)!.value === 'function') {
+        names.add(name);
+      }
+    }
+  }
+  return [...names].sort();
 }
 
 async function expectAllRefused(tenancy: PostgresSchemaTenancy): Promise<void> {

@@ -103,7 +103,8 @@ describe('postgres: the shared EntityManager refuses per-tenant entities on ever
     });
 
     it(`${name}: ERR_TENANT_ENTITY_ON_SHARED_EM inside a tenant, nothing sent`, async () => {
-      const code = await tenancy.run('t1', () => codeOf(() => operation(tenancy.orm.em.fork(), tenancy as unknown as GuardTenancy)));
+      // Inside a tenant scope orm.em (and so its plain fork()) is the tenant's: the shared EntityManager is a fork without context resolution.
+      const code = await tenancy.run('t1', () => codeOf(() => operation(tenancy.orm.em.fork({ disableContextResolution: true }), tenancy as unknown as GuardTenancy)));
       await untouched();
       expect(code).to.equal('ERR_TENANT_ENTITY_ON_SHARED_EM');
     });

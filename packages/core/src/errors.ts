@@ -77,7 +77,7 @@ export class TenantError extends Error {
   /** Building a tenant database failed; nothing was left behind. */
   static provisioningFailed(id: string, cause: unknown): TenantError {
     return new TenantError('ERR_TENANT_PROVISIONING_FAILED',
-      `Could not create the database of tenant "${id}": ${messageOf(cause)}. No partial file was left behind.`,
+      `Could not create the database of tenant "${id}": ${messageOf(cause)}. Nothing of it was left behind.`,
       { cause, tenantId: id });
   }
 
@@ -87,11 +87,12 @@ export class TenantError extends Error {
       `Migrating the database of tenant "${id}" failed and was rolled back: ${messageOf(cause)}.`, { cause, tenantId: id });
   }
 
-  /** An existing tenant database could not be opened (permissions, read-only or full disk, corruption). */
-  static openFailed(id: string, cause: unknown): TenantError {
-    return new TenantError('ERR_TENANT_OPEN_FAILED',
-      `Could not open the database of tenant "${id}": ${messageOf(cause)}. Check that its folder is writable `
-      + '(SQLite in WAL mode creates -wal/-shm files next to it) and that the disk is not full.', { cause, tenantId: id });
+  /**
+   * An existing tenant database could not be opened (permissions, read-only or full disk, corruption).
+   * @param hint what to check, in the strategy's words (where its storage lives)
+   */
+  static openFailed(id: string, cause: unknown, hint = 'Check that its storage is reachable and writable.'): TenantError {
+    return new TenantError('ERR_TENANT_OPEN_FAILED', `Could not open the database of tenant "${id}": ${messageOf(cause)}. ${hint}`, { cause, tenantId: id });
   }
 
   /**

@@ -16,3 +16,13 @@ export { TenantDeletionSubscriber } from './tenant-deletion-subscriber.js';
 export type { TenantDeletionSubscriberOptions } from './tenant-deletion-subscriber.js';
 export type { TransactionInspector } from './transaction-inspector.js';
 export type { Tenancy, TenantRunOptions, TenantInfo } from './tenancy.js';
+export { AbstractTenancy } from './abstract-tenancy.js';
+export type { AbstractTenancyInit, TenancyStrategy } from './abstract-tenancy.js';
+export type { ProvisionResult, SchemaApplyResult, TenancyStats, TenantProvisioning, TenantSchemaUpdates } from './tenancy-strategy.js';
+export { TenancyLifecycle, DeferredDeletions } from './tenancy-lifecycle.js';
+export { TenantResultCaches } from './tenant-result-cache.js';
+export {
+  runInTenantContexts, outerSharedTransaction, resolveTenantTransactionsInContext, tenantContextEntityManager, currentContextTenantScope,
+} from './tenant-request-context.js';
+export type { ContextTenantScope } from './tenant-request-context.js';
+export { closestName } from './closest-name.js';

@@ -30,8 +30,9 @@ export interface TenantInfo extends TenantRecord {
 }
 
 /**
- * The strategy-neutral face of a tenancy: what adapters (Koa, CLI) rely on. The SQLite strategy
- * implements it with one database file per tenant; a PostgreSQL-schema strategy can implement it too.
+ * The strategy-neutral face of a tenancy: what adapters (Koa, CLI) rely on. `AbstractTenancy` implements
+ * it over a storage strategy: one SQLite file per tenant (`@mikro-tenant/sqlite`), one PostgreSQL schema
+ * per tenant (`@mikro-tenant/postgresql`).
  */
 export interface Tenancy<EM extends EntityManager = EntityManager> {
   /** The MikroORM instance of the shared database. */

@@ -40,7 +40,7 @@ interface Entry<H> {
  * A resource with a lease is never closed: when every open resource is leased the pool grows past
  * `maxOpen` for as long as that lasts and shrinks back as leases are returned (waiting instead could
  * deadlock a request that leases two tenants). Concurrent first acquisitions of one tenant share one
- * `open()`. Strategy-neutral: it knows nothing of SQLite.
+ * `open()`. Strategy-neutral: it knows nothing of what the resource is.
  */
 export class TenantPool<H> {
   readonly #hooks: TenantPoolHooks<H>;
@@ -145,8 +145,8 @@ export class TenantPool<H> {
 
   /**
    * Removes a tenant from the pool: new acquisitions wait, current leases get `graceMs` to finish,
-   * then the resource is closed and `then` runs (e.g. to delete files). Resolves when all of that is done;
-   * the acquisitions that waited go on at the next turn of the event loop.
+   * then the resource is closed and `then` runs (e.g. to delete the tenant's storage). Resolves when all of
+   * that is done; the acquisitions that waited go on at the next turn of the event loop.
    */
   async retire(tenantId: string, graceMs: number, then?: () => Promise<void>): Promise<void> {
     const pending = this.#opening.get(tenantId);

@@ -7,7 +7,7 @@ import { FLAT_TRANSACTIONS, type TransactionInspector } from './transaction-insp
 export interface TenantRecord {
   /** Canonical tenant id. */
   tenantId: string;
-  /** Where the tenant's data lives, as the strategy names it (for SQLite: the file name inside the tenant folder). */
+  /** Where the tenant's data lives, as the strategy names it (a file name inside the tenant folder, a schema name). */
   location: string;
   /** When the tenant was registered. */
   createdAt: Date;

@@ -1,6 +1,6 @@
 import type { EntityName, MigrationsOptions, Options } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
-import { closestName } from './closest-name.js';
+import { closestName } from '@mikro-tenant/core';
 import { DEFAULT_SCHEMA_PATTERN, splitSchemaPattern } from './tenant-schemas.js';
 
 /** Migrations of the tenant schemas: a folder (`path`) or a bundled list (`migrationsList`), as in MikroORM. */

@@ -1,4 +1,4 @@
-import type { TenantRecord, TenantRegistration, TenantRegistry } from '@mikro-tenant/core';
+import type { TenantPage, TenantRecord, TenantRegistration, TenantRegistry } from '@mikro-tenant/core';
 import { quoteIdentifier } from './mikro-orm-6/search-path.js';
 
 /** What the registry needs of a connection: MikroORM's `Connection.execute()`, and its inline formatting. */
@@ -92,9 +92,21 @@ export class SchemaTenantRegistry implements TenantRegistry {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
-  async list(): Promise<TenantRecord[]> {
-    const rows = await this.#execute<Row[]>(`select * from ${this.table} order by tenant_id`, [], 'all');
+  async list(page?: TenantPage): Promise<TenantRecord[]> {
+    // A page is a range of the primary key's index (callers check the page: the deferred registry in front does).
+    const after = page?.after !== undefined;
+    const limit = page?.limit !== undefined;
+    const rows = await this.#execute<Row[]>(
+      `select * from ${this.table}${after ? ' where tenant_id > ?' : ''} order by tenant_id${limit ? ' limit ?' : ''}`,
+      [...(after ? [page.after] : []), ...(limit ? [page.limit] : [])], 'all');
     return rows.map(toRecord);
+  }
+
+  async setSchemaVersions(tenantIds: string[], version: string | null): Promise<void> {
+    for (let i = 0; i < tenantIds.length; i += 500) {
+      const chunk = tenantIds.slice(i, i + 500);
+      await this.#execute(`update ${this.table} set schema_version = ? where tenant_id in (${chunk.map(() => '?').join(', ')})`, [version, ...chunk], 'run');
+    }
   }
 
   async setSchemaVersion(tenantId: string, version: string | null): Promise<void> {

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { EntityName, Options } from '@mikro-orm/core';
 import { SqlTenantRegistry, TenantError } from '@mikro-tenant/core';
-import { closestName } from './closest-name.js';
+import { closestName } from '@mikro-tenant/core';
 import { sharedPragmaStatements } from './shared-database.js';
 import { pragmaStatements, type PragmaValue } from './sqlite-setup.js';
 import type { TenantMigrationsOptions } from './tenant-schema.js';

@@ -6,7 +6,7 @@
  * @module
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
-import { currentSqliteTenantScope, tenantContextEntityManager } from './mikro-orm-6/tenant-request-context.js';
+import { currentContextTenantScope, tenantContextEntityManager } from '@mikro-tenant/core';
 import { SharedWriteRouter, type Transaction } from './mikro-orm-6/shared-write-router.js';
 
 function isOpen(trx: Transaction | undefined): trx is Transaction {
@@ -37,7 +37,7 @@ export class SharedAccess {
    * transaction; inside one, the one that was open when the scope was entered.
    */
   outerTransaction(): Transaction | undefined {
-    const scope = currentSqliteTenantScope();
+    const scope = currentContextTenantScope();
     const em = scope ? scope.outerShared : this.#orm.em.getContext(false);
     const trx = em?.getTransactionContext() as Transaction | undefined;
     return isOpen(trx) ? trx : undefined;
@@ -49,7 +49,7 @@ export class SharedAccess {
    * EntityManager; never a tenant's.
    */
   em(): EntityManager {
-    const scope = currentSqliteTenantScope();
+    const scope = currentContextTenantScope();
     if (!scope) {
       return this.#orm.em.getContext(false);
     }

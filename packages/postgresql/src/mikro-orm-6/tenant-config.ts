@@ -22,8 +22,7 @@
  */
 import { Configuration, NullCacheAdapter, type CacheAdapter, type Constructor, type EntityManager, type MigrationsOptions, type Options } from '@mikro-orm/core';
 import type { AbstractSqlPlatform } from '@mikro-orm/knex';
-import { TenantError } from '@mikro-tenant/core';
-import { TenantResultCaches } from '../tenant-result-cache.js';
+import { TenantError, TenantResultCaches } from '@mikro-tenant/core';
 import { listTablesOnlyIn } from './table-listing.js';
 
 /** What a tenancy decides for its tenant configuration; everything else comes from the shared ORM. */

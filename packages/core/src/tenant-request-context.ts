@@ -13,10 +13,10 @@
  * @module
  */
 import { RequestContext, TransactionContext, type Configuration, type EntityManager } from '@mikro-orm/core';
-import { currentTenantScope, runInTenantScope, type TenantScope } from '@mikro-tenant/core';
+import { currentTenantScope, runInTenantScope, type TenantScope } from './tenant-context.js';
 
 /** The tenant scope entered by `run()`: the tenant's fork, and the shared transaction open outside the scope. */
-export interface SqliteTenantScope<EM extends EntityManager = EntityManager> extends TenantScope<EM> {
+export interface ContextTenantScope<EM extends EntityManager = EntityManager> extends TenantScope<EM> {
   /** The shared ORM's transaction EntityManager that was open when the scope was entered, if any. */
   readonly outerShared?: EntityManager;
   /** The shared ORM's context name, which names the tenant in this scope (unset: MikroORM's contexts are left alone). */
@@ -24,8 +24,8 @@ export interface SqliteTenantScope<EM extends EntityManager = EntityManager> ext
 }
 
 /** The tenant scope active now, with what `run()` keeps on it. */
-export function currentSqliteTenantScope(): SqliteTenantScope | undefined {
-  return currentTenantScope() as SqliteTenantScope | undefined;
+export function currentContextTenantScope(): ContextTenantScope | undefined {
+  return currentTenantScope() as ContextTenantScope | undefined;
 }
 
 /** The EntityManager tenant code should use now: the tenant transaction open in this async context, else the scope's fork. */
@@ -69,7 +69,7 @@ export function outerSharedTransaction(sharedName: string): EntityManager | unde
  * @example
  * await runInTenantContexts(orm.em.name, { tenantId: 'acme', em }, () => orm.em.find(Note, {}));
  */
-export function runInTenantContexts<T>(sharedName: string, scope: SqliteTenantScope, fn: () => T): T {
+export function runInTenantContexts<T>(sharedName: string, scope: ContextTenantScope, fn: () => T): T {
   const outerMap = RequestContext.currentRequestContext()?.map;
   const map = new TenantContextMap(sharedName, scope.em, outerMap);
   // RequestContext.create() with no EntityManager forks nothing; its map is then replaced by ours.
@@ -99,7 +99,7 @@ export function resolveTenantTransactionsInContext(config: Configuration, shared
     if (em) {
       return em.name !== name ? tenantContextEntityManager(em) : em;
     }
-    const scope = currentSqliteTenantScope();
+    const scope = currentContextTenantScope();
     return scope?.sharedName === sharedName && name === sharedName ? tenantContextEntityManager(scope.em) : undefined;
   });
 }

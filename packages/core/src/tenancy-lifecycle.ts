@@ -1,4 +1,5 @@
-import { TenantError, currentTenantScope, type TenantScope } from '@mikro-tenant/core';
+import { TenantError } from './errors.js';
+import { currentTenantScope, type TenantScope } from './tenant-context.js';
 
 /**
  * Open, then closing, then closed. Once `close()` began, every public method is refused with

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { MemoryCacheAdapter } from '@mikro-orm/core';
-import { TenantResultCaches } from '../dist/tenant-result-cache.js';
+import { TenantResultCaches } from '@mikro-tenant/core';
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 

@@ -1,0 +1,159 @@
+import { promises as fsp } from 'node:fs';
+import type { Configuration } from '@mikro-orm/core';
+import { TenantError, type DeferredTenantRegistry, type TenancyStrategy, type TenantInfo, type TenantRecord } from '@mikro-tenant/core';
+import type { TenantBinding } from './mikro-orm-bridge.js';
+import type { StatementGuard } from './mikro-orm-6/shared-write-guard.js';
+import { dropTenantCache, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
+import { createTenantEntityManager, type TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
+import type { ResolvedTenancyOptions } from './options.js';
+import type { SharedAccess } from './shared-access.js';
+import { inOpenTransaction } from './shared-database.js';
+import { TemplateCache } from './template-cache.js';
+import { TemplateSpares } from './template-spares.js';
+import { TenantFiles, createEmptyFile, fileExists, removeDatabaseFiles } from './tenant-files.js';
+import { reconcileWithFolder, withFileStats, type ReconcileReport } from './tenant-inventory.js';
+import { TenantProvisioner } from './tenant-provisioner.js';
+import type { TenantSchemaSource } from './tenant-schema.js';
+import type { SharedORM } from './sqlite-tenancy.js';
+
+/** What the SQLite strategy works with, all made by `SqliteTenancy.init()`. */
+export interface SqliteStrategyInit {
+  orm: SharedORM;
+  /** The tenancy's derived configuration (`mikro-orm-6/tenant-config.ts`). */
+  config: Configuration;
+  options: ResolvedTenancyOptions;
+  files: TenantFiles;
+  registry: DeferredTenantRegistry;
+  schema: TenantSchemaSource;
+  /** Prepares each tenant handle (pragmas, ATTACH). */
+  setup: TenantBinding['setup'];
+  shared: SharedAccess;
+  guard?: StatementGuard;
+}
+
+/** Where SQLite tenants live: one database file per tenant in a folder, made from a template. */
+export class SqliteStrategy implements TenancyStrategy<TenantEntityManager, ReconcileReport> {
+  readonly provisioning: TenantProvisioner;
+  readonly schemaUpdates: TenantSchemaSource;
+  /** The template cache, unless `template: false`. */
+  readonly template?: TemplateCache;
+  /** Copies of the template made ahead of need, unless `template: false`. */
+  readonly spares?: TemplateSpares;
+  readonly #init: SqliteStrategyInit;
+
+  constructor(init: SqliteStrategyInit) {
+    this.#init = init;
+    this.schemaUpdates = init.schema;
+    if (init.options.template) {
+      this.template = new TemplateCache(init.files, init.schema.key, async path => { await this.#build(path); });
+      this.spares = new TemplateSpares(init.files, this.template, init.schema.key);
+    }
+    this.provisioning = new TenantProvisioner({
+      files: init.files, registry: init.registry, template: this.template, spares: this.spares, version: init.schema.version,
+      build: path => this.#build(path), warn: init.options.warn,
+    });
+  }
+
+  async exists(tenantId: string): Promise<boolean> {
+    return fileExists(this.#init.files.path(tenantId));
+  }
+
+  async open(tenantId: string, mayCreate: boolean): Promise<TenantEntityManager> {
+    const { files, config, orm, setup, shared, guard } = this.#init;
+    const file = files.path(tenantId);
+    // A stat first (a few us for an existing tenant) spares a new tenant a failed open (tens of us).
+    let provisioned = false;
+    if (mayCreate && !fileExists(file)) {
+      await this.provisioning.provision(tenantId, false);
+      provisioned = true;
+    }
+    const em = createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), {
+      tenantId, file, setup, sharedWrites: shared.router, guard,
+    });
+    // The file may still vanish or appear (other processes) before the open: the loop settles that.
+    for (let attempt = 0; ; attempt++) {
+      let failure: TenantError | undefined;
+      try {
+        em.getConnection().open();
+        return em;
+      } catch (error) {
+        if (fileExists(file)) {
+          // Another process may have placed the file between the failed open and this check: open it again.
+          if (attempt < 2) {
+            continue;
+          }
+          failure = TenantError.openFailed(tenantId, error,
+            'Check that its folder is writable (SQLite in WAL mode creates -wal/-shm files next to it) and that the disk is not full.');
+        } else if (!mayCreate || provisioned) {
+          failure = TenantError.tenantNotFound(tenantId);
+        }
+      }
+      try {
+        if (failure) {
+          throw failure;
+        }
+        await this.provisioning.provision(tenantId, false);
+        provisioned = true;
+      } catch (error) {
+        await em.getDriver().close().catch(() => undefined);
+        throw error;
+      }
+    }
+  }
+
+  close(em: TenantEntityManager, _tenantId: string, closing: boolean): Promise<void> {
+    if (closing) {
+      // Work still holding it learns why: the tenancy closed (not an eviction).
+      em.getConnection().markTenancyClosed();
+    }
+    return em.getConnection().evict();
+  }
+
+  markDeleted(em: TenantEntityManager | undefined): void {
+    em?.getConnection().markDeleted();
+  }
+
+  async remove(tenantId: string): Promise<boolean> {
+    await dropTenantCache(this.#init.config, tenantId);
+    const removed = await removeDatabaseFiles(this.#init.files.path(tenantId));
+    return (await this.#init.registry.unregister(tenantId)) || removed;
+  }
+
+  describe(records: TenantRecord[]): Promise<TenantInfo[]> {
+    return withFileStats(this.#init.files.dir, records);
+  }
+
+  reconcile(fix: boolean): Promise<ReconcileReport> {
+    return reconcileWithFolder(this.#init.files, this.#init.registry, fix);
+  }
+
+  /** The registry row of a tenant created outside a shared transaction is written before `createTenant()` resolves. */
+  async afterCreate(): Promise<void> {
+    if (!inOpenTransaction(this.#init.shared.em())) {
+      await this.#init.registry.flush();
+    }
+  }
+
+  async shutDown(): Promise<void> {
+    await this.spares?.close();
+    await this.#init.registry.flush();
+    releaseTenantConfig(this.#init.orm.config);
+    await this.#init.orm.close(true);
+  }
+
+  /** Builds an up-to-date empty database at `path` (a tmp path) by applying the schema. */
+  async #build(path: string): Promise<string | null> {
+    const { files, config, orm, setup, schema } = this.#init;
+    if (!fileExists(path)) {
+      // SQLite creates files 0644 and keeps the mode of an existing one: start from an owner-only empty file.
+      createEmptyFile(path, files.modes.fileMode);
+    }
+    const em = createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), { tenantId: '(build)', file: path, setup, create: true });
+    try {
+      return (await schema.apply(em)).version;
+    } finally {
+      await em.getDriver().close();
+      await fsp.rm(`${path}-shm`, { force: true });
+    }
+  }
+}
