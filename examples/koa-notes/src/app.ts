@@ -3,16 +3,20 @@ import { resolve } from 'node:path';
 import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { SqliteTenancy, type TenantEntityManager } from '@mikro-tenant/sqlite';
+import type { SqlEntityManager } from '@mikro-orm/knex';
 import { tenantAdmin, tenantErrorHandler, tenantMiddleware, type TenantAdminOptions } from '@mikro-tenant/koa';
 import { Note, Session, User, type IUser, type ISession } from './entities.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { tenancyConfig } from './tenancy-config.js';
+import { openTenancy, strategyFrom, type NotesTenancy, type Strategy } from './strategy.js';
 import { jsonBody } from './json-body.js';
 
 /** Options of {@link createApp}. */
 export interface NotesAppOptions {
-  /** Folder of the shared database and of the tenant files. @default process.env.DATA_DIR ?? './.data' */
+  /** Where users' notes live: a SQLite file each, or a PostgreSQL schema each. @default process.env.STRATEGY ?? 'sqlite' */
+  strategy?: Strategy;
+  /** PostgreSQL to use (with `pg-schema`); unset: a server started here with its data under `dataDir`. @default process.env.DATABASE_URL */
+  databaseUrl?: string;
+  /** Folder of the shared database and of the tenant files (or of the embedded PostgreSQL server). @default process.env.DATA_DIR ?? './.data' */
   dataDir?: string;
   /** Creates this superuser at start when missing. @default ADMIN_USERNAME / ADMIN_PASSWORD from the environment */
   admin?: { username: string; password: string };
@@ -25,22 +29,31 @@ export interface NotesApp {
   /** The Koa app: `app.listen(port)`, or `app.callback()` for supertest. */
   app: Koa;
   /** The tenancy behind it (shared ORM, tenant databases). */
-  tenancy: SqliteTenancy;
-  /** Closes every tenant connection and the shared database. */
+  tenancy: NotesTenancy;
+  /** The strategy it runs on. */
+  strategy: Strategy;
+  /** The database it serves from, in words (`PostgreSQL 18.4 at 127.0.0.1:54321`). */
+  database: string;
+  /** Closes every tenant connection and the shared database (and the PostgreSQL server it started, if any). */
   close(): Promise<void>;
 }
 
-type State = { user?: IUser; session?: ISession; em?: TenantEntityManager; tenantId?: string };
+type State = { user?: IUser; session?: ISession; em?: SqlEntityManager; tenantId?: string };
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/i;
 const COOKIE = 'sid';
 /** Sessions older than this are ignored (and their cookies expire with them). */
 const SESSION_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
 
-/** Builds the notes app on embedded SQLite: users and sessions shared, each user's notes in their own file. */
+/**
+ * Builds the notes app: users and sessions shared, each user's notes in their own SQLite file or PostgreSQL
+ * schema. The code below is the same for both: only `openTenancy()` knows which.
+ */
 export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp> {
   const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? './.data');
-  const tenancy = await SqliteTenancy.init(tenancyConfig(dataDir, options.maxOpen));
+  const strategy = options.strategy ?? strategyFrom();
+  const opened = await openTenancy({ strategy, dataDir, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL, maxOpen: options.maxOpen });
+  const { tenancy } = opened;
   await tenancy.orm.schema.updateSchema();
   const admin = options.admin ?? (process.env.ADMIN_USERNAME && process.env.ADMIN_PASSWORD
     ? { username: process.env.ADMIN_USERNAME, password: process.env.ADMIN_PASSWORD } : undefined);
@@ -165,10 +178,10 @@ export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp
   });
   app.use(notes.routes()).use(notes.allowedMethods());
 
-  return { app, tenancy, close: () => tenancy.close() };
+  return { app, tenancy, strategy, database: opened.database, close: () => opened.close() };
 }
 
-async function ensureSuperuser(tenancy: SqliteTenancy, username: string, password: string): Promise<void> {
+async function ensureSuperuser(tenancy: NotesTenancy, username: string, password: string): Promise<void> {
   const em = tenancy.orm.em.fork();
   if (!await em.count(User, { username })) {
     const user = em.create(User, { id: randomBytes(8).toString('hex'), username, passwordHash: await hashPassword(password), isSuperuser: true });

@@ -1,8 +1,9 @@
 import { join, resolve } from 'node:path';
 import type { SqliteTenancyConfig } from '@mikro-tenant/sqlite';
+import type { PostgresTenancyConfig } from '@mikro-tenant/postgresql';
 import { Note, Session, User } from './entities.js';
 
-/** The options of the app's tenancy: shared by the app and `mikro-tenant.config.ts` (the CLI). */
+/** The options of the app's SQLite tenancy: shared by the app and `mikro-tenant.config.ts` (the CLI). */
 export function tenancyConfig(dataDir: string, maxOpen = 100): SqliteTenancyConfig {
   const dir = resolve(dataDir);
   return {
@@ -11,6 +12,21 @@ export function tenancyConfig(dataDir: string, maxOpen = 100): SqliteTenancyConf
     allowGlobalContext: false,
     tenancy: {
       dir: join(dir, 'tenants'),
+      entities: [Note],
+      tenantEntity: User,
+      deleteOnTenantDelete: true,
+      maxOpen,
+    },
+  };
+}
+
+/** The same app on PostgreSQL: users and sessions in `public`, each user's notes in the schema `tenant_<user id>`. */
+export function postgresTenancyConfig(clientUrl: string, maxOpen = 1000): PostgresTenancyConfig {
+  return {
+    clientUrl,
+    entities: [User, Session],
+    allowGlobalContext: false,
+    tenancy: {
       entities: [Note],
       tenantEntity: User,
       deleteOnTenantDelete: true,

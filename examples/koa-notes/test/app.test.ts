@@ -2,9 +2,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import request from 'supertest';
 import { expect } from 'chai';
+import type { SqliteTenancy } from '@mikro-tenant/sqlite';
 import { createApp, type NotesApp } from '../src/app.js';
 import { Session } from '../src/entities.js';
+import type { Strategy } from '../src/strategy.js';
 import { tempDir } from '../../../test/helpers.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/postgres/helpers.js';
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -22,27 +25,37 @@ async function signupAndLogin(server: NotesApp['app'], username: string): Promis
   return { agent, id: signup.body.id as string };
 }
 
-describe('koa-notes example (through its HTTP API)', () => {
+for (const strategy of ['sqlite', 'pg-schema'] as const satisfies Strategy[]) describe(`koa-notes example (through its HTTP API) on ${strategy}`, () => {
   let notes: NotesApp;
   let dir: string;
   let cleanup: () => void;
+  let db: TestDatabase | undefined;
 
-  beforeEach(async () => {
+  beforeEach(async function () {
+    this.timeout(60_000);
     ({ dir, cleanup } = tempDir('mt-notes'));
-    notes = await createApp({ dataDir: dir, admin: { username: 'root', password: 'root password' } });
+    db = strategy === 'pg-schema' ? await createTestDatabase('notes') : undefined;
+    notes = await createApp({ strategy, databaseUrl: db?.url, dataDir: dir, admin: { username: 'root', password: 'root password' } });
   });
 
   afterEach(async () => {
     await notes.close();
+    await db?.drop();
     cleanup();
   });
+
+  /** The tenant files (SQLite) or schemas (PostgreSQL): what must not change when a request is refused. */
+  const storage = async (): Promise<string[]> => (db
+    ? (await db.query<{ nspname: string }>("select nspname from pg_namespace where nspname like 'tenant\\_%' order by 1")).map(r => r.nspname)
+    : filesUnder(dir));
+  const sqlite = () => notes.tenancy as unknown as SqliteTenancy;
 
   it('signs up (provisioning the user database now), refuses a taken name and a wrong password', async () => {
     const server = notes.app.callback();
     const created = await request(server).post('/signup').send({ username: 'ann', password: 'correct horse' });
     expect(created.status).to.equal(201);
     expect(created.body.username).to.equal('ann');
-    expect(existsSync(notes.tenancy.files.path(created.body.id))).to.equal(true);
+    expect(await notes.tenancy.tenantExists(created.body.id)).to.equal(true);
     expect(await notes.tenancy.registry.exists(created.body.id)).to.equal(true);
     expect((await request(server).post('/signup').send({ username: 'ann', password: 'another one' })).status).to.equal(409);
     expect((await request(server).post('/signup').send({ username: 'x', password: 'short' })).status).to.equal(400);
@@ -73,13 +86,18 @@ describe('koa-notes example (through its HTTP API)', () => {
     expect((await ann.agent.get('/notes')).status).to.equal(401);
   });
 
-  it('deletes the account and its database file with -wal/-shm', async () => {
+  it('deletes the account and its database (SQLite: the file with -wal/-shm; PostgreSQL: the schema)', async () => {
     const ann = await signupAndLogin(notes.app, 'ann');
     await ann.agent.post('/notes').send({ text: 'soon gone' });
-    const file = notes.tenancy.files.path(ann.id);
-    expect(existsSync(`${file}-wal`)).to.equal(true);
+    const file = strategy === 'sqlite' ? sqlite().files.path(ann.id) : undefined;
+    if (file) {
+      expect(existsSync(`${file}-wal`)).to.equal(true);
+    }
     expect((await ann.agent.delete('/account')).status).to.equal(204);
-    expect(['', '-wal', '-shm'].filter(s => existsSync(file + s))).to.deep.equal([]);
+    if (file) {
+      expect(['', '-wal', '-shm'].filter(s => existsSync(file + s))).to.deep.equal([]);
+    }
+    expect(await notes.tenancy.tenantExists(ann.id)).to.equal(false);
     expect(await notes.tenancy.registry.exists(ann.id)).to.equal(false);
     expect((await ann.agent.post('/login').send({ username: 'ann', password: 'correct horse' })).status).to.equal(401);
   });
@@ -103,7 +121,7 @@ describe('koa-notes example (through its HTTP API)', () => {
     expect((await root.get('/notes')).body.notes).to.deep.equal([]);
 
     const tenantsBefore = (await root.get('/admin/tenants')).body.tenants.length;
-    const filesBefore = filesUnder(dir);
+    const storageBefore = await storage();
     for (const id of ['..%2F..%2Fetc', '..%2Fshared', 'Ann', '%2e%2e']) {
       const res = await root.post(`/admin/tenants/${id}/switch`);
       expect(res.status, id).to.equal(400);
@@ -111,8 +129,8 @@ describe('koa-notes example (through its HTTP API)', () => {
     }
     expect((await root.post('/admin/tenants/not-a-user/switch')).status).to.equal(404);
     expect((await root.get('/admin/tenants')).body.tenants.length).to.equal(tenantsBefore);
-    expect(filesUnder(dir)).to.deep.equal(filesBefore);
-    expect(filesBefore).to.include(join('tenants', `tenant_${ann.id}.sqlite3`));
+    expect(await storage()).to.deep.equal(storageBefore);
+    expect(storageBefore).to.include(strategy === 'sqlite' ? join('tenants', `tenant_${ann.id}.sqlite3`) : `tenant_${ann.id}`);
   });
 
   it('does not recreate a deleted user\'s database for a superuser still switched to it', async () => {
@@ -121,11 +139,10 @@ describe('koa-notes example (through its HTTP API)', () => {
     await root.post('/login').send({ username: 'root', password: 'root password' });
     expect((await root.post(`/admin/tenants/${ann.id}/switch`)).status).to.equal(204);
     expect((await ann.agent.delete('/account')).status).to.equal(204);
-    const file = notes.tenancy.files.path(ann.id);
     const res = await root.get('/notes');
     expect(res.status).to.equal(404);
     expect(res.body.error.code).to.equal('ERR_TENANT_NOT_FOUND');
-    expect(existsSync(file)).to.equal(false);
+    expect(await notes.tenancy.tenantExists(ann.id)).to.equal(false);
     expect(await notes.tenancy.registry.exists(ann.id)).to.equal(false);
   });
 
