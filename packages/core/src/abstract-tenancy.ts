@@ -137,7 +137,8 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
 
   /**
    * A new EntityManager fork bound to one tenant, creating the tenant first when `autoCreate` is on.
-   * Not leased: for work that must not race eviction, prefer {@link run}.
+   * Not leased, and its queries do not count as use of the tenant (only leases do, for the pool's
+   * least-recently-used order): for work that must not race eviction, prefer {@link run}.
    * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`, `ERR_TENANCY_CLOSED`
    */
   async fork(tenantId: TenantIdInput): Promise<EM> {

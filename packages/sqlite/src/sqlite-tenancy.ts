@@ -193,12 +193,14 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
 
   /**
    * Builds the template for the current schema now (it is otherwise built on the first provisioning), and
-   * starts making the spare copies new tenants are provisioned from. @throws TenantError `ERR_TENANCY_CLOSED`
+   * the spare copies new tenants are provisioned from; resolves when both are ready (so a deploy step or a
+   * test that calls it finds the next new tenant at the link floor). @throws TenantError `ERR_TENANCY_CLOSED`
    */
   async buildTemplate(): Promise<string | undefined> {
     return this.lifecycle.track(async () => {
       const path = await this.#strategy.template?.ensure();
       this.#strategy.spares?.fill();
+      await this.#strategy.spares?.settle();
       return path;
     });
   }
