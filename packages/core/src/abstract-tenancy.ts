@@ -249,9 +249,14 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
     return this.lifecycle.track(() => this.#strategy.reconcile(options.fix ?? false));
   }
 
-  /** Names of the migrations not yet applied to a tenant (with tables from the entities: `['schema']` when they lag behind). @throws TenantError `ERR_TENANCY_CLOSED` */
+  /**
+   * Names of the migrations not yet applied to a tenant (with tables from the entities: `['schema']` when they
+   * lag behind). Writes nothing: a missing tenant is not created.
+   * @throws TenantError `ERR_TENANT_NOT_FOUND` for a missing tenant, `ERR_TENANCY_CLOSED`
+   */
   async pendingMigrations(tenantId: TenantIdInput): Promise<string[]> {
-    return this.lifecycle.track(() => this.run(tenantId, em => this.#strategy.schemaUpdates.pending(em), { sharedContext: false }));
+    // Admin tools ask this of tenants they list: asking must never bring a deleted tenant back.
+    return this.lifecycle.track(() => this.run(tenantId, em => this.#strategy.schemaUpdates.pending(em), { sharedContext: false, create: false }));
   }
 
   /**

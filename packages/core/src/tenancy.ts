@@ -61,6 +61,12 @@ export interface Tenancy<EM extends EntityManager = EntityManager> {
   tenantExists(tenantId: TenantIdInput): Promise<boolean>;
   /** Tenants from the registry (no scan of the storage), in id order: all of them, or one page. */
   listTenants(page?: TenantPage): Promise<TenantInfo[]>;
+  /**
+   * Names of the migrations not yet applied to a tenant, writing nothing (a missing tenant is not created).
+   * Optional: admin tools show them when the tenancy can tell.
+   * @throws TenantError `ERR_TENANT_NOT_FOUND` for a missing tenant
+   */
+  pendingMigrations?(tenantId: TenantIdInput): Promise<string[]>;
   /** Closes every tenant connection and the shared ORM; afterwards every method rejects with `ERR_TENANCY_CLOSED`. Idempotent. */
   close(): Promise<void>;
 }
