@@ -7,3 +7,5 @@ export type { TenantAdminOptions } from './tenant-admin.js';
 export { TENANT_ERROR_STATUS, tenantErrorHandler, respondWithTenantError, respondWithError } from './http-errors.js';
 export type { ErrorBody, HttpErrorCode } from './http-errors.js';
 export type { EntityManagerOf } from './core-types.js';
+export { tenantAdminUi } from './tenant-admin-ui.js';
+export type { TenantAdminUiOptions } from './tenant-admin-ui.js';
