@@ -4,11 +4,12 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
-import { tenantAdmin, tenantErrorHandler, tenantMiddleware, type TenantAdminOptions } from '@mikro-tenant/koa';
+import { tenantAdmin, tenantAdminUi, tenantErrorHandler, tenantMiddleware, type TenantAdminOptions } from '@mikro-tenant/koa';
 import { Note, Session, User, type IUser, type ISession } from './entities.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { openTenancy, strategyFrom, type NotesTenancy, type Strategy } from './strategy.js';
 import { jsonBody } from './json-body.js';
+import { frontEnd } from './front-end.js';
 
 /** Options of {@link createApp}. */
 export interface NotesAppOptions {
@@ -83,6 +84,7 @@ export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp
     }
   });
   app.use(tenantErrorHandler());
+  app.use(frontEnd()); // the browser front end at /, over the JSON API below
   app.use(jsonBody());
   app.use(async (ctx, next) => {
     const token = ctx.cookies.get(COOKIE);
@@ -128,6 +130,14 @@ export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp
     ctx.cookies.set(COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: SESSION_MAX_AGE_MS, overwrite: true });
     ctx.body = { id: user.id, username: user.username };
   });
+  publicRoutes.get('/me', ctx => {
+    const { user, session } = ctx.state;
+    if (!user) {
+      return fail(ctx, 401, 'ERR_NOT_LOGGED_IN', 'Log in first.');
+    }
+    const switched = user.isSuperuser ? session?.switchedTenant ?? null : null;
+    ctx.body = { id: user.id, username: user.username, isSuperuser: user.isSuperuser, switchedTenant: switched };
+  });
   publicRoutes.post('/logout', async ctx => {
     if (ctx.state.session) {
       await tenancy.orm.em.fork().nativeDelete(Session, { token: ctx.state.session.token });
@@ -148,7 +158,8 @@ export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp
     ctx.status = 204;
   });
   app.use(publicRoutes.routes()).use(publicRoutes.allowedMethods());
-  app.use(tenantAdmin(tenancy, adminSwitch));
+  app.use(tenantAdmin(tenancy, adminSwitch)); // JSON routes under /admin/tenants
+  app.use(tenantAdminUi(tenancy, { ...adminSwitch, prefix: '/admin', appPath: '/' })); // the page at /admin
   app.use(tenantMiddleware(tenancy, { adminSwitch }));
 
   const notes = new Router<State>();
