@@ -49,7 +49,7 @@ function time(date: Date | undefined): SafeHtml | string {
     return '—';
   }
   const iso = date.toISOString();
-  return html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
+  return html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')}</time>`;
 }
 
 function pending(row: TenantRow): SafeHtml | string {
@@ -103,15 +103,15 @@ export function listPage(frame: PageFrame, view: ListView): string {
   const { prefix } = frame;
   const rows = view.rows.map(row => html`<tr>
 <td class="id">${row.tenantId}</td>
-<td>${bytes(row.sizeBytes)}</td>
-<td>${time(row.createdAt)}</td>
-<td>${time(row.modifiedAt)}</td>
-<td>${row.schemaVersion ?? '—'}</td>
-<td>${pending(row)}</td>
-<td class="actions">
+<td data-label="Size">${bytes(row.sizeBytes)}</td>
+<td data-label="Created">${time(row.createdAt)}</td>
+<td data-label="Modified">${time(row.modifiedAt)}</td>
+<td data-label="Schema" class="version" title="${row.schemaVersion ?? ''}">${row.schemaVersion ?? '—'}</td>
+<td data-label="Pending">${pending(row)}</td>
+<td><div class="actions">
 <form method="post" action="${prefix}/switch">${hidden('csrf', frame.csrf)}${hidden('tenant', row.tenantId)}<button type="submit" class="secondary" ${row.tenantId === frame.switched ? html`disabled` : ''}>Switch to</button></form>
 <a class="button danger secondary" href="${prefix}/delete?tenant=${encodeURIComponent(row.tenantId)}">Delete…</a>
-</td>
+</div></td>
 </tr>`);
   const query = (after: string | undefined): string => {
     const params = new URLSearchParams();
@@ -132,7 +132,7 @@ ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
 </form>
 ${view.q ? html`<p class="muted" id="search-summary">Tenants whose id starts with <code>${view.q}</code>. <a href="${prefix}">Show all</a></p>` : ''}
 ${view.rows.length === 0 ? html`<p class="muted" id="no-tenants">No tenants${view.q ? ' match' : view.after === undefined ? ' yet' : ' on this page'}.</p>` : html`<div class="table"><table id="tenants">
-<thead><tr><th>Tenant</th><th>Size</th><th>Created</th><th>Modified</th><th>Schema version</th><th>Pending migrations</th><th></th></tr></thead>
+<thead><tr><th>Tenant</th><th>Size</th><th>Created (UTC)</th><th>Modified (UTC)</th><th>Schema version</th><th>Pending migrations</th><th></th></tr></thead>
 <tbody>
 ${rows}
 </tbody>

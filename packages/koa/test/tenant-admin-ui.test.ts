@@ -158,8 +158,8 @@ describe('tenantAdminUi: the tenant admin page', () => {
       expect(call).to.have.property('limit', 11); // a page and one more row, to know whether a next page exists
     }
     const first = (await agent.get('/admin').set('x-user', 'root').set('x-admin', 'yes')).text;
-    expect(first).to.match(/<td class="id">ann<\/td>\s*<td>\d+\.\d KiB<\/td>\s*<td><time datetime="\d{4}-[^"]+">[^<]+ UTC<\/time><\/td>\s*<td><time datetime=/);
-    expect(first).to.match(/<td class="id">ann<\/td>(?:(?!<\/tr>)[\s\S])*<td>0<\/td>\s*<td class="actions">/); // pending migrations
+    expect(first).to.match(/<td class="id">ann<\/td>\s*<td data-label="Size">\d+\.\d KiB<\/td>\s*<td data-label="Created"><time datetime="\d{4}-[^"]+">[^<]+<\/time><\/td>\s*<td data-label="Modified"><time datetime=/);
+    expect(first).to.match(/<td class="id">ann<\/td>(?:(?!<\/tr>)[\s\S])*<td data-label="Pending">0<\/td>\s*<td><div class="actions">/); // pending migrations
   });
 
   it('searches by id prefix, reading only the range of the registry that matches', async () => {
