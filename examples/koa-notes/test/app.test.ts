@@ -154,6 +154,27 @@ for (const strategy of ['sqlite', 'pg-schema'] as const satisfies Strategy[]) de
     expect((await notes.tenancy.listTenants()).map(t => t.tenantId)).to.include(winner.body.id);
   });
 
+  it('serves the front end under a strict CSP, tells who is logged in (/me), and mounts the admin page for the superuser only', async () => {
+    const server = notes.app.callback();
+    for (const [path, type] of [['/', 'text/html'], ['/app.js', 'text/javascript'], ['/app.css', 'text/css']] as const) {
+      const res = await request(server).get(path);
+      expect([res.status, res.type], path).to.deep.equal([200, type]);
+      expect(res.headers['content-security-policy']).to.contain("script-src 'self'").and.not.contain('unsafe-inline');
+    }
+    expect((await request(server).get('/me')).status).to.equal(401);
+    const ann = await signupAndLogin(notes.app, 'ann');
+    expect((await ann.agent.get('/me')).body).to.deep.equal({ id: ann.id, username: 'ann', isSuperuser: false, switchedTenant: null });
+    expect((await ann.agent.get('/admin')).status).to.equal(403);
+    const root = request.agent(server);
+    await root.post('/login').send({ username: 'root', password: 'root password' }).expect(200);
+    const page = await root.get('/admin');
+    expect(page.status).to.equal(200);
+    expect(page.text).to.contain(`<td class="id">${ann.id}</td>`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    await root.post('/admin/switch').type('form').send({ csrf, tenant: ann.id }).expect(303);
+    expect((await root.get('/me')).body).to.include({ username: 'root', isSuperuser: true, switchedTenant: ann.id });
+  });
+
   it('ignores sessions older than two weeks', async () => {
     const ann = await signupAndLogin(notes.app, 'ann');
     expect((await ann.agent.get('/notes')).status).to.equal(200);
