@@ -143,12 +143,12 @@ describe('tenantAdminUi: the tenant admin page', () => {
     let path: string | undefined = '/admin';
     listCalls.length = 0;
     while (path) {
-      const page = await agent.get(path).set('x-user', 'root').set('x-admin', 'yes');
+      const page: request.Response = await agent.get(path).set('x-user', 'root').set('x-admin', 'yes');
       expect(page.status).to.equal(200);
       const ids = listedIds(page.text);
       expect(ids.length).to.be.at.most(10);
       seen.push(...ids);
-      const next = /<a href="([^"]+)" rel="next">/.exec(page.text)?.[1];
+      const next: string | undefined = /<a href="([^"]+)" rel="next">/.exec(page.text)?.[1];
       path = next?.replace(/&amp;/g, '&');
     }
     expect(seen).to.deep.equal((await tenancy.registry.list()).map(r => r.tenantId));
