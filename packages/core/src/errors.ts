@@ -12,7 +12,9 @@ export type TenantErrorCode =
   | 'ERR_TENANT_EVICTED'
   | 'ERR_TENANT_DELETED'
   | 'ERR_TENANCY_CLOSED'
-  | 'ERR_INVALID_OPTION';
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_FOREIGN_TENANT_ROW'
+  | 'ERR_UNSCOPED_QUERY';
 
 /**
  * The one error class of mikro-tenant. `code` says what went wrong; `cause` keeps the underlying error.
@@ -114,6 +116,20 @@ export class TenantError extends Error {
   /** The tenancy was closed with `close()`. */
   static tenancyClosed(): TenantError {
     return new TenantError('ERR_TENANCY_CLOSED', 'The tenancy was closed; create a new one with init().');
+  }
+
+  /** A write names a row or a tenant id that is not the active tenant's (shared tables told apart by a tenant column). */
+  static foreignTenantRow(entityName: string, what: string): TenantError {
+    return new TenantError('ERR_FOREIGN_TENANT_ROW',
+      `${entityName}: ${what} does not belong to the active tenant, so it was refused. Load the row through the tenant's `
+      + 'EntityManager, leave the tenant column unset (it is filled from the active tenant), or use tenancy.unscoped() for cross-tenant work.');
+  }
+
+  /** An operation that cannot be limited to the active tenant (raw SQL naming a tenant-owned table, a truncate...). */
+  static unscopedQuery(what: string): TenantError {
+    return new TenantError('ERR_UNSCOPED_QUERY',
+      `${what} cannot be limited to the active tenant, so it was refused. Use the EntityManager's methods or its QueryBuilder, `
+      + 'or wrap deliberate cross-tenant work in tenancy.unscoped(fn).');
   }
 
   /** A configuration option has a wrong value. */

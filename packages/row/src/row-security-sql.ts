@@ -1,0 +1,37 @@
+import type { TenantOwnedTable } from './tenant-owned-model.js';
+
+/** The transaction-local setting naming the tenant of PostgreSQL statements. */
+export const TENANT_SETTING = 'mikro_tenant.tenant_id';
+/** The transaction-local setting `unscoped()` turns on: its statements see every tenant. */
+export const ALL_TENANTS_SETTING = 'mikro_tenant.all_tenants';
+/** Name of the policy on each tenant-owned table. */
+export const POLICY_NAME = 'mikro_tenant_row';
+
+function quote(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `schema.table`, quoted. */
+export function qualifiedTable(table: Pick<TenantOwnedTable, 'schema' | 'table'>): string {
+  return table.schema ? `${quote(table.schema)}.${quote(table.table)}` : quote(table.table);
+}
+
+/**
+ * The SQL that makes PostgreSQL enforce the tenant column itself: on each tenant-owned table, row level
+ * security enabled and forced (so it binds the tables' owner too; superusers and `BYPASSRLS` roles are never
+ * bound) and one policy whose `USING` (rows seen, updated, deleted) and `WITH CHECK` (rows written) accept
+ * only rows of the tenant the transaction names, or every row in `unscoped()`. Without a setting a statement
+ * sees no row and writes none. Re-runnable: put it in a migration after the tables' own.
+ */
+export function rowSecurityStatements(tables: readonly TenantOwnedTable[]): string[] {
+  return tables.flatMap(table => {
+    const name = qualifiedTable(table);
+    const check = `${quote(table.column)} = current_setting('${TENANT_SETTING}', true) or current_setting('${ALL_TENANTS_SETTING}', true) = 'on'`;
+    return [
+      `alter table ${name} enable row level security`,
+      `alter table ${name} force row level security`,
+      `drop policy if exists ${POLICY_NAME} on ${name}`,
+      `create policy ${POLICY_NAME} on ${name} using (${check}) with check (${check})`,
+    ];
+  });
+}

@@ -1,0 +1,160 @@
+import type { MikroORM } from '@mikro-orm/core';
+import type { AbstractSqlConnection, SqlEntityManager } from '@mikro-orm/knex';
+import {
+  TenantError, type ProvisionResult, type SqlTenantRegistry, type TenancyStrategy, type TenantInfo, type TenantProvisioning,
+  type TenantRecord, type TenantSchemaUpdates,
+} from '@mikro-tenant/core';
+import { qualifiedTable } from './row-security-sql.js';
+import { settingStatement } from './mikro-orm-6/row-security-binding.js';
+import { tenantLoggerContext } from './row-scope.js';
+import type { TenantOwnedModel } from './tenant-owned-model.js';
+
+/** What {@link RowTenancy.reconcile} found: tenant ids with rows in tenant-owned tables but no registry row. */
+export interface RowReconcileReport {
+  /** Tenant ids found in the tables and missing from the registry (registered with `fix`). */
+  unregistered: string[];
+}
+
+/** Where the registry row says a row tenant lives. */
+export const ROW_LOCATION = 'rows';
+
+interface RowStrategyInit {
+  orm: MikroORM;
+  model: TenantOwnedModel;
+  registry: SqlTenantRegistry;
+  /** The database enforces the tenant (statements must name it). */
+  databaseEnforces: boolean;
+}
+
+/** Registering a tenant is its provisioning: its tables are everyone's. */
+class RowProvisioning implements TenantProvisioning {
+  provisioned = 0;
+  races = 0;
+  readonly #registry: SqlTenantRegistry;
+  readonly #pending = new Map<string, Promise<ProvisionResult>>();
+
+  constructor(registry: SqlTenantRegistry) {
+    this.#registry = registry;
+  }
+
+  provision(tenantId: string): Promise<ProvisionResult> {
+    const running = this.#pending.get(tenantId);
+    if (running) {
+      return running.then(result => ({ ...result, created: false }));
+    }
+    const work = (async () => {
+      try {
+        const created = await this.#registry.register({ tenantId, location: ROW_LOCATION, schemaVersion: null });
+        if (created) {
+          this.provisioned++;
+        }
+        const record = await this.#registry.get(tenantId);
+        return { created, record: record! };
+      } catch (error) {
+        throw TenantError.provisioningFailed(tenantId, error);
+      } finally {
+        this.#pending.delete(tenantId);
+      }
+    })();
+    this.#pending.set(tenantId, work);
+    return work;
+  }
+
+  pending(tenantId: string): Promise<ProvisionResult> | undefined {
+    return this.#pending.get(tenantId);
+  }
+
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#pending.values()]);
+  }
+}
+
+/** One schema for everyone: nothing to bring up to date per tenant (migrate the shared schema as usual). */
+const NO_SCHEMA_UPDATES: TenantSchemaUpdates<SqlEntityManager> = Object.freeze({
+  apply: async () => ({ executed: [], version: null }),
+  pending: async () => [],
+});
+
+/**
+ * Where row tenants live: in everyone's tables, told apart by the tenant column. A tenant is its registry
+ * row; its EntityManager is a fork of the shared one marked with the tenant (it holds no connection).
+ */
+export class RowStrategy implements TenancyStrategy<SqlEntityManager, RowReconcileReport> {
+  readonly provisioning: RowProvisioning;
+  readonly schemaUpdates = NO_SCHEMA_UPDATES;
+  readonly #init: RowStrategyInit;
+
+  constructor(init: RowStrategyInit) {
+    this.#init = init;
+    this.provisioning = new RowProvisioning(init.registry);
+  }
+
+  exists(tenantId: string): Promise<boolean> {
+    return this.#init.registry.exists(tenantId);
+  }
+
+  async open(tenantId: string, mayCreate: boolean): Promise<SqlEntityManager> {
+    if (!(await this.#init.registry.exists(tenantId))) {
+      if (!mayCreate) {
+        throw TenantError.tenantNotFound(tenantId);
+      }
+      await this.provisioning.provision(tenantId);
+    }
+    const em = this.#init.orm.em.fork({ clear: true, useContext: false }) as SqlEntityManager;
+    em.setLoggerContext(tenantLoggerContext(tenantId));
+    return em;
+  }
+
+  // A tenant EntityManager holds no connection.
+  async close(): Promise<void> {}
+
+  async remove(tenantId: string): Promise<boolean> {
+    const { orm, model, registry, databaseEnforces } = this.#init;
+    const connection = orm.em.getConnection() as AbstractSqlConnection;
+    const context = tenantLoggerContext(tenantId);
+    let existed = false;
+    // One transaction: the tenant's rows, children first, and its registry row go together.
+    await connection.transactional(async trx => {
+      const setting = databaseEnforces ? settingStatement({ tenantId }, orm.em.getPlatform()) : undefined;
+      if (setting) {
+        await connection.execute(setting, [], 'all', trx, { enabled: false } as never);
+      }
+      for (const table of model.tables) {
+        const res = await connection.execute<{ affectedRows?: number }>(`delete from ${qualifiedTable(table)} where "${table.column}" = ?`, [tenantId], 'run', trx, context);
+        existed ||= Number(res.affectedRows ?? 0) > 0;
+      }
+      const res = await connection.execute<{ affectedRows?: number }>(`delete from "${registry.table}" where tenant_id = ?`, [tenantId], 'run', trx, context);
+      existed ||= Number(res.affectedRows ?? 0) > 0;
+    });
+    return existed;
+  }
+
+  async describe(records: TenantRecord[]): Promise<TenantInfo[]> {
+    return records.map(record => ({ ...record }));
+  }
+
+  async reconcile(fix: boolean): Promise<RowReconcileReport> {
+    const { orm, model, registry } = this.#init;
+    const connection = orm.em.getConnection() as AbstractSqlConnection;
+    const found = new Set<string>();
+    for (const table of model.tables) {
+      const rows = await connection.execute<{ t: string }[]>(
+        `select distinct "${table.column}" as t from ${qualifiedTable(table)}`, [], 'all', undefined, { mikroTenantUnscoped: true } as never);
+      rows.forEach(row => found.add(String(row.t)));
+    }
+    const unregistered: string[] = [];
+    for (const id of [...found].sort()) {
+      if (!(await registry.exists(id))) {
+        unregistered.push(id);
+      }
+    }
+    if (fix && unregistered.length > 0) {
+      await registry.registerMany(unregistered.map(tenantId => ({ tenantId, location: ROW_LOCATION, schemaVersion: null })));
+    }
+    return { unregistered };
+  }
+
+  async shutDown(): Promise<void> {
+    await this.#init.orm.close(true);
+  }
+}
