@@ -59,3 +59,28 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
     stop: () => server.stop(),
   };
 }
+
+/**
+ * The URL of the app's own role on the database at `adminUrl` (a superuser's), created if missing: it may
+ * log in and create tables in `public`, and is neither superuser nor `BYPASSRLS`, so row level security
+ * binds it (forced on the tables it owns). Named after the database: `<database>_app`, password the same.
+ */
+export async function appRoleUrl(adminUrl: string): Promise<string> {
+  const url = new URL(adminUrl);
+  const database = url.pathname.slice(1);
+  const role = `${database}_app`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const exists = await admin.query('select 1 from pg_roles where rolname = $1', [role]);
+    if (exists.rowCount === 0) {
+      await admin.query(`create role "${role}" login password '${role}' nosuperuser nobypassrls`);
+    }
+    await admin.query(`grant all on schema public to "${role}"`);
+  } finally {
+    await admin.end();
+  }
+  url.username = role;
+  url.password = role;
+  return url.toString();
+}

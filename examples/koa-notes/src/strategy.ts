@@ -1,12 +1,18 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlDriver, SqlEntityManager } from '@mikro-orm/knex';
 import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
+import { RowTenancy } from '@mikro-tenant/row';
 import { SqliteTenancy, type Tenancy, type TenancyRegistry } from '@mikro-tenant/sqlite';
-import { startEmbeddedPostgres } from './postgres-server.js';
-import { postgresTenancyConfig, tenancyConfig } from './tenancy-config.js';
+import { appRoleUrl, startEmbeddedPostgres } from './postgres-server.js';
+import { postgresRowTenancyConfig, postgresTenancyConfig, sqliteRowTenancyConfig, tenancyConfig } from './tenancy-config.js';
 
-/** Where the app keeps its tenants: a SQLite file per user, or a PostgreSQL schema per user. */
-export type Strategy = 'sqlite' | 'pg-schema';
+/**
+ * Where the app keeps its tenants: a SQLite file per user, a PostgreSQL schema per user, or every user's
+ * notes in one shared table told apart by a tenant column (on SQLite, or on PostgreSQL with row level security).
+ */
+export type Strategy = 'sqlite' | 'pg-schema' | 'sqlite-row' | 'pg-row';
+
+const STRATEGIES: readonly Strategy[] = ['sqlite', 'pg-schema', 'sqlite-row', 'pg-row'];
 
 /** What the app uses of its tenancy, whichever the strategy. */
 export interface NotesTenancy extends Tenancy<SqlEntityManager> {
@@ -28,10 +34,10 @@ export function strategyFrom(value = process.env.STRATEGY): Strategy {
   if (value === undefined || value === '' || value === 'sqlite') {
     return 'sqlite';
   }
-  if (value === 'pg-schema') {
-    return value;
+  if (STRATEGIES.includes(value as Strategy)) {
+    return value as Strategy;
   }
-  throw new Error(`STRATEGY must be "sqlite" or "pg-schema", not "${value}"`);
+  throw new Error(`STRATEGY must be one of ${STRATEGIES.map(s => `"${s}"`).join(', ')}, not "${value}"`);
 }
 
 /**
@@ -43,15 +49,22 @@ export async function openTenancy(options: { strategy: Strategy; dataDir: string
     const tenancy = await SqliteTenancy.init(tenancyConfig(options.dataDir, options.maxOpen));
     return { tenancy: tenancy as unknown as NotesTenancy, database: `SQLite files in ${options.dataDir}`, close: () => tenancy.close() };
   }
+  if (options.strategy === 'sqlite-row') {
+    const config = sqliteRowTenancyConfig(options.dataDir, options.maxOpen);
+    const tenancy = await RowTenancy.init(config);
+    return { tenancy: tenancy as unknown as NotesTenancy, database: `SQLite file ${config.dbName}`, close: () => tenancy.close() };
+  }
   const server = options.databaseUrl ? undefined : await startEmbeddedPostgres(options.dataDir, Number(process.env.PGPORT ?? 54321));
   try {
     const url = options.databaseUrl ?? server!.url;
-    const tenancy = await PostgresSchemaTenancy.init(postgresTenancyConfig(url, options.maxOpen));
+    const tenancy = options.strategy === 'pg-row'
+      ? await openRowTenancy(await appRoleUrl(url), options.maxOpen)
+      : await PostgresSchemaTenancy.init(postgresTenancyConfig(url, options.maxOpen));
     const [{ version }] = await tenancy.orm.em.getConnection().execute<[{ version: string }]>("select split_part(current_setting('server_version'), ' ', 1) as version");
     const address = server?.address ?? `${new URL(url).hostname}:${new URL(url).port || 5432}`;
     return {
       tenancy: tenancy as unknown as NotesTenancy,
-      database: `PostgreSQL ${version} at ${address}`,
+      database: `PostgreSQL ${version} at ${address}${options.strategy === 'pg-row' ? ` as ${new URL(String((tenancy.orm.config as { get(key: string): unknown }).get('clientUrl'))).username} (row level security)` : ''}`,
       async close() {
         await tenancy.close();
         await server?.stop();
@@ -59,6 +72,22 @@ export async function openTenancy(options: { strategy: Strategy; dataDir: string
     };
   } catch (error) {
     await server?.stop();
+    throw error;
+  }
+}
+
+/**
+ * The row strategy on PostgreSQL, connected as the app's role: it owns the tables it creates here, with row
+ * level security forced on the notes table (the policies are the tenancy's own SQL).
+ */
+async function openRowTenancy(url: string, maxOpen?: number): Promise<RowTenancy> {
+  const tenancy = await RowTenancy.init(postgresRowTenancyConfig(url, maxOpen));
+  try {
+    await tenancy.orm.schema.updateSchema();
+    await tenancy.applyRowSecurity();
+    return tenancy;
+  } catch (error) {
+    await tenancy.close();
     throw error;
   }
 }

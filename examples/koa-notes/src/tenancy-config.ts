@@ -1,6 +1,9 @@
 import { join, resolve } from 'node:path';
 import type { SqliteTenancyConfig } from '@mikro-tenant/sqlite';
 import type { PostgresTenancyConfig } from '@mikro-tenant/postgresql';
+import type { RowTenancyConfig } from '@mikro-tenant/row';
+import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Note, Session, User } from './entities.js';
 
 /** The options of the app's SQLite tenancy: shared by the app and `mikro-tenant.config.ts` (the CLI). */
@@ -32,5 +35,27 @@ export function postgresTenancyConfig(clientUrl: string, maxOpen = 1000): Postgr
       deleteOnTenantDelete: true,
       maxOpen,
     },
+  };
+}
+
+/** The row strategy on SQLite: one file, every user's notes in one table with a tenant column. */
+export function sqliteRowTenancyConfig(dataDir: string, maxOpen = 1000): RowTenancyConfig & { dbName: string } {
+  return {
+    driver: BetterSqliteDriver,
+    dbName: join(resolve(dataDir), 'notes-row.sqlite3'),
+    entities: [User, Session],
+    allowGlobalContext: false,
+    tenancy: { entities: [Note], tenantEntity: User, deleteOnTenantDelete: true, maxOpen },
+  };
+}
+
+/** The row strategy on PostgreSQL: one `note` table for every user, row level security on. */
+export function postgresRowTenancyConfig(clientUrl: string, maxOpen = 1000): RowTenancyConfig {
+  return {
+    driver: PostgreSqlDriver,
+    clientUrl,
+    entities: [User, Session],
+    allowGlobalContext: false,
+    tenancy: { entities: [Note], tenantEntity: User, deleteOnTenantDelete: true, maxOpen },
   };
 }

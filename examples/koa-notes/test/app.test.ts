@@ -8,6 +8,19 @@ import { Session } from '../src/entities.js';
 import type { Strategy } from '../src/strategy.js';
 import { tempDir } from '../../../test/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres/helpers.js';
+import { pgServer } from '../../../test/postgres/server.js';
+import pg from 'pg';
+
+/** Drops a role the app created on the test server (roles outlive databases). */
+async function dropRole(role: string): Promise<void> {
+  const client = new pg.Client({ connectionString: (await pgServer()).url });
+  await client.connect();
+  try {
+    await client.query(`drop role if exists "${role}"`);
+  } finally {
+    await client.end();
+  }
+}
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -25,7 +38,7 @@ async function signupAndLogin(server: NotesApp['app'], username: string): Promis
   return { agent, id: signup.body.id as string };
 }
 
-for (const strategy of ['sqlite', 'pg-schema'] as const satisfies Strategy[]) describe(`koa-notes example (through its HTTP API) on ${strategy}`, () => {
+for (const strategy of ['sqlite', 'pg-schema', 'sqlite-row', 'pg-row'] as const satisfies Strategy[]) describe(`koa-notes example (through its HTTP API) on ${strategy}`, () => {
   let notes: NotesApp;
   let dir: string;
   let cleanup: () => void;
@@ -34,18 +47,23 @@ for (const strategy of ['sqlite', 'pg-schema'] as const satisfies Strategy[]) de
   beforeEach(async function () {
     this.timeout(60_000);
     ({ dir, cleanup } = tempDir('mt-notes'));
-    db = strategy === 'pg-schema' ? await createTestDatabase('notes') : undefined;
+    db = strategy.startsWith('pg-') ? await createTestDatabase('notes') : undefined;
     notes = await createApp({ strategy, databaseUrl: db?.url, dataDir: dir, admin: { username: 'root', password: 'root password' } });
   });
 
   afterEach(async () => {
     await notes.close();
     await db?.drop();
+    if (db && strategy === 'pg-row') {
+      await dropRole(`${db.name}_app`);
+    }
     cleanup();
   });
 
   /** The tenant files (SQLite) or schemas (PostgreSQL): what must not change when a request is refused. */
-  const storage = async (): Promise<string[]> => (db
+  const storage = async (): Promise<string[]> => (strategy.endsWith('-row')
+    ? (await notes.tenancy.listTenants()).map(t => t.tenantId)
+    : db
     ? (await db.query<{ nspname: string }>("select nspname from pg_namespace where nspname like 'tenant\\_%' order by 1")).map(r => r.nspname)
     : filesUnder(dir));
   const sqlite = () => notes.tenancy as unknown as SqliteTenancy;
@@ -71,14 +89,16 @@ for (const strategy of ['sqlite', 'pg-schema'] as const satisfies Strategy[]) de
     await bob.agent.post('/notes').send({ text: 'bob 1' });
     await bob.agent.post('/notes').send({ text: 'bob 2' });
     const bobNote = await bob.agent.post('/notes').send({ text: 'bob 3' });
-    expect(bobNote.body.id).to.equal(3);
+    // Row strategies number every user's notes in one sequence.
+    const bobId = bobNote.body.id as number;
+    expect(bobId).to.equal(strategy.endsWith('-row') ? 5 : 3);
     expect((await ann.agent.get('/notes')).body.notes.map((n: { text: string; author: string }) => [n.text, n.author]))
       .to.deep.equal([['ann 1', 'ann'], ['ann 2', 'ann']]);
     expect((await bob.agent.get('/notes')).body.notes.map((n: { text: string; author: string }) => [n.text, n.author]))
       .to.deep.equal([['bob 1', 'bob'], ['bob 2', 'bob'], ['bob 3', 'bob']]);
-    // note 3 exists only in bob's database
-    expect((await ann.agent.delete('/notes/3')).status).to.equal(404);
-    expect((await bob.agent.delete('/notes/3')).status).to.equal(204);
+    // bob's note exists only for bob
+    expect((await ann.agent.delete(`/notes/${bobId}`)).status).to.equal(404);
+    expect((await bob.agent.delete(`/notes/${bobId}`)).status).to.equal(204);
     expect((await bob.agent.get('/notes')).body.notes.map((n: { text: string }) => n.text)).to.deep.equal(['bob 1', 'bob 2']);
     expect((await ann.agent.get('/notes')).body.notes).to.have.length(2);
     expect((await ann.agent.delete('/notes/999')).status).to.equal(404);
@@ -130,7 +150,7 @@ for (const strategy of ['sqlite', 'pg-schema'] as const satisfies Strategy[]) de
     expect((await root.post('/admin/tenants/not-a-user/switch')).status).to.equal(404);
     expect((await root.get('/admin/tenants')).body.tenants.length).to.equal(tenantsBefore);
     expect(await storage()).to.deep.equal(storageBefore);
-    expect(storageBefore).to.include(strategy === 'sqlite' ? join('tenants', `tenant_${ann.id}.sqlite3`) : `tenant_${ann.id}`);
+    expect(storageBefore).to.include(strategy === 'sqlite' ? join('tenants', `tenant_${ann.id}.sqlite3`) : strategy.endsWith('-row') ? ann.id : `tenant_${ann.id}`);
   });
 
   it('does not recreate a deleted user\'s database for a superuser still switched to it', async () => {

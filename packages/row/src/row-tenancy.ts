@@ -8,6 +8,7 @@ import { RowFlushGuard } from './mikro-orm-6/flush-guard.js';
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
 import { rowEntityManagerClass } from './mikro-orm-6/row-entity-manager.js';
 import { ScopePerTransaction, bindScopePerStatement } from './mikro-orm-6/row-security-binding.js';
+import { TenantRowsDeletion } from './mikro-orm-6/tenant-rows-deletion.js';
 import { resolveRowTenancyOptions, type ResolvedRowTenancyOptions, type RowTenancyConfig } from './options.js';
 import { unscopedLoggerContext } from './row-scope.js';
 import { rowSecurityStatements } from './row-security-sql.js';
@@ -120,6 +121,18 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
         return em;
       };
       const tenancy = new RowTenancy({ orm, options, model, registry, strategy, tenantMeta, rowLevelSecurity, makeContextEm });
+      if (tenantMeta && options.deleteOnTenantDelete) {
+        orm.em.getEventManager().registerSubscriber(new TenantRowsDeletion({
+          model, tenantMeta, databaseEnforces: rowLevelSecurity,
+          tenantIdOf: entity => {
+            try {
+              return tenancy.tenantId(entity);
+            } catch {
+              return undefined;
+            }
+          },
+        }));
+      }
       if (options.tenantEntity) {
         orm.em.getEventManager().registerSubscriber(new TenantDeletionSubscriber({
           entity: options.tenantEntity,
