@@ -36,7 +36,7 @@ function importedPackages(source: string): string[] {
 }
 
 /** Where MikroORM-6-specific code lives (README, "Things to know: MikroORM 7"), per strategy. */
-const MIKRO_ORM_6_HOMES = ['packages/sqlite/src/mikro-orm-bridge.ts', 'packages/sqlite/src/mikro-orm-6/', 'packages/postgresql/src/mikro-orm-6/'];
+const MIKRO_ORM_6_HOMES = ['packages/sqlite/src/mikro-orm-bridge.ts', 'packages/sqlite/src/mikro-orm-6/', 'packages/postgresql/src/mikro-orm-6/', 'packages/row/src/mikro-orm-6/'];
 
 /**
  * The files allowed to import each version-specific package; every other file of every package must

@@ -1,11 +1,11 @@
 import type { MikroORM } from '@mikro-orm/core';
-import type { AbstractSqlConnection, SqlEntityManager } from '@mikro-orm/knex';
 import {
   TenantError, type ProvisionResult, type SqlTenantRegistry, type TenancyStrategy, type TenantInfo, type TenantProvisioning,
   type TenantRecord, type TenantSchemaUpdates,
 } from '@mikro-tenant/core';
 import { qualifiedTable } from './row-security-sql.js';
 import { settingStatement } from './mikro-orm-6/row-security-binding.js';
+import type { AbstractSqlConnection, SqlEntityManager } from './mikro-orm-6/row-entity-manager.js';
 import { tenantLoggerContext } from './row-scope.js';
 import type { TenantOwnedModel } from './tenant-owned-model.js';
 

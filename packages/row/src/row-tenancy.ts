@@ -1,12 +1,11 @@
 import { MikroORM, Utils, type EntityMetadata, type Options, type Platform } from '@mikro-orm/core';
-import { SqlEntityManager, type AbstractSqlConnection } from '@mikro-orm/knex';
 import {
   AbstractTenancy, DeferredTenantRegistry, SqlTenantRegistry, TenantDeletionSubscriber, TenantError, resolveTenantTransactionsInContext,
 } from '@mikro-tenant/core';
 import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js';
 import { RowFlushGuard } from './mikro-orm-6/flush-guard.js';
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
-import { rowEntityManagerClass } from './mikro-orm-6/row-entity-manager.js';
+import { rowEntityManagerClass, sqlEntityManagerBase, type AbstractSqlConnection, type SqlEntityManager } from './mikro-orm-6/row-entity-manager.js';
 import { ScopePerTransaction, bindScopePerStatement } from './mikro-orm-6/row-security-binding.js';
 import { TenantRowsDeletion } from './mikro-orm-6/tenant-rows-deletion.js';
 import { resolveRowTenancyOptions, type ResolvedRowTenancyOptions, type RowTenancyConfig } from './options.js';
@@ -75,10 +74,7 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
         entities.push(entity as never);
       }
     }
-    const Base = (ormOptions.entityManager ?? SqlEntityManager) as typeof SqlEntityManager;
-    if (Base !== SqlEntityManager && !(Base.prototype instanceof SqlEntityManager)) {
-      throw TenantError.invalidOption('entityManager', 'RowTenancy needs a SQL driver\'s EntityManager (SqlEntityManager or a subclass)');
-    }
+    const Base = sqlEntityManagerBase(ormOptions.entityManager);
     // Settled once the platform is known; the classes read it per call.
     const settings = { model, guard: options.guard, databaseEnforces: false };
     const discovery = ormOptions.discovery ?? {};

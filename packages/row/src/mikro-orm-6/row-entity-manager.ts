@@ -18,6 +18,20 @@ import { UNSCOPED_KEY, TENANT_KEY, requireTenant, scopeOfContext, type RowScope 
 import type { TenantOwnedModel } from '../tenant-owned-model.js';
 import { scopeQueryBuilder } from './query-builder-scope.js';
 
+export type { SqlEntityManager, AbstractSqlConnection } from '@mikro-orm/knex';
+
+/**
+ * The EntityManager class a tenancy extends: the app's own (`entityManager` option) or MikroORM's.
+ * @throws TenantError `ERR_INVALID_OPTION` for a class that is not a SQL driver's EntityManager
+ */
+export function sqlEntityManagerBase(given: unknown): typeof SqlEntityManager {
+  const Base = (given ?? SqlEntityManager) as typeof SqlEntityManager;
+  if (Base !== SqlEntityManager && !(Base.prototype instanceof SqlEntityManager)) {
+    throw TenantError.invalidOption('entityManager', 'RowTenancy needs a SQL driver\'s EntityManager (SqlEntityManager or a subclass)');
+  }
+  return Base;
+}
+
 /** What every EntityManager of one tenancy checks against. */
 export interface RowGuardSettings {
   readonly model: TenantOwnedModel;
