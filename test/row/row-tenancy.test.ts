@@ -32,7 +32,7 @@ for (const engine of ['sqlite', 'pg'] as RowEngine[]) {
         return created;
       });
       expect((project as unknown as { tenantId: string }).tenantId).to.equal('a');
-      const owners = await tenancy.unscoped(em => em.getConnection().execute('select tenant_id from project', [], 'all', undefined, { mikroTenantUnscoped: true }));
+      const owners = await tenancy.unscoped(em => em.getConnection().execute('select tenant_id from project', [], 'all', undefined, { mikroTenantUnscoped: true } as never));
       expect(owners).to.deep.equal([{ tenant_id: 'a' }]);
     });
 
