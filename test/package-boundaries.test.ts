@@ -35,8 +35,10 @@ function importedPackages(source: string): string[] {
   return [...names];
 }
 
-/** Where MikroORM-6-specific code lives (README, "Things to know: MikroORM 7"), per strategy. */
+/** Where MikroORM-6-specific code lives (README, "Things to know: MikroORM 6 and 7"), per strategy. */
 const MIKRO_ORM_6_HOMES = ['packages/sqlite/src/mikro-orm-bridge.ts', 'packages/sqlite/src/mikro-orm-6/', 'packages/postgresql/src/mikro-orm-6/', 'packages/row/src/mikro-orm-6/'];
+/** Where MikroORM-7-specific code lives, per strategy. */
+const MIKRO_ORM_7_HOMES = ['packages/sqlite/src/mikro-orm-7/', 'packages/postgresql/src/mikro-orm-7/'];
 
 /**
  * The files allowed to import each version-specific package; every other file of every package must
@@ -47,9 +49,13 @@ const ALLOWED_IMPORTERS: Record<string, string[]> = {
   'knex': MIKRO_ORM_6_HOMES,
   '@mikro-orm/knex': MIKRO_ORM_6_HOMES,
   '@mikro-orm/better-sqlite': MIKRO_ORM_6_HOMES,
-  '@mikro-orm/postgresql': ['packages/postgresql/src/mikro-orm-6/'],
+  '@mikro-orm/postgresql': ['packages/postgresql/src/mikro-orm-6/', 'packages/postgresql/src/mikro-orm-7/'],
+  'kysely': MIKRO_ORM_7_HOMES,
+  '@mikro-orm/sql': MIKRO_ORM_7_HOMES,
+  '@mikro-orm/sqlite': MIKRO_ORM_7_HOMES,
   'better-sqlite3': [
     ...MIKRO_ORM_6_HOMES,
+    ...MIKRO_ORM_7_HOMES,
     'packages/sqlite/src/template-cache.ts',
     'packages/sqlite/src/cli/sqlite-copy.ts',
     'packages/sqlite/src/cli/restore.ts',
@@ -57,7 +63,7 @@ const ALLOWED_IMPORTERS: Record<string, string[]> = {
 };
 
 describe('package boundaries', () => {
-  it('knex, @mikro-orm/knex, @mikro-orm/better-sqlite, @mikro-orm/postgresql and better-sqlite3 are imported only where the README says', () => {
+  it('each major\'s packages (knex, @mikro-orm/knex, @mikro-orm/better-sqlite; kysely, @mikro-orm/sql, @mikro-orm/sqlite), @mikro-orm/postgresql and better-sqlite3 are imported only where the README says', () => {
     const misplaced = PACKAGES.flatMap(pkg => sourceFiles(pkg).flatMap(file => {
       const path = `packages/${pkg}/${file}`;
       return importedPackages(readFileSync(join(ROOT, path), 'utf8'))

@@ -1,0 +1,16 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import type { TenantMigrator } from '../orm-adapter.js';
+
+/**
+ * MikroORM 7's Migrator on a tenant's EntityManager: it reads and writes that tenant's database only (its
+ * configuration hands the Migrator the tenant's schema generator, `tenant-config.ts`).
+ */
+export function tenantMigrator(em: EntityManager): TenantMigrator {
+  const migrator = new Migrator(em as never);
+  return {
+    up: async () => (await migrator.up()).map(m => m.name),
+    executed: async () => (await migrator.getExecuted()).map(m => m.name),
+    pending: async () => (await migrator.getPending()).map(m => m.name),
+  };
+}

@@ -1,0 +1,143 @@
+import type { Dictionary } from '@mikro-orm/core';
+import { SqliteConnection } from '@mikro-orm/sqlite';
+import type { Dialect } from 'kysely';
+import type Database from 'better-sqlite3';
+import { TenantError } from '@mikro-tenant/core';
+import type { TenantBinding, TenantConnectionControl } from '../orm-adapter.js';
+import { trackSavepoint } from './kysely-transactions.js';
+
+/** Members of MikroORM 7's `SqliteConnection` this class reads (private in its typings). */
+interface SqliteConnectionInternals {
+  database?: Database.Database;
+}
+
+/**
+ * MikroORM 7's better-sqlite3 connection, for one tenant's file: kysely's `SqliteDialect` over one
+ * better-sqlite3 handle, opened only on an existing file (unless building one) and prepared (pragmas,
+ * ATTACH) before its first statement. Kysely queues statements and transactions on that one handle.
+ *
+ * Closed through MikroORM's API (`driver.close()`, `driver.reconnect()`, as the schema tools do), it opens
+ * again on `connect()` or on its next query: a pooled tenant never stays closed. Evicted by the pool (or
+ * deleted), it is closed for good and queries fail with a coded error. It never runs MikroORM's
+ * `onConnect` (which would ensure the shared ORM's database) nor the app's `onCreateConnection` (tenant
+ * handles get `tenancy.pragmas`).
+ */
+export class TenantSqliteConnection extends SqliteConnection implements TenantConnectionControl {
+  #binding?: TenantBinding;
+  #state: 'open' | 'closed' | 'evicted' = 'open';
+  /** The handle's close in progress (it waits for the statement or transaction holding it), awaited before a reopen. */
+  #closing: Promise<void> = Promise.resolve();
+  /** Why an evicted connection was closed, for the error its next query gets; unset: evicted by the pool. */
+  #closedBy?: 'deletion' | 'tenancy';
+
+  /** Marks the tenant as being deleted: once closed, queries fail with `ERR_TENANT_DELETED`. */
+  markDeleted(): void {
+    this.#closedBy = 'deletion';
+  }
+
+  /** Marks the tenancy as closing: once closed, queries fail with `ERR_TENANCY_CLOSED`. */
+  markTenancyClosed(): void {
+    this.#closedBy ??= 'tenancy';
+  }
+
+  /** Points this connection at a tenant. Must be called before the first query. */
+  bind(binding: TenantBinding): void {
+    this.#binding = binding;
+  }
+
+  /** The tenant this connection belongs to, if bound. */
+  get binding(): TenantBinding | undefined {
+    return this.#binding;
+  }
+
+  override createKyselyDialect(options: Dictionary): Dialect {
+    const binding = this.#binding!;
+    // SqliteConnection opens `dbName` with these better-sqlite3 options; the tenant's own hook replaces the app's.
+    const dialect = super.createKyselyDialect({ ...options, dbName: binding.file, fileMustExist: !binding.create });
+    const db = this.#handle()!;
+    try {
+      binding.setup(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return dialect;
+  }
+
+  /** Opens the tenant's file now (synchronously: better-sqlite3 is), so a missing or unreadable file fails here. */
+  open(): void {
+    this.#assertUsable();
+    if (!this.connected) {
+      this.getClient();
+      this.connected = true;
+    }
+  }
+
+  override async connect(): Promise<void> {
+    this.#assertUsable();
+    if (this.#state === 'closed' || !this.connected) {
+      // Never two handles on one file in one process: the old one closes first.
+      await this.#closing;
+      this.#assertUsable();
+      this.#state = 'open';
+      await this.initClient();
+      this.connected = true;
+    }
+  }
+
+  // Tenant connections never ensure a database: the shared ORM's schema generator would reach the shared one.
+  override async onConnect(): Promise<void> {}
+
+  override async execute<T>(...args: Parameters<SqliteConnection['execute']>): Promise<T> {
+    this.#assertUsable();
+    this.#binding!.touch?.();
+    return super.execute(...args) as Promise<T>;
+  }
+
+  override async begin(...args: Parameters<SqliteConnection['begin']>): ReturnType<SqliteConnection['begin']> {
+    this.#assertUsable();
+    const trx = await super.begin(...args);
+    trackSavepoint(trx, args[0]?.ctx);
+    return trx;
+  }
+
+  override close(force?: boolean): Promise<void> {
+    if (this.#state === 'open') {
+      this.#state = 'closed';
+      this.connected = false;
+      this.#closing = this.#shutdown(force);
+    }
+    return this.#closing;
+  }
+
+  /** Closes the connection for good (the pool evicts the tenant, or deletes it). */
+  evict(): Promise<void> {
+    const closing = this.close();
+    this.#state = 'evicted';
+    return closing;
+  }
+
+  async #shutdown(force?: boolean): Promise<void> {
+    if (this.#handle()?.open) {
+      // Kysely would close the handle under the statement or transaction holding it: close it once it is ours.
+      await this.getClient().connection().execute(() => super.close(force));
+    } else {
+      await super.close(force);
+    }
+  }
+
+  #handle(): Database.Database | undefined {
+    return (this as unknown as SqliteConnectionInternals).database;
+  }
+
+  #assertUsable(): void {
+    if (!this.#binding) {
+      throw TenantError.noTenantContext();
+    }
+    if (this.#state === 'evicted') {
+      const tenantId = this.#binding.tenantId;
+      throw this.#closedBy === 'deletion' ? TenantError.tenantDeleted(tenantId)
+        : this.#closedBy === 'tenancy' ? TenantError.tenancyClosed() : TenantError.tenantEvicted(tenantId);
+    }
+  }
+}
