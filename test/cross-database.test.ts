@@ -1,10 +1,9 @@
 import { expect } from 'chai';
-import type { SqliteTenancy } from '@mikro-tenant/sqlite';
 import { Note, User } from './fixtures/entities.js';
-import { createSharedSchema, makeTenancy, tempDir } from './helpers.js';
+import { createSharedSchema, makeTenancy, tempDir, type SqlTenancy } from './helpers.js';
 
 describe('cross-database relations: a tenant Note references a shared User through ATTACH', () => {
-  let tenancy: SqliteTenancy;
+  let tenancy: SqlTenancy;
   let cleanup: () => void;
 
   beforeEach(async () => {

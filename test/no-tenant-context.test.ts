@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { RequestContext } from '@mikro-orm/core';
-import type { SqliteTenancy } from '@mikro-tenant/sqlite';
 import { Note, User } from './fixtures/entities.js';
-import { createSharedSchema, makeTenancy, tempDir } from './helpers.js';
+import { createSharedSchema, makeTenancy, tempDir, type SqlTenancy } from './helpers.js';
 
 async function codeOf(fn: () => unknown): Promise<string | undefined> {
   try {
@@ -14,7 +13,7 @@ async function codeOf(fn: () => unknown): Promise<string | undefined> {
 }
 
 describe('no tenant active: per-tenant entities are never queried anywhere', () => {
-  let tenancy: SqliteTenancy;
+  let tenancy: SqlTenancy;
   let cleanup: () => void;
   let sharedStatements: string[];
 
@@ -42,7 +41,7 @@ describe('no tenant active: per-tenant entities are never queried anywhere', () 
     cleanup();
   });
 
-  const paths: [string, (t: SqliteTenancy) => unknown][] = [
+  const paths: [string, (t: SqlTenancy) => unknown][] = [
     ['em.find', t => t.em.find(Note, {})],
     ['em.findOne', t => t.em.findOne(Note, { id: 1 })],
     ['em.count', t => t.em.count(Note, {})],
@@ -61,7 +60,7 @@ describe('no tenant active: per-tenant entities are never queried anywhere', () 
     });
   }
 
-  const sharedPaths: [string, (t: SqliteTenancy) => unknown][] = [
+  const sharedPaths: [string, (t: SqlTenancy) => unknown][] = [
     ['find', t => t.orm.em.fork().find(Note, {})],
     ['count', t => t.orm.em.fork().count(Note, {})],
     ['QueryBuilder', t => t.orm.em.fork().createQueryBuilder(Note).select('*').execute()],

@@ -205,7 +205,7 @@ describe('options', () => {
     const { dir, cleanup } = tempDir();
     const tenancy = await makeTenancy(dir);
     try {
-      await tenancy.orm.schema.createSchema();
+      await tenancy.sharedSchema.create();
       const em = tenancy.orm.em.fork();
       const user = em.create(User, { id: 'ent', name: 'Entity' });
       await em.flush();
@@ -246,7 +246,7 @@ describe('registry and reconcile', () => {
     const tenancy = await makeTenancy(dir);
     try {
       await tenancy.createTenant('kept');
-      await tenancy.orm.schema.updateSchema();
+      await tenancy.sharedSchema.update();
       expect((await tenancy.registry.list()).map(r => r.tenantId)).to.deep.equal(['kept']);
       expect(await tenancy.orm.schema.getUpdateSchemaSQL()).to.equal('');
     } finally {

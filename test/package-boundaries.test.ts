@@ -36,7 +36,7 @@ function importedPackages(source: string): string[] {
 }
 
 /** Where MikroORM-6-specific code lives (README, "Things to know: MikroORM 6 and 7"), per strategy. */
-const MIKRO_ORM_6_HOMES = ['packages/sqlite/src/mikro-orm-bridge.ts', 'packages/sqlite/src/mikro-orm-6/', 'packages/postgresql/src/mikro-orm-6/', 'packages/row/src/mikro-orm-6/'];
+const MIKRO_ORM_6_HOMES = ['packages/sqlite/src/mikro-orm-6/', 'packages/postgresql/src/mikro-orm-6/', 'packages/row/src/mikro-orm-6/'];
 /** Where MikroORM-7-specific code lives, per strategy. */
 const MIKRO_ORM_7_HOMES = ['packages/sqlite/src/mikro-orm-7/', 'packages/postgresql/src/mikro-orm-7/'];
 
@@ -57,6 +57,7 @@ const ALLOWED_IMPORTERS: Record<string, string[]> = {
     ...MIKRO_ORM_6_HOMES,
     ...MIKRO_ORM_7_HOMES,
     'packages/sqlite/src/template-cache.ts',
+    'packages/sqlite/src/tenant-handle.ts',
     'packages/sqlite/src/cli/sqlite-copy.ts',
     'packages/sqlite/src/cli/restore.ts',
   ],

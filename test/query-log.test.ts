@@ -14,7 +14,7 @@ describe('query log', () => {
       tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], warn: () => undefined },
     });
     try {
-      await tenancy.orm.schema.createSchema();
+      await tenancy.sharedSchema.create();
       lines.length = 0;
       await tenancy.run('alpha', async em => {
         await em.transactional(async trx => {

@@ -1,12 +1,11 @@
 import { expect } from 'chai';
-import type { SqliteTenancy } from '@mikro-tenant/sqlite';
 import { Note } from './fixtures/entities.js';
-import { createSharedSchema, makeTenancy, tempDir, warningCollector } from './helpers.js';
+import { createSharedSchema, makeTenancy, tempDir, warningCollector, type SqlTenancy } from './helpers.js';
 
 // New tenants are registered just after their file is placed, off the request's path: these pin that
 // nobody can tell, that the rows land, and that changes racing the write are not lost.
 describe('registry rows written just after provisioning', () => {
-  let tenancy: SqliteTenancy;
+  let tenancy: SqlTenancy;
   let cleanup: () => void;
   let warnings: { message: string; code: string }[];
 

@@ -26,7 +26,7 @@ async function makeNamedTenancy(dir: string, contextName?: string): Promise<Sqli
       warn: (message, code) => collectedWarnings.push({ message, code }),
     },
   });
-  await tenancy.orm.schema.createSchema();
+  await tenancy.sharedSchema.create();
   await tenancy.orm.em.fork().insertMany(User, [{ id: 'u1', name: 'Sue' }, { id: 'u2', name: 'Max' }]);
   return tenancy;
 }

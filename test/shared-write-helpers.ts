@@ -1,19 +1,20 @@
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { SqlEntityManager } from '@mikro-orm/knex';
 import { SqliteTenancy, type SqliteTenancyOptions } from '@mikro-tenant/sqlite';
 import { Account, Entry } from './fixtures/shared-write-entities.js';
 import { collectedWarnings } from './helpers.js';
 
 /** A tenancy over `dir` with a shared Account and a per-tenant Entry referencing it; the shared schema is created. */
-export async function makeAccountsTenancy(dir: string, tenancy: Partial<SqliteTenancyOptions> = {}): Promise<SqliteTenancy> {
-  const made = await SqliteTenancy.init({
+export async function makeAccountsTenancy(dir: string, tenancy: Partial<SqliteTenancyOptions> = {}): Promise<SqliteTenancy<SqlEntityManager>> {
+  const made = await SqliteTenancy.init<SqlEntityManager>({
     dbName: join(dir, 'shared.sqlite3'),
     entities: [Account],
     allowGlobalContext: false,
     debug: false,
     tenancy: { dir: join(dir, 'tenants'), entities: [Entry], warn: (message, code) => collectedWarnings.push({ message, code }), ...tenancy },
   });
-  await made.orm.schema.updateSchema();
+  await made.sharedSchema.update();
   return made;
 }
 

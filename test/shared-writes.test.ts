@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { SqliteTenancy, type TenantEntityManager } from '@mikro-tenant/sqlite';
+import type { SqlEntityManager } from '@mikro-orm/knex';
+import { SqliteTenancy, type TenantEntityManager as AnyTenantEntityManager } from '@mikro-tenant/sqlite';
 import { Account, Entry } from './fixtures/shared-write-entities.js';
 import { tempDir } from './helpers.js';
+import { rawThroughQueryBuilder } from './orm-packages.js';
 import { makeAccountsTenancy, seedAccounts, sharedWriteBurst, untilUnderBar, withLoopMonitor } from './shared-write-helpers.js';
 
 async function codeOf(fn: () => unknown): Promise<string | undefined> {
@@ -15,12 +17,14 @@ async function codeOf(fn: () => unknown): Promise<string | undefined> {
   return undefined;
 }
 
-async function visitsOf(tenancy: SqliteTenancy, id: string): Promise<number> {
+async function visitsOf(tenancy: SqliteTenancy<SqlEntityManager>, id: string): Promise<number> {
   return (await tenancy.orm.em.fork().findOneOrFail(Account, id)).visits;
 }
 
+type TenantEntityManager = AnyTenantEntityManager<SqlEntityManager>;
+
 describe('shared rows written through tenant EntityManagers never stall the process', () => {
-  let tenancy: SqliteTenancy;
+  let tenancy: SqliteTenancy<SqlEntityManager>;
   let dir: string;
   let cleanup: () => void;
 
@@ -74,7 +78,7 @@ describe('shared rows written through tenant EntityManagers never stall the proc
       }) as typeof connection.execute;
     });
 
-    const writes: [string, (em: TenantEntityManager) => Promise<unknown>, (t: SqliteTenancy) => Promise<boolean>][] = [
+    const writes: [string, (em: TenantEntityManager) => Promise<unknown>, (t: SqliteTenancy<SqlEntityManager>) => Promise<boolean>][] = [
       ['a change flushed (loaded through a relation)', async em => {
         const entry = await em.findOneOrFail(Entry, { text: 'seed' }, { populate: ['account'] });
         entry.account.visits = 7;
@@ -126,11 +130,7 @@ describe('shared rows written through tenant EntityManagers never stall the proc
       ['raw insert (schema-qualified)', em => em.execute("insert into shared.account (id, visits) values ('raw', 9)")],
       ['raw delete', em => em.execute('delete from `account`')],
       ['raw update matching no row (it would still take the write lock)', em => em.execute("update account set visits = 9 where id = 'none'")],
-      ['raw update with knex bindings', async em => {
-        const query = em.getKnex().raw('update account set visits = ? where id = ?', [9, 'a0']);
-        const trx = em.getTransactionContext();
-        await (trx ? query.transacting(trx) : query);
-      }],
+      ['raw update with bindings through knex (6) or kysely (7)', em => rawThroughQueryBuilder(em, 'update account set visits = ? where id = ?', [9, 'a0'])],
       ['the registry table', em => em.execute("delete from mikro_tenant_registry where tenant_id = 't0'")],
     ];
     for (const [name, statement] of refused) {

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { MemoryCacheAdapter, RequestContext, defineEntity, p } from '@mikro-orm/core';
-import { SqlEntityManager } from '@mikro-orm/knex';
+import { RequestContext, defineEntity, p } from '@mikro-orm/core';
 import { SqliteTenancy, TenantContextEntityManager, TenantEntityManager } from '@mikro-tenant/sqlite';
 import { Note, Tag, User } from './fixtures/entities.js';
-import { makeTenancy, tempDir } from './helpers.js';
+import { makeTenancy, ormAdapter, tempDir } from './helpers.js';
+import { MapCache } from './fixtures/map-cache.js';
+import { sqlPackage } from './orm-packages.js';
 
 // What a tenant's configuration owns (names, result cache, platform helpers) and what it shares with the
 // shared ORM (options, logger): the tenant-only side of the parity suite in test/parity/.
@@ -19,7 +20,10 @@ describe('tenant configuration', () => {
   afterEach(() => cleanup());
 
   it('deleting a tenant drops its result-cache entries, so a tenant created again under its id starts empty', async () => {
-    const tenancy = await makeTenancy(dir);
+    const tenancy = await SqliteTenancy.init({
+      dbName: join(dir, 'shared.sqlite3'), entities: [User], debug: false, resultCache: { adapter: MapCache },
+      tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], warn: () => undefined },
+    });
     try {
       await tenancy.run('a', async em => {
         em.create(Tag, { label: 'old' });
@@ -28,8 +32,8 @@ describe('tenant configuration', () => {
         expect(await em.fork().count(Tag, {}, { cache: ['tags', 60_000] })).to.equal(1);
       });
       await tenancy.run('b', em => em.fork().find(Tag, {}, { cache: 60_000 }));
-      const adapter = tenancy.orm.config.getResultCacheAdapter() as MemoryCacheAdapter;
-      const keys = () => [...(adapter as unknown as { data: Map<string, unknown> }).data.keys()];
+      const adapter = tenancy.orm.config.getResultCacheAdapter() as MapCache;
+      const keys = () => [...adapter.data.keys()];
       expect(keys().filter(k => k.includes(':tenant:a:'))).to.have.length(2);
 
       await tenancy.deleteTenant('a');
@@ -51,7 +55,7 @@ describe('tenant configuration', () => {
       tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], warn: () => undefined },
     });
     try {
-      await tenancy.orm.schema.createSchema();
+      await tenancy.sharedSchema.create();
       await tenancy.createTenant('a');
       tenancy.orm.config.set('debug', ['query']);
       lines.length = 0;
@@ -126,7 +130,7 @@ describe('tenant configuration', () => {
   });
 
   it('makes tenant EntityManagers of the app\'s entityManager class, still recognised as TenantEntityManager', async () => {
-    class AppEntityManager extends SqlEntityManager {}
+    class AppEntityManager extends sqlPackage().SqlEntityManager {}
     const tenancy = await SqliteTenancy.init({
       dbName: join(dir, 'shared.sqlite3'), entities: [User], entityManager: AppEntityManager,
       tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], warn: () => undefined },
@@ -216,6 +220,29 @@ describe('tenant configuration', () => {
       expect((await tenancy.migrateTenant('a')).version).to.match(/^schema:/);
       const shipment = await tenancy.run('a', em => em.findOneOrFail(Shipment, { item: { order: 1, product: 2 } }, { populate: ['item'] }));
       expect(shipment.item.amount).to.equal(3);
+    } finally {
+      await tenancy.close();
+    }
+  });
+
+  it('opens tenant handles without the shared ORM\'s driverOptions (they describe the shared database\'s connection)', async function () {
+    if (ormAdapter().major === 6) {
+      // MikroORM 6 hands knex only `readonly` and `nativeBinding` of them; its tenant connection builds its own knex options.
+      this.skip();
+    }
+    const shared: string[] = [];
+    // better-sqlite3's `verbose` option: called with every statement the handle runs.
+    const driverOptions = { verbose: (sql: unknown) => shared.push(String(sql)) };
+    const tenancy = await SqliteTenancy.init({
+      dbName: join(dir, 'shared.sqlite3'), entities: [User], driverOptions,
+      tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], warn: () => undefined },
+    });
+    try {
+      await tenancy.sharedSchema.create();
+      await tenancy.run('a', em => em.count(Tag, {}));
+      await tenancy.orm.em.fork().count(User, {});
+      expect(shared.some(sql => sql.includes('`user`')), 'the shared handle has them').to.equal(true);
+      expect(shared.filter(sql => sql.includes('`tag`')), 'no tenant handle has them').to.deep.equal([]);
     } finally {
       await tenancy.close();
     }

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
-import { Migration, Migrator } from '@mikro-orm/migrations';
+import { Migration } from '@mikro-orm/migrations';
+import type { SqlEntityManager } from '@mikro-orm/knex';
 import { SqliteTenancy, TenantError } from '@mikro-tenant/sqlite';
-import { ListedMigrationRunner, listedMigrations } from '../packages/sqlite/dist/mikro-orm-6/migration-runner.js';
 import { migrateOneTenant } from '../packages/sqlite/dist/cli/migrate-tenant.js';
 import { Note, Tag, User } from './fixtures/entities.js';
 import { Migration002NoteIndex, Migration003Broken, baseMigrations, brokenMigrations, twoMigrations } from './fixtures/migrations.js';
-import { makeTenancy, tempDir } from './helpers.js';
+import { makeTenancy, ormAdapter, tempDir } from './helpers.js';
 
 interface FileState { migrations: string[]; executedAt: unknown[]; objects: string[]; tags: string[] }
 
@@ -59,7 +59,7 @@ describe('tenant migrations (migrate, migrateTenant, pendingMigrations)', () => 
   afterEach(() => cleanup());
 
   /** Tenants `ids` created at the base migration, then a tenancy with `migrationsList`. */
-  async function behind(ids: string[], migrationsList: typeof twoMigrations): Promise<SqliteTenancy> {
+  async function behind(ids: string[], migrationsList: typeof twoMigrations): Promise<SqliteTenancy<SqlEntityManager>> {
     const v1 = await makeTenancy(dir, { migrations: { migrationsList: baseMigrations } });
     for (const id of ids) {
       await v1.createTenant(id);
@@ -72,10 +72,10 @@ describe('tenant migrations (migrate, migrateTenant, pendingMigrations)', () => 
     const tenancy = await behind(['ours', 'migrator'], twoMigrations);
     try {
       expect(await tenancy.pendingMigrations('ours')).to.deep.equal(['Migration002NoteIndex']);
-      expect(await tenancy.run('migrator', async em => (await new Migrator(em).getPendingMigrations()).map(m => m.name)))
+      expect(await tenancy.run('migrator', em => ormAdapter().migrator(em).pending()))
         .to.deep.equal(['Migration002NoteIndex']);
       expect(await tenancy.migrateTenant('ours')).to.deep.equal({ executed: ['Migration002NoteIndex'], version: 'Migration002NoteIndex' });
-      await tenancy.run('migrator', em => new Migrator(em).up());
+      await tenancy.run('migrator', em => ormAdapter().migrator(em).up());
       expect(await tenancy.migrateTenant('ours')).to.deep.equal({ executed: [], version: 'Migration002NoteIndex' });
       expect(await tenancy.pendingMigrations('ours')).to.deep.equal([]);
       expect((await tenancy.registry.get('ours'))?.schemaVersion).to.equal('Migration002NoteIndex');
@@ -134,12 +134,15 @@ describe('tenant migrations (migrate, migrateTenant, pendingMigrations)', () => 
     expect(broken.migrations).to.deep.equal(['Migration001Notes']);
   });
 
-  it('applies nothing twice when the migrations table changed after it was read (another run got there first)', async () => {
+  it('applies nothing twice when the migrations table changed after it was read (another run got there first)', async function () {
+    if (ormAdapter().major !== 6) {
+      // The list runner is MikroORM 6's (mikro-orm-6/migration-runner.ts); MikroORM 7's Migrator applies tenant migrations.
+      this.skip();
+    }
     const tenancy = await behind(['raced'], twoMigrations);
     try {
       await tenancy.run('raced', async em => {
-        const options = em.config.get('migrations');
-        const runner = new ListedMigrationRunner(listedMigrations(options), options);
+        const runner = ormAdapter().listedMigrationRunner(em.config.get('migrations'))!;
         const read = (await runner.executed(em))!;
         expect(read).to.deep.equal(['Migration001Notes']);
         expect((await runner.apply(em, read, runner.pending(read))).applied).to.deep.equal(['Migration002NoteIndex']);
@@ -158,7 +161,7 @@ describe('tenant migrations (migrate, migrateTenant, pendingMigrations)', () => 
     const writesShared = [...baseMigrations, { name: 'Migration002WritesShared', class: Migration002WritesShared }];
     const tenancy = await behind(['via-run', 'via-cli'], writesShared);
     try {
-      await tenancy.orm.schema.createSchema();
+      await tenancy.sharedSchema.create();
       const error = await tenancy.migrateTenant('via-run').then(() => undefined, (e: unknown) => e);
       expect(error).to.have.property('code', 'ERR_TENANT_MIGRATION_FAILED');
       expect((error as Error).cause).to.have.property('code', 'ERR_SHARED_WRITE_ON_TENANT_EM');

@@ -24,7 +24,7 @@ const tenancy = await SqliteTenancy.init({
   entities: [User],
   tenancy: { dir: `${dataDir}/tenants`, entities: [Note] },
 });
-await tenancy.orm.schema.updateSchema(); // the shared tables (use migrations in production)
+await tenancy.sharedSchema.update(); // the shared tables (use migrations in production)
 
 const ann = await tenancy.orm.em.fork().upsert(User, { id: 'ann', name: 'Ann' }); // her id doubles as her tenant id
 

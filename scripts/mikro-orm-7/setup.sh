@@ -36,6 +36,8 @@ if [ ! -f "$DEPS/.installed" ]; then
   # Under Node 22, so better-sqlite3 13 takes its Node 22 binary.
   (cd "$DEPS" && npm ci --no-audit --no-fund >&2)
   touch "$DEPS/.installed"
+  # Installs of older lock files are not used again.
+  find "$CACHE" -maxdepth 1 -name 'deps-*' ! -path "$DEPS" -exec rm -rf {} +
 fi
 
 # A fixed path to the current install, for the MikroORM 7 tsconfig's `paths` (packages/sqlite/tsconfig.mikro-orm-7.json).

@@ -1,16 +1,19 @@
 import { expect } from 'chai';
 import { defineEntity, p } from '@mikro-orm/core';
-import { SqlEntityManager, SqlEntityRepository } from '@mikro-orm/knex';
+import { sqlPackage } from '../orm-packages.js';
 import { forBoth } from './fixture.js';
 
-class AppEntityManager extends SqlEntityManager {
+// Subclasses of the installed major's classes (`@mikro-orm/knex` on 6, `@mikro-orm/sql` on 7).
+const { SqlEntityManager: BaseEntityManager, SqlEntityRepository: BaseRepository } = sqlPackage();
+
+class AppEntityManager extends BaseEntityManager {
   /** A helper an app adds to its EntityManager. */
   async countAll(entityName: string): Promise<number> {
     return this.count(entityName, {});
   }
 }
 
-class AppRepository<T extends object> extends SqlEntityRepository<T> {
+class AppRepository<T extends object> extends BaseRepository<T> {
   /** A helper an app adds to every repository. */
   async texts(): Promise<string[]> {
     return (await this.findAll({ orderBy: { id: 'asc' } as never })).map(e => (e as unknown as { text: string }).text);

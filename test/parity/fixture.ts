@@ -8,13 +8,13 @@
  */
 import { join } from 'node:path';
 import { EntitySchema, MikroORM, RequestContext, type Configuration, type EntityName, type Options } from '@mikro-orm/core';
-import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
-import { SqlSchemaGenerator, type SqlEntityManager } from '@mikro-orm/knex';
+import type { SqlEntityManager } from '@mikro-orm/knex';
 import { PostgreSqlConnection, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { SqliteTenancy } from '@mikro-tenant/sqlite';
 import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
 import { tempDir } from '../helpers.js';
 import { createTestDatabase, type TestDatabase } from '../postgres/helpers.js';
+import { schemaGenerator, sqliteDriver, type SchemaGenerator } from '../orm-packages.js';
 
 /** Which side of the comparison is running: SQLite plain and tenant, PostgreSQL plain and schema tenant. */
 export type ParityMode = 'plain' | 'tenant' | 'pg-plain' | 'pg-schema';
@@ -50,7 +50,7 @@ export interface ParityContext<M extends ParityModel> {
   /** Lines written by MikroORM's logger (colours off), from the start of the assertions. */
   readonly logs: string[];
   /** A schema generator for `em`'s database: `orm.schema`, or one built on the tenant EntityManager. */
-  schema(): SqlSchemaGenerator;
+  schema(): SchemaGenerator;
   /** Runs `fn` against a second database of the same model: a second ORM, or a second tenant. */
   inOther<T>(fn: (em: SqlEntityManager) => Promise<T>): Promise<T>;
 }
@@ -59,7 +59,7 @@ const MAIN = 'main';
 const OTHER = 'other';
 
 /**
- * Declares a mocha suite running `fn` once on a plain MikroORM (better-sqlite, its own temporary file) and
+ * Declares a mocha suite running `fn` once on a plain MikroORM (MikroORM's SQLite driver, its own temporary file) and
  * once inside `tenancy.run()` with the model's entities as tenant entities.
  * @example
  * forBoth('result cache', { model: () => ({ Note: defineEntity(...) }) }, async ({ em, model }) => { ... });
@@ -84,24 +84,25 @@ async function runPlain<M extends ParityModel>(setup: ParitySetup<M>, fn: (ctx: 
   const logs: string[] = [];
   const model = setup.model();
   // Two ORMs in one process need their own context names (MikroORM resolves context EntityManagers by name).
+  const driver = sqliteDriver();
   const init = async (file: string, contextName?: string) => {
     const options = { ...baseOptions(logs), ...setup.options?.(model) };
     const orm = await MikroORM.init({
-      driver: BetterSqliteDriver, dbName: join(dir, file), entities: Object.values(model), ...options,
+      driver, dbName: join(dir, file), entities: Object.values(model), ...options,
       contextName: contextName ?? options.contextName,
-    } as Options<BetterSqliteDriver>);
-    await orm.schema.createSchema();
+    } as Options) as MikroORM<never, SqlEntityManager>;
+    await schemaGenerator(orm.schema).create();
     return orm;
   };
-  const orms: MikroORM<BetterSqliteDriver>[] = [];
+  const orms: MikroORM<never, SqlEntityManager>[] = [];
   try {
     const orm = await init(`${MAIN}.sqlite3`);
     orms.push(orm);
-    let other: MikroORM<BetterSqliteDriver> | undefined;
+    let other: MikroORM<never, SqlEntityManager> | undefined;
     logs.length = 0;
     await RequestContext.create(orm.em, () => fn({
       mode: 'plain', model, logs, config: orm.config, em: orm.em.fork(), globalEm: orm.em,
-      schema: () => orm.schema,
+      schema: () => schemaGenerator(orm.schema),
       async inOther(inner) {
         if (!other) {
           other = await init(`${OTHER}.sqlite3`, OTHER);
@@ -122,18 +123,19 @@ async function runTenant<M extends ParityModel>(setup: ParitySetup<M>, fn: (ctx:
   const { dir, cleanup } = tempDir('parity-tenant');
   const logs: string[] = [];
   const model = setup.model();
-  const tenancy = await SqliteTenancy.init({
+  const tenancy = await SqliteTenancy.init<SqlEntityManager>({
     dbName: join(dir, 'shared.sqlite3'), entities: Object.values(model), ...baseOptions(logs), ...setup.options?.(model),
     tenancy: { dir: join(dir, 'tenants'), entities: setup.tenantEntities?.(model) ?? Object.values(model), warn: () => undefined },
   } as never);
   try {
-    await tenancy.orm.schema.createSchema();
+    await tenancy.sharedSchema.create();
     await tenancy.createTenant(MAIN);
     logs.length = 0;
     await tenancy.run(MAIN, em => fn({
-      mode: 'tenant', model, logs, config: tenancy.orm.config, em: em as SqlEntityManager, globalEm: tenancy.em as SqlEntityManager,
-      schema: () => new SqlSchemaGenerator(em),
-      inOther: inner => tenancy.run(OTHER, other => inner(other as SqlEntityManager)),
+      mode: 'tenant', model, logs, config: tenancy.orm.config, em, globalEm: tenancy.em,
+      // As an app builds schema tools for a tenant: on the tenant's EntityManager.
+      schema: () => schemaGenerator(em.getPlatform().getSchemaGenerator(em.getDriver(), em)),
+      inOther: inner => tenancy.run(OTHER, other => inner(other)),
     }));
   } finally {
     await tenancy.close();
@@ -154,7 +156,7 @@ async function runPgPlain<M extends ParityModel>(setup: ParitySetup<M>, fn: (ctx
       driver: PostgreSqlDriver, clientUrl: db.url, entities: Object.values(model), ...options, contextName: contextName ?? options.contextName,
     } as Options<PostgreSqlDriver>);
     orms.push(orm);
-    await orm.schema.createSchema();
+    await schemaGenerator(orm.schema).create();
     return orm;
   };
   try {
@@ -163,7 +165,7 @@ async function runPgPlain<M extends ParityModel>(setup: ParitySetup<M>, fn: (ctx
     logs.length = 0;
     await RequestContext.create(orm.em, () => fn({
       mode: 'pg-plain', model, logs, config: orm.config, em: orm.em.fork(), globalEm: orm.em,
-      schema: () => orm.schema,
+      schema: () => schemaGenerator(orm.schema),
       async inOther(inner) {
         other ??= await init(OTHER);
         return RequestContext.create(other.em, () => inner(other!.em.fork()));
@@ -189,12 +191,13 @@ async function runPgSchema<M extends ParityModel>(setup: ParitySetup<M>, fn: (ct
       tenancy: { entities: setup.tenantEntities?.(model) ?? Object.values(model), warn: () => undefined },
     } as never);
     try {
-      await tenancy.orm.schema.createSchema();
+      await schemaGenerator(tenancy.orm.schema).create();
       await tenancy.createTenant(MAIN);
       logs.length = 0;
       await tenancy.run(MAIN, em => fn({
         mode: 'pg-schema', model, logs, config: tenancy.orm.config, em: em as SqlEntityManager, globalEm: tenancy.em as SqlEntityManager,
-        schema: () => new SqlSchemaGenerator(em),
+        // As an app builds schema tools for a tenant: on the tenant's EntityManager.
+        schema: () => schemaGenerator(em.getPlatform().getSchemaGenerator(em.getDriver(), em)),
         inOther: inner => tenancy.run(OTHER, other => inner(other as SqlEntityManager)),
       }));
     } finally {

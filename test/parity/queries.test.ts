@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { defineEntity, p, sql, type Opt } from '@mikro-orm/core';
+import { defineEntity, p, sql, type Cursor, type InferEntity, type Loaded, type Opt } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
+import { addFilter, findByCursor } from '../orm-packages.js';
 import { forBoth } from './fixture.js';
 
 function library() {
@@ -68,7 +69,7 @@ forBoth('filters: default, parametric and disabled filters, and filters on relat
   const fork = em.fork();
   fork.setFilterParams('titled', { prefix: 'A' });
   expect(titles(await fork.find(Book, {}, { filters: ['titled'] }))).to.deep.equal(['Alpha']);
-  fork.addFilter('thick', { pages: { $gte: 150 } }, Book);
+  addFilter(fork, 'thick', { pages: { $gte: 150 } }, Book);
   expect(titles(await fork.find(Book, {}))).to.deep.equal(['Beta']);
 
   const authors = await em.fork().find(Author, {}, { populate: ['books'] });
@@ -105,14 +106,15 @@ forBoth('upsert and upsertMany', { model: library }, async ({ em, model }) => {
 
 forBoth('cursor pagination', { model: library }, async ({ em, model }) => {
   const { Book } = model;
+  type BookCursor = Cursor<Loaded<InferEntity<typeof Book>>>;
   await seed(em, model);
-  const first = await em.findByCursor(Book, {}, { first: 2, orderBy: { pages: 'desc' }, filters: false });
+  const first = await findByCursor<BookCursor>(em, Book, {}, { first: 2, orderBy: { pages: 'desc' }, filters: false });
   expect(first.items.map(b => b.title)).to.deep.equal(['Beta', 'Alpha']);
   expect([first.totalCount, first.hasNextPage, first.hasPrevPage]).to.deep.equal([4, true, false]);
-  const second = await em.findByCursor(Book, {}, { first: 2, after: first, orderBy: { pages: 'desc' }, filters: false });
+  const second = await findByCursor<BookCursor>(em, Book, {}, { first: 2, after: first, orderBy: { pages: 'desc' }, filters: false });
   expect(second.items.map(b => b.title)).to.deep.equal(['Gone', 'Bobs']);
   expect(second.hasNextPage).to.equal(false);
-  const back = await em.findByCursor(Book, {}, { last: 1, before: second, orderBy: { pages: 'desc' }, filters: false });
+  const back = await findByCursor<BookCursor>(em, Book, {}, { last: 1, before: second, orderBy: { pages: 'desc' }, filters: false });
   expect(back.items.map(b => b.title)).to.deep.equal(['Alpha']);
 });
 

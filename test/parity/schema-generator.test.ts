@@ -42,7 +42,7 @@ forBoth('schema generator: composite foreign keys, skipTables and update/refresh
   // A skipped table is neither dropped nor altered by updates.
   await em.getConnection().execute('create table legacy (id integer primary key, other text)');
   expect(await generator.getUpdateSchemaSQL({ wrap: false })).to.not.contain('legacy');
-  await generator.updateSchema();
+  await generator.update();
   expect(await tableNames(em)).to.deep.equal(['legacy', 'order', 'order_item', 'product', 'shipment']);
   expect(await foreignKeys(em, 'shipment')).to.deep.equal(['item_order_id->order_item', 'item_product_id->order_item']);
 
@@ -54,7 +54,7 @@ forBoth('schema generator: composite foreign keys, skipTables and update/refresh
   const shipment = await em.fork().findOneOrFail(Shipment, { item: { order: 1, product: 2 } }, { populate: ['item'] });
   expect(shipment.item.amount).to.equal(3);
 
-  await generator.refreshDatabase();
+  await generator.refresh();
   expect(await em.fork().count(Shipment, {})).to.equal(0);
   expect(await tableNames(em)).to.deep.equal(['legacy', 'order', 'order_item', 'product', 'shipment']);
 });

@@ -68,7 +68,7 @@ describe('reliability: disk errors', function () {
     await before.close(); // a file system with files open for writing cannot be remounted read-only
     remount(join(dir, 'mnt'), 'ro');
     const tenancy = await makeTenancy(dir, { dir: join(dir, 'mnt', 'tenants') });
-    await tenancy.orm.schema.createSchema();
+    await tenancy.sharedSchema.create();
     try {
       const newTenant = await codeOf(() => tenancy.run('c', async () => undefined));
       const write = await codeOf(() => tenancy.run('a', async em => {

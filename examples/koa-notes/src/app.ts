@@ -7,7 +7,7 @@ import type { SqlEntityManager } from '@mikro-orm/knex';
 import { tenantAdmin, tenantAdminUi, tenantErrorHandler, tenantMiddleware, type TenantAdminOptions } from '@mikro-tenant/koa';
 import { Note, Session, User, type IUser, type ISession } from './entities.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { openTenancy, strategyFrom, type NotesTenancy, type Strategy } from './strategy.js';
+import { openTenancy, strategyFrom, updateSharedSchema, type NotesTenancy, type Strategy } from './strategy.js';
 import { jsonBody } from './json-body.js';
 import { frontEnd } from './front-end.js';
 
@@ -55,7 +55,7 @@ export async function createApp(options: NotesAppOptions = {}): Promise<NotesApp
   const strategy = options.strategy ?? strategyFrom();
   const opened = await openTenancy({ strategy, dataDir, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL, maxOpen: options.maxOpen });
   const { tenancy } = opened;
-  await tenancy.orm.schema.updateSchema();
+  await updateSharedSchema(tenancy.orm);
   const admin = options.admin ?? (process.env.ADMIN_USERNAME && process.env.ADMIN_PASSWORD
     ? { username: process.env.ADMIN_USERNAME, password: process.env.ADMIN_PASSWORD } : undefined);
   if (admin) {

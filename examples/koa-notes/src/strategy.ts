@@ -29,6 +29,15 @@ export interface OpenedTenancy {
   close(): Promise<void>;
 }
 
+/**
+ * Creates or updates the shared tables from the entities (use migrations in production). MikroORM 6 calls it
+ * `orm.schema.updateSchema()`, 7 `orm.schema.update()`: the example runs on both.
+ */
+export async function updateSharedSchema(orm: MikroORM<any, any>): Promise<void> {
+  const generator = orm.schema as unknown as { update?(): Promise<void>; updateSchema?(): Promise<void> };
+  await (generator.update ?? generator.updateSchema)!.call(generator);
+}
+
 /** The strategy named by `STRATEGY` (`sqlite` unless set). @throws Error for an unknown name */
 export function strategyFrom(value = process.env.STRATEGY): Strategy {
   if (value === undefined || value === '' || value === 'sqlite') {

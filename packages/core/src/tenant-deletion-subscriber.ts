@@ -1,7 +1,7 @@
 import type {
   EntityName, EventArgs, EventSubscriber, FlushEventArgs, TransactionEventArgs, EntityManager,
 } from '@mikro-orm/core';
-import { Utils, helper } from '@mikro-orm/core';
+import { helper } from '@mikro-orm/core';
 import { canonicalTenantId } from './tenant-id.js';
 import { FLAT_TRANSACTIONS, type TransactionInspector } from './transaction-inspector.js';
 
@@ -95,7 +95,7 @@ export class TenantDeletionSubscriber<T extends object> implements EventSubscrib
       return;
     }
     try {
-      const meta = em.getMetadata().find(Utils.className(this.#options.entity))!;
+      const meta = em.getMetadata().find(this.#options.entity)!;
       const pk = meta.primaryKeys[0]!;
       // The removed row itself, by its primary key: with a custom tenantIdOf the tenant id is another value.
       const checker = this.#options.checkWith ? this.#options.checkWith(em) : em.fork();

@@ -1,14 +1,14 @@
 import { expect } from 'chai';
-import { MemoryCacheAdapter } from '@mikro-orm/core';
 import { TenantResultCaches } from '@mikro-tenant/core';
+import { MapCache } from '../../../test/fixtures/map-cache.js';
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 describe('TenantResultCaches', () => {
   function setup() {
-    const adapter = new MemoryCacheAdapter({ expiration: 60_000 });
+    const adapter = new MapCache();
     const caches = new TenantResultCaches(() => adapter, 'app:tenant', () => 60_000);
-    const keys = () => [...(adapter as unknown as { data: Map<string, unknown> }).data.keys()].sort();
+    const keys = () => [...adapter.data.keys()].sort();
     return { adapter, caches, keys };
   }
 
@@ -41,11 +41,7 @@ describe('TenantResultCaches', () => {
   });
 
   it('forgets keys once they expired, so keys never read again do not pile up', async () => {
-    const memory = new MemoryCacheAdapter({ expiration: 60_000 });
-    let removed = 0;
-    const counting = Object.assign(Object.create(memory) as MemoryCacheAdapter, {
-      remove: (name: string) => { removed++; memory.remove(name); },
-    });
+    const counting = new MapCache();
     const caches = new TenantResultCaches(() => counting, 'app:tenant', () => 60_000);
     const a = caches.forTenant('a');
     for (let i = 0; i < 500; i++) {
@@ -58,6 +54,6 @@ describe('TenantResultCaches', () => {
     expect(caches.written('a')).to.have.length(200);
     // drop() removes every key still remembered: the expired ones were swept on the way.
     await caches.drop('a');
-    expect(removed).to.be.at.least(200).and.below(300);
+    expect(counting.removed).to.be.at.least(200).and.below(300);
   });
 });

@@ -1,5 +1,5 @@
 import { TenantError } from '@mikro-tenant/core';
-import type { TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
+import type { TenantEntityManager } from './tenant-entity-manager.js';
 import type { SqliteTenancy } from './sqlite-tenancy.js';
 
 /**

@@ -7,8 +7,12 @@
  * @module
  */
 import { Utils, type Configuration, type EntityManager, type EventManager, type MetadataStorage, type MigrationsOptions, type MikroORM, type Options } from '@mikro-orm/core';
-import { TenantError, type TransactionInspector } from '@mikro-tenant/core';
+import { TenantError } from '@mikro-tenant/core';
+import type { SharedWriteRouter, SqlTransactions } from './shared-write-router.js';
+import type { StatementGuard } from './shared-write-guard.js';
 import type { SqliteHandle } from './sqlite-setup.js';
+import type { RawHandle } from './tenant-handle.js';
+import type { TenantEntityManager } from './tenant-entity-manager.js';
 
 /** Where a tenant connection points and how its raw handle is prepared. */
 export interface TenantBinding {
@@ -18,10 +22,12 @@ export interface TenantBinding {
   readonly file: string;
   /** Prepares a freshly opened handle (pragmas, ATTACH of the shared database). */
   readonly setup: (db: SqliteHandle) => void;
-  /** Called on every statement, so the pool can keep its LRU order. */
-  readonly touch?: () => void;
   /** Allows opening a file that does not exist yet (template and migration builds). @default false */
   readonly create?: boolean;
+  /** Sends this tenant's writes of shared entities over the shared connection (see shared-write-router.ts). */
+  readonly sharedWrites?: SharedWriteRouter;
+  /** Checks every statement before it runs (refuses writes of the attached shared database). */
+  readonly guard?: StatementGuard;
 }
 
 /** What the tenancy does with a tenant's connection (the rest is MikroORM's). */
@@ -39,10 +45,7 @@ export interface TenantConnectionControl {
 }
 
 /** An EntityManager bound to one tenant (an instance of the app's `entityManager` class). */
-export type TenantEntityManagerOf<EM extends EntityManager = EntityManager> = EM & {
-  /** Canonical id of the tenant this EntityManager belongs to. */
-  readonly tenantId: string | undefined;
-};
+export type TenantEntityManagerOf<EM extends EntityManager = EntityManager> = TenantEntityManager<EM>;
 
 /** What a tenancy decides for its tenant configuration; everything else comes from the shared ORM. */
 export interface TenantConfigInput {
@@ -64,6 +67,18 @@ export interface TenantMigrator {
   executed(): Promise<string[]>;
   /** Names of the migrations not applied yet. */
   pending(): Promise<string[]>;
+}
+
+/** Applies a bundled list of migrations faster than MikroORM's Migrator (MikroORM 6's `migration-runner.ts`). */
+export interface ListedMigrationRunner {
+  /** Names in the tenant's migrations table, in the order they ran; `undefined` when there is no such table. */
+  executed(em: EntityManager): Promise<string[] | undefined>;
+  /** The listed migrations not in `executed`, in list order. */
+  pending(executed: string[]): { readonly name: string }[];
+  /** Runs `pending` in one transaction; resolves the names applied now and the table's names after. */
+  apply(em: EntityManager, executed: string[], pending: { readonly name: string }[]): Promise<{ applied: string[]; executed: string[] }>;
+  /** Migrates on a bare handle of the tenant's file when that needs nothing of MikroORM; undefined (nothing done) when it cannot. */
+  applyOnHandle(db: RawHandle, config: Configuration): Promise<{ applied: string[]; executed: string[] } | undefined>;
 }
 
 /** A tenant's schema generator (MikroORM's, bound to the tenant's EntityManager); every change is safe (nothing dropped). */
@@ -99,6 +114,8 @@ export interface GuardedMethods {
   readonly rawSql: readonly string[];
 }
 
+export type { SqlTransactions, StatementGuard };
+
 /** The MikroORM-major-specific half of the SQLite tenancy. */
 export interface OrmAdapter {
   /** The installed `@mikro-orm/core` version. */
@@ -110,7 +127,7 @@ export interface OrmAdapter {
   /** Package of {@link defaultDriver}, for messages and docs. */
   readonly driverPackage: string;
   /** Says whether a transaction handle has ended, and which one a savepoint is nested in. */
-  readonly transactions: TransactionInspector;
+  readonly transactions: SqlTransactions;
   /** How the shared guard classifies the driver's methods (for the test that keeps the lists complete). */
   readonly guardedMethods: GuardedMethods;
   /**
@@ -123,6 +140,13 @@ export interface OrmAdapter {
    * hook (`pool.afterCreate` in 6, `onCreateConnection` in 7), which can override them.
    */
   withConnectionSetup(options: Options, statements: readonly string[]): Options;
+  /**
+   * The shared ORM's options with waits for other processes' write locks done with timers, up to `budgetMs`
+   * per statement, instead of inside SQLite (whose `busy_timeout` the caller sets to 0): transactions
+   * begin with `BEGIN IMMEDIATE`, and a `BEGIN` or a statement outside a transaction that finds the
+   * database locked is tried again after a short sleep (knex dialect on 6, kysely dialect on 7).
+   */
+  withAsyncBusyWaits(options: Options, budgetMs: number): Options;
   /** Makes the shared ORM's schema generator (and migration diffing) skip these tables. */
   skipTablesInSharedSchema(orm: MikroORM, tables: string[]): void;
   /** The shared ORM's schema generator. */
@@ -139,37 +163,56 @@ export interface OrmAdapter {
    * The EntityManager behind `tenancy.em`: resolves to the active tenant's on every call.
    * @param assertUsable called first on every use: throws once the tenancy is closed
    */
-  createContextEntityManager(tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager, assertUsable?: () => void): TenantEntityManagerOf;
+  createContextEntityManager<EM extends EntityManager = EntityManager>(tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager, assertUsable?: () => void): TenantEntityManagerOf<EM>;
   /** The tenant connection of a tenant EntityManager. */
   connectionOf(em: EntityManager): TenantConnectionControl;
   /** MikroORM's Migrator on a tenant's EntityManager. */
   migrator(em: EntityManager): TenantMigrator;
+  /** A faster runner of these tenant migrations options, where the major has one that covers them; else null (use {@link migrator}). */
+  listedMigrationRunner(options: MigrationsOptions): ListedMigrationRunner | null;
   /** MikroORM's schema generator on a tenant's EntityManager. */
   schemaTools(em: EntityManager): TenantSchemaTools;
-  /** True when code running now has a MikroORM request context that resolves `em`'s name. */
-  hasRequestContextFor(em: EntityManager): boolean;
-  /** Runs `fn` in a new MikroORM request context for `em`, forking `em` only when something asks for it. */
-  runInLazyRequestContext<T>(em: EntityManager, fn: () => T): T;
 }
 
 /** Majors with an adapter. */
 const SUPPORTED = [6, 7];
 
-let loading: Promise<OrmAdapter> | undefined;
+let loaded: OrmAdapter | undefined;
 
 /**
- * The adapter of the installed MikroORM major, imported on first call (only that major's folder is
- * loaded, so the other major's packages need not be installed).
+ * The adapter of the installed MikroORM major, loaded on first call (only that major's folder is loaded,
+ * so the other major's packages need not be installed). Called by `SqliteTenancy.init()`.
  * @throws TenantError `ERR_INVALID_OPTION` when the installed `@mikro-orm/core` is neither 6 nor 7
  */
 export function loadOrmAdapter(): Promise<OrmAdapter> {
-  return loading ??= (async () => {
-    const version = Utils.getORMVersion();
-    const major = Number.parseInt(version, 10);
-    if (!SUPPORTED.includes(major)) {
-      throw TenantError.invalidOption('@mikro-orm/core', `version ${version} is installed; mikro-tenant supports MikroORM ${SUPPORTED.join(' and ')}`);
-    }
-    const module = (await import(major === 6 ? './mikro-orm-6/adapter.js' : './mikro-orm-7/adapter.js')) as { adapter: OrmAdapter };
-    return module.adapter;
-  })();
+  if (loaded) {
+    return Promise.resolve(loaded);
+  }
+  let path: string;
+  try {
+    path = adapterModule();
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  // Loaded the way this file was: compiled to CommonJS by a loader (tsx does that for require()), an
+  // import() would load a second copy of this package and of @mikro-tenant/core (two tenant scopes).
+  if (typeof require === 'function') {
+    loaded = (require(path) as { adapter: OrmAdapter }).adapter;
+    return Promise.resolve(loaded);
+  }
+  return import(path).then((module: { adapter: OrmAdapter }) => (loaded ??= module.adapter));
+}
+
+/** The adapter {@link loadOrmAdapter} loaded, if it has. */
+export function loadedOrmAdapter(): OrmAdapter | undefined {
+  return loaded;
+}
+
+function adapterModule(): string {
+  const version = Utils.getORMVersion();
+  const major = Number.parseInt(version, 10);
+  if (!SUPPORTED.includes(major)) {
+    throw TenantError.invalidOption('@mikro-orm/core', `version ${version} is installed; mikro-tenant supports MikroORM ${SUPPORTED.join(' and ')}`);
+  }
+  return major === 6 ? './mikro-orm-6/adapter.js' : './mikro-orm-7/adapter.js';
 }

@@ -7,29 +7,27 @@
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import { currentContextTenantScope, tenantContextEntityManager } from '@mikro-tenant/core';
-import { SharedWriteRouter, type Transaction } from './mikro-orm-6/shared-write-router.js';
-
-function isOpen(trx: Transaction | undefined): trx is Transaction {
-  return trx !== undefined && !(trx as { isCompleted?: () => boolean }).isCompleted?.();
-}
+import { SharedWriteRouter, type SharedDriver, type SqlTransactions, type Transaction } from './shared-write-router.js';
 
 /** Resolves the shared EntityManager and transaction for library work, and routes tenants' shared writes. */
 export class SharedAccess {
   /** Routes writes of shared entities made through tenant EntityManagers to the shared connection. */
   readonly router: SharedWriteRouter;
   readonly #orm: MikroORM<any, any>;
+  readonly #transactions: SqlTransactions;
   /** A shared EntityManager outside every context, for statements outside transactions. */
   readonly #base: EntityManager;
 
   /**
    * @param orm the shared ORM (call before any tenant scope exists)
+   * @param transactions what the shared driver's transactions are (the installed major's)
    * @param isShared whether an entity (class name) lives in the shared database
    */
-  constructor(orm: MikroORM<any, any>, isShared: (entityName: string) => boolean) {
+  constructor(orm: MikroORM<any, any>, transactions: SqlTransactions, isShared: (entityName: string) => boolean) {
     this.#orm = orm;
+    this.#transactions = transactions;
     this.#base = orm.em.fork({ disableContextResolution: true });
-    const driver = orm.em.getDriver() as ConstructorParameters<typeof SharedWriteRouter>[0];
-    this.router = new SharedWriteRouter(driver, isShared, () => this.outerTransaction());
+    this.router = new SharedWriteRouter(orm.em.getDriver() as unknown as SharedDriver, transactions, isShared, () => this.outerTransaction());
   }
 
   /**
@@ -40,7 +38,7 @@ export class SharedAccess {
     const scope = currentContextTenantScope();
     const em = scope ? scope.outerShared : this.#orm.em.getContext(false);
     const trx = em?.getTransactionContext() as Transaction | undefined;
-    return isOpen(trx) ? trx : undefined;
+    return this.#isOpen(trx) ? trx : undefined;
   }
 
   /**
@@ -55,11 +53,15 @@ export class SharedAccess {
     }
     const tenantTrx = tenantContextEntityManager(scope.em).getTransactionContext() as Transaction | undefined;
     const routed = this.router.readTransaction(tenantTrx);
-    if (isOpen(routed)) {
+    if (this.#isOpen(routed)) {
       const em = this.#base.fork();
       em.setTransactionContext(routed);
       return em;
     }
     return scope.outerShared ?? this.#base;
+  }
+
+  #isOpen(trx: Transaction | undefined): trx is Transaction {
+    return trx !== undefined && !this.#transactions.isCompleted(trx);
   }
 }

@@ -1,14 +1,14 @@
 /**
  * How the shared database is connected so that writing it never stalls the process: one connection
  * per process (writers in this process queue for it asynchronously in knex's pool), waits for other
- * processes' locks done with timers instead of SQLite's blocking `busy_timeout` (see
- * shared-knex-dialect.ts), and WAL whenever tenant connections read it through ATTACH.
+ * processes' locks done with timers instead of SQLite's blocking `busy_timeout` (the adapter's
+ * `withAsyncBusyWaits`), and WAL whenever tenant connections read it through ATTACH.
  * @module
  */
 import type { MikroORM, Options } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
+import type { OrmAdapter } from './orm-adapter.js';
 import { DEFAULT_SHARED_PRAGMAS, withSharedPragmas } from './shared-database.js';
-import { asyncBusyDialect } from './mikro-orm-6/shared-knex-dialect.js';
 import type { PragmaValue } from './sqlite-setup.js';
 
 /** better-sqlite3's own busy timeout, used as the wait budget when the pragma is dropped (`null`). */
@@ -20,7 +20,7 @@ const BETTER_SQLITE_BUSY_TIMEOUT_MS = 5000;
  * and SQLite's own is 0. `pragmas: false` leaves MikroORM's connection as it is.
  * @throws TenantError `ERR_INVALID_OPTION` for a pool of more than one connection, or a bad pragma
  */
-export function withSharedConnection(options: Options, pragmas: Record<string, PragmaValue | null> | false): Options {
+export function withSharedConnection(orm: OrmAdapter, options: Options, pragmas: Record<string, PragmaValue | null> | false): Options {
   const max = (options.pool as { max?: unknown } | undefined)?.max;
   if (max !== undefined && max !== 1) {
     throw TenantError.invalidOption('pool.max', 'the shared database is written through one connection per process '
@@ -34,13 +34,7 @@ export function withSharedConnection(options: Options, pragmas: Record<string, P
   if (!Number.isSafeInteger(budget) || budget < 0) {
     throw TenantError.invalidOption('tenancy.sharedPragmas.busy_timeout', 'expected a number of milliseconds (0 or more)');
   }
-  const withPragmas = withSharedPragmas(options, { ...pragmas, busy_timeout: 0 });
-  const driverOptions = (options.driverOptions ?? {}) as Record<string, unknown>;
-  if (driverOptions.client !== undefined) {
-    // The app brings its own knex client: it decides how locks are waited for.
-    return withPragmas;
-  }
-  return { ...withPragmas, driverOptions: { ...driverOptions, client: asyncBusyDialect(budget) } };
+  return orm.withAsyncBusyWaits(withSharedPragmas(orm, options, { ...pragmas, busy_timeout: 0 }), budget);
 }
 
 /**

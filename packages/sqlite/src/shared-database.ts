@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { EntityManager, Options } from '@mikro-orm/core';
-import { withConnectionSetup } from './mikro-orm-6/connection-setup.js';
-import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
+import type { TransactionInspector } from '@mikro-tenant/core';
+import type { OrmAdapter } from './orm-adapter.js';
 import { DEFAULT_PRAGMAS, pragmaStatements, type PragmaValue } from './sqlite-setup.js';
 
 /**
@@ -17,27 +17,17 @@ export const DEFAULT_SHARED_PRAGMAS: Readonly<Record<string, PragmaValue>> = Obj
   foreign_keys: true,
 });
 
-/** What better-sqlite3 handles offer for pragmas (all the hook needs of them). */
-interface PragmaHandle {
-  pragma(source: string): unknown;
-}
-
 /**
  * The shared ORM's options with `pragmas` applied to each connection MikroORM opens, before the
- * user's own `pool.afterCreate` (which runs after ours and can override them). `false` leaves the
- * options as they are.
+ * user's own hook (`pool.afterCreate` in MikroORM 6, `onCreateConnection` in 7), which runs after ours
+ * and can override them. `false` leaves the options as they are.
  * @throws TenantError `ERR_INVALID_OPTION` for a pragma name or value that is not a plain word
  */
-export function withSharedPragmas(options: Options, pragmas: Record<string, PragmaValue | null> | false): Options {
+export function withSharedPragmas(orm: OrmAdapter, options: Options, pragmas: Record<string, PragmaValue | null> | false): Options {
   if (pragmas === false) {
     return options;
   }
-  const statements = sharedPragmaStatements(pragmas);
-  return withConnectionSetup<PragmaHandle>(options, handle => {
-    for (const statement of statements) {
-      handle.pragma(statement.slice('pragma '.length));
-    }
-  });
+  return orm.withConnectionSetup(options, sharedPragmaStatements(pragmas));
 }
 
 /**
@@ -66,7 +56,7 @@ export function sharedDatabaseFile(dbName: unknown, baseDir?: string): string | 
  * True when code running now is inside an open transaction of `em` (of the shared ORM): statements
  * sent outside that transaction wait for its connection until it ends.
  */
-export function inOpenTransaction(em: EntityManager): boolean {
+export function inOpenTransaction(em: EntityManager, transactions: TransactionInspector): boolean {
   const trx = em.getContext(false).getTransactionContext();
-  return trx !== undefined && !knexTransactions.isCompleted(trx);
+  return trx !== undefined && !transactions.isCompleted(trx);
 }

@@ -1,10 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import type { Configuration } from '@mikro-orm/core';
 import { TenantError, type DeferredTenantRegistry, type TenancyStrategy, type TenantInfo, type TenantRecord } from '@mikro-tenant/core';
-import type { TenantBinding } from './mikro-orm-bridge.js';
-import type { StatementGuard } from './mikro-orm-6/shared-write-guard.js';
-import { dropTenantCache, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
-import { createTenantEntityManager, type TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
+import type { OrmAdapter, StatementGuard, TenantBinding } from './orm-adapter.js';
+import type { TenantEntityManager } from './tenant-entity-manager.js';
 import type { ResolvedTenancyOptions } from './options.js';
 import type { SharedAccess } from './shared-access.js';
 import { inOpenTransaction } from './shared-database.js';
@@ -19,7 +17,9 @@ import type { SharedORM } from './sqlite-tenancy.js';
 /** What the SQLite strategy works with, all made by `SqliteTenancy.init()`. */
 export interface SqliteStrategyInit {
   orm: SharedORM;
-  /** The tenancy's derived configuration (`mikro-orm-6/tenant-config.ts`). */
+  /** The installed MikroORM major's half. */
+  adapter: OrmAdapter;
+  /** The tenancy's derived configuration (`tenant-config.ts` of the major's folder). */
   config: Configuration;
   options: ResolvedTenancyOptions;
   files: TenantFiles;
@@ -59,7 +59,7 @@ export class SqliteStrategy implements TenancyStrategy<TenantEntityManager, Reco
   }
 
   async open(tenantId: string, mayCreate: boolean): Promise<TenantEntityManager> {
-    const { files, config, orm, setup, shared, guard } = this.#init;
+    const { files, config, orm, adapter, setup, shared, guard } = this.#init;
     const file = files.path(tenantId);
     // A stat first (a few us for an existing tenant) spares a new tenant a failed open (tens of us).
     let provisioned = false;
@@ -67,14 +67,14 @@ export class SqliteStrategy implements TenancyStrategy<TenantEntityManager, Reco
       await this.provisioning.provision(tenantId, false);
       provisioned = true;
     }
-    const em = createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), {
+    const em = adapter.createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), {
       tenantId, file, setup, sharedWrites: shared.router, guard,
     });
     // The file may still vanish or appear (other processes) before the open: the loop settles that.
     for (let attempt = 0; ; attempt++) {
       let failure: TenantError | undefined;
       try {
-        em.getConnection().open();
+        adapter.connectionOf(em).open();
         return em;
       } catch (error) {
         if (fileExists(file)) {
@@ -104,17 +104,19 @@ export class SqliteStrategy implements TenancyStrategy<TenantEntityManager, Reco
   close(em: TenantEntityManager, _tenantId: string, closing: boolean): Promise<void> {
     if (closing) {
       // Work still holding it learns why: the tenancy closed (not an eviction).
-      em.getConnection().markTenancyClosed();
+      this.#init.adapter.connectionOf(em).markTenancyClosed();
     }
-    return em.getConnection().evict();
+    return this.#init.adapter.connectionOf(em).evict();
   }
 
   markDeleted(em: TenantEntityManager | undefined): void {
-    em?.getConnection().markDeleted();
+    if (em) {
+      this.#init.adapter.connectionOf(em).markDeleted();
+    }
   }
 
   async remove(tenantId: string): Promise<boolean> {
-    await dropTenantCache(this.#init.config, tenantId);
+    await this.#init.adapter.dropTenantCache(this.#init.config, tenantId);
     const removed = await removeDatabaseFiles(this.#init.files.path(tenantId));
     return (await this.#init.registry.unregister(tenantId)) || removed;
   }
@@ -129,7 +131,7 @@ export class SqliteStrategy implements TenancyStrategy<TenantEntityManager, Reco
 
   /** The registry row of a tenant created outside a shared transaction is written before `createTenant()` resolves. */
   async afterCreate(): Promise<void> {
-    if (!inOpenTransaction(this.#init.shared.em())) {
+    if (!inOpenTransaction(this.#init.shared.em(), this.#init.adapter.transactions)) {
       await this.#init.registry.flush();
     }
   }
@@ -137,18 +139,18 @@ export class SqliteStrategy implements TenancyStrategy<TenantEntityManager, Reco
   async shutDown(): Promise<void> {
     await this.spares?.close();
     await this.#init.registry.flush();
-    releaseTenantConfig(this.#init.orm.config);
+    this.#init.adapter.releaseTenantConfig(this.#init.orm.config);
     await this.#init.orm.close(true);
   }
 
   /** Builds an up-to-date empty database at `path` (a tmp path) by applying the schema. */
   async #build(path: string): Promise<string | null> {
-    const { files, config, orm, setup, schema } = this.#init;
+    const { files, config, orm, adapter, setup, schema } = this.#init;
     if (!fileExists(path)) {
       // SQLite creates files 0644 and keeps the mode of an existing one: start from an owner-only empty file.
       createEmptyFile(path, files.modes.fileMode);
     }
-    const em = createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), { tenantId: '(build)', file: path, setup, create: true });
+    const em = adapter.createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), { tenantId: '(build)', file: path, setup, create: true });
     try {
       return (await schema.apply(em)).version;
     } finally {

@@ -1,17 +1,17 @@
-import { join } from 'node:path';
-import { MikroORM, type Configuration, type EntityMetadata, type Options } from '@mikro-orm/core';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { MikroORM, type Configuration, type EntityManager, type EntityMetadata, type IDatabaseDriver, type Options } from '@mikro-orm/core';
 import {
   AbstractTenancy, DeferredTenantRegistry, SqlTenantRegistry, TenantDeletionSubscriber, TenantError, resolveTenantTransactionsInContext,
+  type TenancyStrategy,
   type TenancyStats as CoreTenancyStats,
 } from '@mikro-tenant/core';
-import { BetterSqliteDriver, skipTablesInSharedSchema, type SqlEntityManager, type TenantBinding } from './mikro-orm-bridge.js';
-import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
-import { guardSharedDriver } from './mikro-orm-6/shared-driver-guard.js';
-import {
-  createContextEntityManager, createTenantEntityManager, deriveTenantConfig, type TenantContextEntityManager, type TenantEntityManager,
-} from './mikro-orm-6/tenant-entity-manager.js';
-import { followTenantContext } from './mikro-orm-6/global-entity-manager.js';
-import { sharedWriteGuard } from './mikro-orm-6/shared-write-guard.js';
+import { assertSharedContextName } from './context-name-prefixes.js';
+import { metadataByName } from './entity-metadata.js';
+import { followTenantContext } from './global-entity-manager.js';
+import { loadOrmAdapter, type OrmAdapter, type SharedSchemaTools, type TenantBinding } from './orm-adapter.js';
+import { sharedWriteGuard } from './shared-write-guard.js';
+import type { TenantContextEntityManager, TenantEntityManager } from './tenant-entity-manager.js';
 import { SharedAccess } from './shared-access.js';
 import { assertSharedWal, withSharedConnection } from './shared-connection.js';
 import { sharedDatabaseFile } from './shared-database.js';
@@ -22,12 +22,14 @@ import { registerTenancyInternals } from './tenancy-tools.js';
 import { checkSharedFileApart, entityTenantIdRule, tenantEntityMetadata } from './init-checks.js';
 import type { ReconcileReport } from './tenant-inventory.js';
 import { TenantFiles, removeStaleTmpFiles } from './tenant-files.js';
-import { assertSharedContextName, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
 import { classifyModel } from './tenant-model.js';
 import { entitiesSource, migrationsSource, tenantMigrationsConfig, type TenantSchemaSource } from './tenant-schema.js';
 
-/** The shared database's ORM: a better-sqlite3 MikroORM whose EntityManager is a `SqlEntityManager`. */
-export type SharedORM = MikroORM<BetterSqliteDriver, SqlEntityManager<BetterSqliteDriver>>;
+/**
+ * The shared database's ORM (MikroORM 6's `BetterSqliteDriver` or 7's `SqliteDriver`, guarded), typed with
+ * the EntityManager class given to {@link SqliteTenancy.init} (`@mikro-orm/core`'s `EntityManager` unless set).
+ */
+export type SharedORM<EM extends EntityManager = EntityManager> = MikroORM<IDatabaseDriver, EM>;
 
 /** Counters returned by {@link SqliteTenancy.stats} (tenant connections open and opened, files provisioned, races lost). */
 export type TenancyStats = CoreTenancyStats;
@@ -45,32 +47,39 @@ export type TenancyStats = CoreTenancyStats;
  * });
  * await tenancy.run('acme', async em => em.find(Note, {}));
  */
-export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, ReconcileReport> {
+export class SqliteTenancy<EM extends EntityManager = EntityManager> extends AbstractTenancy<TenantEntityManager<EM>, ReconcileReport> {
   /**
    * The shared database's MikroORM instance. Outside a tenant scope its EntityManager refuses per-tenant
    * entities; inside one (`run()`, the Koa middleware) `orm.em` resolves to the tenant's EntityManager.
    */
-  declare readonly orm: SharedORM;
+  declare readonly orm: SharedORM<EM>;
   /** Resolves to the active tenant's EntityManager; throws `ERR_NO_TENANT_CONTEXT` with no tenant active. */
-  declare readonly em: TenantContextEntityManager;
+  declare readonly em: TenantContextEntityManager<EM>;
   /** Maps tenant ids to files. */
   readonly files: TenantFiles;
   /** The resolved tenant options. */
   readonly options: ResolvedTenancyOptions;
   /** How tenant databases get their schema (migrations or entity metadata). */
   readonly schema: TenantSchemaSource;
+  /**
+   * The shared database's schema generator (`orm.schema`) under names that are the same on MikroORM 6 and 7:
+   * `create()`, `update()`, `drop()` (MikroORM 6 calls them `createSchema()`..., 7 `create()`...).
+   * @example
+   * await tenancy.sharedSchema.update(); // the shared tables (use migrations in production)
+   */
+  readonly sharedSchema: SharedSchemaTools;
   readonly #strategy: SqliteStrategy;
 
   private constructor(init: {
-    orm: SharedORM; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles; strategy: SqliteStrategy;
+    orm: SharedORM; adapter: OrmAdapter; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles; strategy: SqliteStrategy;
     registry: DeferredTenantRegistry; schema: TenantSchemaSource; tenantMeta?: EntityMetadata;
     setup: TenantBinding['setup']; guard?: TenantBinding['guard'];
   }) {
     super({
       orm: init.orm as never,
-      strategy: init.strategy,
+      strategy: init.strategy as unknown as TenancyStrategy<TenantEntityManager<EM>, ReconcileReport>,
       registry: init.registry,
-      contextEntityManager: assertUsable => createContextEntityManager(init.config, init.orm.getMetadata(), init.orm.em.getEventManager(), assertUsable),
+      contextEntityManager: assertUsable => init.adapter.createContextEntityManager<EM>(init.config, init.orm.getMetadata(), init.orm.em.getEventManager(), assertUsable),
       entityTenantId: entityTenantIdRule(init.tenantMeta, init.options.tenantIdOf),
       maxOpen: init.options.maxOpen,
       autoCreate: init.options.autoCreate,
@@ -80,6 +89,7 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
     this.options = init.options;
     this.files = init.files;
     this.schema = init.schema;
+    this.sharedSchema = init.adapter.sharedSchema(init.orm);
     this.#strategy = init.strategy;
     registerTenancyInternals(this, {
       files: this.files, schema: this.schema, config: init.config, setup: init.setup, guard: init.guard,
@@ -96,14 +106,15 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
    *
    * @throws TenantError `ERR_INVALID_OPTION` for bad tenant options
    */
-  static async init(config: SqliteTenancyConfig): Promise<SqliteTenancy> {
+  static async init<EM extends EntityManager = EntityManager>(config: SqliteTenancyConfig): Promise<SqliteTenancy<EM>> {
     const { tenancy, ...ormOptions } = config;
     const options = resolveTenancyOptions(tenancy, ormOptions.baseDir);
     const files = new TenantFiles(options.dir, options.namePattern, options);
+    const adapter = await loadOrmAdapter();
     // Reads the migrations folder (nothing is written): a bad `path` fails here.
-    const migrations = options.migrations ? migrationsSource(options.migrations) : undefined;
+    const migrations = options.migrations ? migrationsSource(adapter, options.migrations) : undefined;
     const tenantNames = new Set<string>();
-    const Driver = guardSharedDriver((ormOptions.driver ?? BetterSqliteDriver) as typeof BetterSqliteDriver, name => tenantNames.has(name));
+    const Driver = adapter.guardSharedDriver(ormOptions.driver ?? adapter.defaultDriver, name => tenantNames.has(name));
     const entities = [...(ormOptions.entities ?? [])];
     for (const entity of options.entities) {
       if (!entities.includes(entity as never)) {
@@ -111,21 +122,23 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
       }
     }
     assertSharedContextName(ormOptions.contextName);
-    // Discovery only: the connection waits until the options that need the model are checked.
-    const orm = await MikroORM.init(withSharedConnection({ ...ormOptions, entities, driver: Driver, connect: false } as Options, options.sharedPragmas)) as unknown as SharedORM;
+    // Discovery only: the connection waits until the options that need the model are checked (MikroORM 6's
+    // `connect` option; 7 has none and never connects in init()).
+    const connect = (ormOptions as { connect?: boolean }).connect ?? true;
+    const orm = await MikroORM.init(withSharedConnection(adapter, { ...ormOptions, entities, driver: Driver, connect: false } as Options, options.sharedPragmas));
     try {
-      return await SqliteTenancy.#afterDiscovery(orm, { options, files, migrations, tenantNames, connect: ormOptions.connect ?? true });
+      return await SqliteTenancy.#afterDiscovery<EM>(orm, { adapter, options, files, migrations, tenantNames, connect });
     } catch (error) {
-      releaseTenantConfig(orm.config);
+      adapter.releaseTenantConfig(orm.config);
       await orm.close(true);
       throw error;
     }
   }
 
-  static async #afterDiscovery(orm: SharedORM, init: {
-    options: ResolvedTenancyOptions; files: TenantFiles; migrations?: TenantSchemaSource; tenantNames: Set<string>; connect: boolean;
-  }): Promise<SqliteTenancy> {
-    const { options, files, tenantNames } = init;
+  static async #afterDiscovery<EM extends EntityManager>(orm: SharedORM, init: {
+    adapter: OrmAdapter; options: ResolvedTenancyOptions; files: TenantFiles; migrations?: TenantSchemaSource; tenantNames: Set<string>; connect: boolean;
+  }): Promise<SqliteTenancy<EM>> {
+    const { adapter, options, files, tenantNames } = init;
     const metadata = orm.getMetadata();
     const { tenantTables, sharedTables, referencesShared } = classifyModel(metadata, options.entities, tenantNames);
     const tenantMeta = tenantEntityMetadata(metadata, options.tenantEntity, tenantNames);
@@ -137,7 +150,11 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
     }
 
     // Side effects from here on.
-    orm.config.set('connect', init.connect);
+    if (sharedFile) {
+      // MikroORM 6 creates the shared database's folder when it connects; 7 does not: the same on both.
+      mkdirSync(dirname(sharedFile), { recursive: true });
+    }
+    orm.config.set('connect' as never, init.connect as never);
     if (init.connect) {
       await orm.connect();
       if (orm.config.get('ensureIndexes')) {
@@ -149,15 +166,15 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
     }
     // Inside tenant scopes MikroORM's contexts resolve the shared ORM's name to the tenant; library work
     // on the shared database goes through `shared` instead.
-    const shared = new SharedAccess(orm, name => !tenantNames.has(name) && metadata.has(name));
+    const shared = new SharedAccess(orm, adapter.transactions, name => !tenantNames.has(name) && metadataByName(metadata, name) !== undefined);
     resolveTenantTransactionsInContext(orm.config, orm.em.name);
     followTenantContext(orm.em);
     const generator = orm.config.get('schemaGenerator');
     // The registry table is not an entity: keep schema updates of the shared ORM from dropping it.
-    skipTablesInSharedSchema(orm, [...tenantTables, options.registryTable]);
+    adapter.skipTablesInSharedSchema(orm, [...tenantTables, options.registryTable]);
     files.ensureDirs();
     await removeStaleTmpFiles(files);
-    const config = deriveTenantConfig(orm.config, {
+    const config = adapter.deriveTenantConfig(orm.config, {
       dbName: join(files.internalDir, 'schema.sqlite3'),
       migrations: options.migrations
         ? { ...orm.config.get('migrations'), migrationsList: undefined, ...tenantMigrationsConfig(options.migrations) }
@@ -165,17 +182,17 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
       schemaGenerator: generator,
       sharedTables,
     });
-    const schema = init.migrations ?? await entitiesSource(createTenantEntityManager(config, metadata, orm.em.getEventManager()));
+    const schema = init.migrations ?? await entitiesSource(adapter, adapter.createTenantEntityManager(config, metadata, orm.em.getEventManager()));
     const registry = new DeferredTenantRegistry(
-      new SqlTenantRegistry(() => shared.em(), options.registryTable, knexTransactions),
+      new SqlTenantRegistry(() => shared.em(), options.registryTable, adapter.transactions),
       (error, records) => options.warn(`mikro-tenant: tenants ${records.map(r => `"${r.tenantId}"`).join(', ')} were created but could not be `
         + `registered (${(error as Error).message}); run reconcile({ fix: true }) or \`mikro-tenant reconcile --fix\`.`, 'MIKRO_TENANT_REGISTRY'),
     );
     await registry.ensure();
     const setup = handleSetup({ pragmas: pragmaStatements(options.pragmas), attachFile: attachAs ? sharedFile : undefined, attachAs: attachAs || undefined });
     const guard = attachAs ? sharedWriteGuard(attachAs, [...sharedTables, options.registryTable]) : undefined;
-    const strategy = new SqliteStrategy({ orm, config, options, files, registry, schema, setup, shared, guard });
-    const tenancy = new SqliteTenancy({ orm, config, options, files, registry, schema, tenantMeta, strategy, setup, guard });
+    const strategy = new SqliteStrategy({ orm, adapter, config, options, files, registry, schema, setup, shared, guard });
+    const tenancy = new SqliteTenancy<EM>({ orm, adapter, config, options, files, registry, schema, tenantMeta, strategy, setup, guard });
     if (options.tenantEntity) {
       orm.em.getEventManager().registerSubscriber(new TenantDeletionSubscriber({
         entity: options.tenantEntity,
@@ -185,7 +202,7 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
         checkWith: em => (em.getDriver() === orm.em.getDriver() ? em.fork() : shared.em().fork({ keepTransactionContext: true })),
         warn: message => options.warn(message, 'MIKRO_TENANT_DELETION'),
         deleteTenant: async id => { await tenancy.deleteTenant(id); },
-        transactions: knexTransactions,
+        transactions: adapter.transactions,
       }));
     }
     return tenancy;

@@ -1,6 +1,7 @@
 import { TenantError } from '@mikro-tenant/core';
 import type { Configuration } from '@mikro-orm/core';
-import { openTenantHandle, type TenantBinding } from './mikro-orm-bridge.js';
+import type { TenantBinding } from './orm-adapter.js';
+import { openTenantHandle } from './tenant-handle.js';
 import type { TenantFiles } from './tenant-files.js';
 import type { SchemaApplyResult, TenantSchemaSource } from './tenant-schema.js';
 

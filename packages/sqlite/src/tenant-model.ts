@@ -1,5 +1,6 @@
 import { ReferenceKind, Utils, type EntityMetadata, type EntityName, type MetadataStorage } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
+import { allMetadata, metadataByName } from './entity-metadata.js';
 
 /** How the discovered model splits between the tenant databases and the shared one. */
 export interface TenantModel {
@@ -22,12 +23,12 @@ export interface TenantModel {
 export function classifyModel(metadata: MetadataStorage, tenantEntities: EntityName<any>[], tenantNames: Set<string>): TenantModel {
   for (const entity of tenantEntities) {
     const name = Utils.className(entity);
-    if (!metadata.has(name)) {
+    if (!metadataByName(metadata, name)) {
       throw TenantError.invalidOption('tenancy.entities', `${name} was not discovered by MikroORM`);
     }
     tenantNames.add(name);
   }
-  const all = Object.values(metadata.getAll()) as EntityMetadata[];
+  const all = allMetadata(metadata);
   // Single table inheritance: one table for a root and all its descendants, so a hierarchy with any tenant
   // entity in it is all tenant (an abstract root of tenant children included).
   const tenantRoots = new Set(all.filter(m => tenantNames.has(m.className)).map(m => m.root.className));
@@ -47,7 +48,7 @@ export function classifyModel(metadata: MetadataStorage, tenantEntities: EntityN
   let referencesShared = false;
   for (const meta of all.filter(m => tenantNames.has(m.className))) {
     for (const prop of meta.relations) {
-      if (!tenantNames.has(prop.type) && metadata.has(prop.type)) {
+      if (!tenantNames.has(prop.type) && metadataByName(metadata, prop.type)) {
         referencesShared = true;
         prop.createForeignKeyConstraint = false;
       }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import type { Configuration, MigrationsOptions } from '@mikro-orm/core';
-import { Migrator } from '@mikro-orm/migrations';
+import type { Configuration, EntityManager, MigrationsOptions } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
-import type { TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
-import { ListedMigrationRunner, canRunListed, listedMigrations, type RawHandle } from './mikro-orm-6/migration-runner.js';
-import { schemaGeneratorFor } from './mikro-orm-6/schema-generator.js';
+import type { ListedMigrationRunner, OrmAdapter } from './orm-adapter.js';
+import type { RawHandle } from './tenant-handle.js';
+
+/** A tenant's EntityManager, as the schema sources take it. */
+type TenantEntityManager = EntityManager & { readonly tenantId?: string };
 
 /** Migrations of the tenant databases: a folder (`path`) or a bundled list (`migrationsList`), as in MikroORM. */
 export type TenantMigrationsOptions = Pick<MigrationsOptions,
@@ -52,14 +53,13 @@ export function tenantMigrationsConfig(options: TenantMigrationsOptions): Migrat
 }
 
 /** A schema source applying migrations; its key is the list of migration names. */
-export function migrationsSource(options: TenantMigrationsOptions): TenantSchemaSource {
+export function migrationsSource(orm: OrmAdapter, options: TenantMigrationsOptions): TenantSchemaSource {
   const names = migrationNames(options);
   // Built on first use from the tenant configuration's migrations options (the same for every tenant).
   let runner: ListedMigrationRunner | null | undefined;
   const runnerFor = (config: Configuration) => {
     if (runner === undefined) {
-      const effective = config.get('migrations');
-      runner = canRunListed(effective) ? new ListedMigrationRunner(listedMigrations(effective), effective) : null;
+      runner = orm.listedMigrationRunner(config.get('migrations'));
     }
     return runner;
   };
@@ -77,10 +77,10 @@ export function migrationsSource(options: TenantMigrationsOptions): TenantSchema
           return { executed: after.applied, version: after.executed.at(-1) ?? null };
         }
         // A database never migrated (the migrations table is created here), or options the list runner does not cover.
-        const migrator = new Migrator(em);
-        const done = (await migrator.up()).map(m => m.name);
-        const all = await migrator.getExecutedMigrations();
-        return { executed: done, version: all.at(-1)?.name ?? null };
+        const migrator = orm.migrator(em);
+        const done = await migrator.up();
+        const all = await migrator.executed();
+        return { executed: done, version: all.at(-1) ?? null };
       } catch (error) {
         throw TenantError.migrationFailed(em.tenantId ?? '?', error);
       }
@@ -96,29 +96,29 @@ export function migrationsSource(options: TenantMigrationsOptions): TenantSchema
       if (listed && executed) {
         return listed.pending(executed).map(m => m.name);
       }
-      return (await new Migrator(em).getPendingMigrations()).map(m => m.name);
+      return orm.migrator(em).pending();
     },
   };
 }
 
 /** A schema source generating the tenant tables from the entity metadata; its key is the DDL. */
-export async function entitiesSource(em: TenantEntityManager): Promise<TenantSchemaSource> {
-  const ddl = await schemaGeneratorFor(em).getCreateSchemaSQL({ wrap: false });
+export async function entitiesSource(orm: OrmAdapter, em: TenantEntityManager): Promise<TenantSchemaSource> {
+  const ddl = await orm.schemaTools(em).createSql();
   const key = hash(['entities', ddl]);
   return {
     kind: 'entities',
     key,
     version: `schema:${key}`,
     async apply(target) {
-      const generator = schemaGeneratorFor(target);
-      const missing = (await generator.getUpdateSchemaSQL({ wrap: false, safe: true })).trim();
+      const tools = orm.schemaTools(target);
+      const missing = (await tools.updateSql()).trim();
       if (missing) {
-        await generator.updateSchema({ safe: true });
+        await tools.update();
       }
       return { executed: missing ? ['schema'] : [], version: `schema:${key}` };
     },
     async pending(target) {
-      const missing = await schemaGeneratorFor(target).getUpdateSchemaSQL({ wrap: false, safe: true });
+      const missing = await orm.schemaTools(target).updateSql();
       return missing.trim() ? ['schema'] : [];
     },
   };

@@ -4,13 +4,14 @@
  * @module
  */
 import { Utils, type EntityManager, type MikroORM } from '@mikro-orm/core';
-import { BetterSqliteDriver, skipTablesInSharedSchema } from '../mikro-orm-bridge.js';
-import { hasRequestContextFor, runInLazyRequestContext } from '../lazy-request-context.js';
+import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import type { DriverClass, OrmAdapter, TenantConnectionControl } from '../orm-adapter.js';
 import { withConnectionSetup } from './connection-setup.js';
 import { knexTransactions } from './knex-transactions.js';
+import { ListedMigrationRunner, canRunListed, listedMigrations } from './migration-runner.js';
 import { tenantMigrator } from './migrator.js';
-import { schemaGeneratorFor } from './schema-generator.js';
+import { schemaGeneratorFor, skipTablesInSharedSchema } from './schema-generator.js';
+import { withAsyncBusyWaits } from './shared-busy-waits.js';
 import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver } from './shared-driver-guard.js';
 import { dropTenantCache, releaseTenantConfig } from './tenant-config.js';
 import { createContextEntityManager, createTenantEntityManager, deriveTenantConfig } from './tenant-entity-manager.js';
@@ -38,6 +39,7 @@ export const adapter: OrmAdapter = Object.freeze<OrmAdapter>({
       handle.exec(statement);
     }
   }),
+  withAsyncBusyWaits,
   skipTablesInSharedSchema: (orm, tables) => skipTablesInSharedSchema(orm, tables),
   sharedSchema: orm => ({
     create: () => sharedSchemaOf(orm).createSchema(),
@@ -48,9 +50,10 @@ export const adapter: OrmAdapter = Object.freeze<OrmAdapter>({
   releaseTenantConfig,
   dropTenantCache,
   createTenantEntityManager,
-  createContextEntityManager,
+  createContextEntityManager: createContextEntityManager as OrmAdapter['createContextEntityManager'],
   connectionOf: (em: EntityManager) => em.getConnection() as unknown as TenantConnectionControl,
   migrator: tenantMigrator,
+  listedMigrationRunner: options => (canRunListed(options) ? new ListedMigrationRunner(listedMigrations(options), options) as never : null),
   schemaTools: em => {
     const generator = schemaGeneratorFor(em as never);
     return {
@@ -59,6 +62,4 @@ export const adapter: OrmAdapter = Object.freeze<OrmAdapter>({
       update: () => generator.updateSchema({ safe: true }),
     };
   },
-  hasRequestContextFor,
-  runInLazyRequestContext,
 });

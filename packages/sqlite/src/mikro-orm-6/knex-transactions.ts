@@ -1,4 +1,4 @@
-import type { TransactionInspector } from '@mikro-tenant/core';
+import type { SqlTransactions } from '../shared-write-router.js';
 
 /** A knex transaction as MikroORM 6 keeps it in its transaction context. */
 interface KnexTransaction {
@@ -6,7 +6,7 @@ interface KnexTransaction {
 }
 
 /** knex keeps the enclosing transaction of a nested one (a savepoint) under a symbol of this description. */
-export function parentOf(trx: object): object | undefined {
+function parentOf(trx: object): object | undefined {
   const symbol = Object.getOwnPropertySymbols(trx).find(s => s.description === 'parentTransaction');
   return symbol ? (trx as Record<symbol, object | undefined>)[symbol] : undefined;
 }
@@ -14,9 +14,10 @@ export function parentOf(trx: object): object | undefined {
 /**
  * MikroORM 6's transaction contexts are knex transactions: one that has ended says so through
  * `isCompleted()`, and a nested one (a savepoint) points to its parent. Passed to core's registry and
- * deletion subscriber, which know nothing of knex.
+ * deletion subscriber, which know nothing of knex, and to the shared-write router.
  */
-export const knexTransactions: TransactionInspector = Object.freeze({
+export const knexTransactions: SqlTransactions = Object.freeze({
+  parentOf,
   isCompleted: (trx: unknown) => (trx as KnexTransaction | undefined)?.isCompleted?.() ?? false,
   rootOf: (trx: object) => {
     let root = trx;

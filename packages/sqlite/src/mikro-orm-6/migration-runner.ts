@@ -1,6 +1,7 @@
 import type { Configuration, MigrationsOptions } from '@mikro-orm/core';
 import type { AbstractSqlPlatform } from '@mikro-orm/knex';
 import type { Migration } from '@mikro-orm/migrations';
+import type { RawHandle } from '../tenant-handle.js';
 import type { TenantEntityManager } from './tenant-entity-manager.js';
 
 /** A migration class as MikroORM's `migrationsList` takes it. */
@@ -228,13 +229,6 @@ export class ListedMigrationRunner {
       throw error;
     }
   }
-}
-
-/** What the runner needs of a better-sqlite3 handle. */
-export interface RawHandle {
-  exec(sql: string): unknown;
-  prepare(sql: string): { get(...params: unknown[]): unknown; run(...params: unknown[]): unknown; pluck(): { all(...params: unknown[]): unknown[] } };
-  readonly inTransaction: boolean;
 }
 
 /**

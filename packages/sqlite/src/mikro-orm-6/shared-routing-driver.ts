@@ -10,15 +10,18 @@ import type {
   NativeInsertUpdateOptions, ObjectQuery, PopulatePath, QueryResult, UpsertManyOptions, UpsertOptions,
 } from '@mikro-orm/core';
 import { AbstractSqlDriver, type AbstractSqlConnection } from '@mikro-orm/knex';
-import type { SharedWriteRouter } from './shared-write-router.js';
+import type { SharedDriver, SharedWriteRouter } from '../shared-write-router.js';
+
+/** The router of a tenant's shared writes, over the shared ORM's (MikroORM 6) driver. */
+type Router = SharedWriteRouter<AbstractSqlDriver & SharedDriver>;
 
 /** A connection that may carry a router for shared writes (a tenant's, through its binding). */
 type RoutingConnection = AbstractSqlConnection & { readonly binding?: { readonly sharedWrites?: SharedWriteRouter } };
 
 /** An SQL driver whose writes of shared entities go through its connection's {@link SharedWriteRouter}, if it has one. */
 export abstract class SharedRoutingDriver<C extends RoutingConnection> extends AbstractSqlDriver<C> {
-  #router(entityName: string): SharedWriteRouter | undefined {
-    const router = this.connection.binding?.sharedWrites;
+  #router(entityName: string): Router | undefined {
+    const router = this.connection.binding?.sharedWrites as Router | undefined;
     return router?.handles(entityName) ? router : undefined;
   }
 

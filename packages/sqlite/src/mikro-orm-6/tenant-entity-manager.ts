@@ -7,27 +7,21 @@
 import { TransactionContext, type Configuration, type ConnectionType, type EventManager, type ForkOptions, type MetadataStorage } from '@mikro-orm/core';
 import { SqlEntityManager } from '@mikro-orm/knex';
 import { currentTenantScope, requireTenantScope, type TenantScope } from '@mikro-tenant/core';
-import { TenantSqliteDriver, type TenantBinding } from '../mikro-orm-bridge.js';
+import { TENANT_CONTEXT_ENTITY_MANAGER, TENANT_ENTITY_MANAGER, type TenantEntityManager as PublicTenantEntityManager } from '../tenant-entity-manager.js';
+import type { TenantBinding } from '../orm-adapter.js';
+import { TenantSqliteDriver } from './tenant-driver.js';
 import { bindTenantConfig, deriveTenantConfig as deriveConfig, setTenantDriver, type TenantConfigInput } from './tenant-config.js';
 
 /** An EntityManager of one tenant (an instance of the app's `entityManager` class); forks keep the tenant. */
-export interface TenantEntityManager extends SqlEntityManager<TenantSqliteDriver> {
-  /** Canonical id of the tenant this EntityManager belongs to. */
-  readonly tenantId: string | undefined;
-}
+export type TenantEntityManager = PublicTenantEntityManager<SqlEntityManager<TenantSqliteDriver>>;
 
-/**
- * The EntityManager exposed as `tenancy.em`: every call resolves to the active tenant's fork (or its
- * open transaction, or the fork `RequestContext.create()` made of it) and throws `ERR_NO_TENANT_CONTEXT`
- * outside a tenant scope. It never falls back to another database.
- */
-export interface TenantContextEntityManager extends TenantEntityManager {}
+/** The EntityManager exposed as `tenancy.em` (see `../tenant-entity-manager.ts`). */
+export type TenantContextEntityManager = TenantEntityManager;
 
 type EntityManagerArgs = [config: Configuration, driver: TenantSqliteDriver, metadata: MetadataStorage, useContext?: boolean, eventManager?: EventManager];
 type TenantEntityManagerClass = new (...args: EntityManagerArgs) => TenantEntityManager;
 type SqlEntityManagerClass = new (...args: any[]) => SqlEntityManager<any>;
 
-const TENANT_EM = Symbol('mikro-tenant.entityManager');
 const tenantClasses = new WeakMap<SqlEntityManagerClass, { em: TenantEntityManagerClass; context: TenantEntityManagerClass }>();
 const contextClassOf = new WeakMap<TenantEntityManagerClass, TenantEntityManagerClass>();
 
@@ -41,8 +35,6 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
     return classes;
   }
   class TenantEm extends Base {
-    declare readonly [TENANT_EM]: true;
-
     constructor(...args: any[]) {
       super(...args);
       (this as { name: string }).name = (args[1] as TenantSqliteDriver).contextName;
@@ -70,7 +62,7 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
       return fork;
     }
   }
-  Object.defineProperty(TenantEm.prototype, TENANT_EM, { value: true });
+  Object.defineProperty(TenantEm.prototype, TENANT_ENTITY_MANAGER, { value: true });
 
   class TenantContextEm extends TenantEm {
     /** False while MikroORM's constructor runs (it resolves the context to build its helpers). */
@@ -130,6 +122,7 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
       return (requested?.name === name ? requested : scope.em) as this;
     }
   }
+  Object.defineProperty(TenantContextEm.prototype, TENANT_CONTEXT_ENTITY_MANAGER, { value: true });
   classes = { em: TenantEm as unknown as TenantEntityManagerClass, context: TenantContextEm as unknown as TenantEntityManagerClass };
   tenantClasses.set(Base, classes);
   contextClassOf.set(classes.em, classes.context);
@@ -149,20 +142,6 @@ function isFlat(context: Record<string, unknown>): boolean {
 
 const defaultClasses = tenantEntityManagerClasses();
 
-/** Tenant EntityManager class over MikroORM's `SqlEntityManager`; `instanceof` is true for every tenant EntityManager, whatever its app class. */
-export const TenantEntityManager = defaultClasses.em;
-Object.defineProperty(TenantEntityManager, Symbol.hasInstance, {
-  // Subclasses inherit this static: they keep the ordinary prototype check.
-  value(this: unknown, value: unknown): boolean {
-    return this === TenantEntityManager
-      ? typeof value === 'object' && value !== null && TENANT_EM in value
-      : Function.prototype[Symbol.hasInstance].call(this, value);
-  },
-});
-
-/** The context-resolving EntityManager class over MikroORM's `SqlEntityManager` (see `tenancy.em`). */
-export const TenantContextEntityManager = defaultClasses.context;
-
 /**
  * Creates the context-resolving EntityManager (bound to no tenant; its own driver refuses to query).
  * @param assertUsable called first on every use: throws once the tenancy is closed
@@ -171,7 +150,7 @@ export function createContextEntityManager(
   tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager, assertUsable?: () => void,
 ): TenantContextEntityManager {
   const driver = createTenantDriver(tenancyConfig, metadata);
-  const ContextClass = contextClassOf.get(tenancyConfig.get('entityManager') as unknown as TenantEntityManagerClass) ?? TenantContextEntityManager;
+  const ContextClass = contextClassOf.get(tenancyConfig.get('entityManager') as unknown as TenantEntityManagerClass) ?? defaultClasses.context;
   const em = new ContextClass(driver.config, driver, metadata, true, eventManager) as TenantContextEntityManager;
   (em as { assertUsable?: () => void }).assertUsable = assertUsable;
   return em;

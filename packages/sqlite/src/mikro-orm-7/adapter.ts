@@ -7,8 +7,8 @@ import { Utils, type EntityManager } from '@mikro-orm/core';
 import { SqliteDriver } from '@mikro-orm/sqlite';
 import type { DriverClass, OrmAdapter, TenantConnectionControl } from '../orm-adapter.js';
 import { withConnectionSetup } from './connection-setup.js';
+import { withAsyncBusyWaits } from './shared-busy-waits.js';
 import { kyselyTransactions } from './kysely-transactions.js';
-import { hasRequestContextFor, runInLazyRequestContext } from './lazy-request-context.js';
 import { tenantMigrator } from './migrator.js';
 import { sharedSchemaTools, skipTablesInSharedSchema, tenantSchemaTools } from './schema-generator.js';
 import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver } from './shared-driver-guard.js';
@@ -25,16 +25,17 @@ export const adapter: OrmAdapter = Object.freeze<OrmAdapter>({
   guardedMethods: { checked: Object.keys(CHECKED_METHODS), noSql: NO_SQL_METHODS, rawSql: RAW_SQL_METHODS },
   guardSharedDriver: (Base: DriverClass, isTenantEntity: (entityName: string) => boolean) => guardSharedDriver(Base as unknown as typeof SqliteDriver, isTenantEntity) as unknown as DriverClass,
   withConnectionSetup,
+  withAsyncBusyWaits,
   skipTablesInSharedSchema,
   sharedSchema: sharedSchemaTools,
   deriveTenantConfig,
   releaseTenantConfig,
   dropTenantCache,
   createTenantEntityManager,
-  createContextEntityManager,
+  createContextEntityManager: createContextEntityManager as OrmAdapter['createContextEntityManager'],
   connectionOf: (em: EntityManager) => em.getConnection() as unknown as TenantConnectionControl,
   migrator: tenantMigrator,
+  // No runner of its own: MikroORM 7's Migrator applies tenant migrations.
+  listedMigrationRunner: () => null,
   schemaTools: tenantSchemaTools,
-  hasRequestContextFor,
-  runInLazyRequestContext,
 });

@@ -1,4 +1,4 @@
-import type { TransactionInspector } from '@mikro-tenant/core';
+import type { SqlTransactions } from '../shared-write-router.js';
 
 /** A kysely transaction as MikroORM 7 keeps it in its transaction context. */
 interface KyselyTransaction {
@@ -33,7 +33,8 @@ function rootOf(trx: object): object {
  * so a savepoint has ended when its outermost transaction has. Passed to core's registry and deletion
  * subscriber, which know nothing of kysely.
  */
-export const kyselyTransactions: TransactionInspector = Object.freeze({
+export const kyselyTransactions: SqlTransactions = Object.freeze({
+  parentOf: (trx: object) => parents.get(trx),
   isCompleted: (trx: unknown) => {
     if (typeof trx !== 'object' || trx === null) {
       return false;

@@ -1,7 +1,8 @@
 /**
  * The MikroORM 7 configuration of tenant EntityManagers, derived from the shared ORM's without discovery.
  * What a tenant shares, copies or overrides, and why, is the table of `mikro-orm-6/tenant-config.ts`; this
- * file keeps it for 7 (where the tenant's `onCreateConnection` is none: tenant handles get `tenancy.pragmas`).
+ * file keeps it for 7, where a tenant's `onCreateConnection` is none (tenant handles get `tenancy.pragmas`) and its
+`driverOptions` are empty (the app's may be a Kysely instance or dialect of the shared database).
  *
  * MikroORM 7 keeps a configuration's state in `#private` fields, which only the object built by its
  * constructor has: a prototype child cannot call its methods. So the tenancy's configuration is an object
@@ -12,13 +13,14 @@
  */
 import { Configuration, NullCacheAdapter, type CacheAdapter, type Constructor, type EntityManager, type Options } from '@mikro-orm/core';
 import { SqlSchemaGenerator, type AbstractSqlPlatform } from '@mikro-orm/sql';
+import { TenantResultCaches } from '@mikro-tenant/core';
 import type { TenantConfigInput } from '../orm-adapter.js';
 import { releaseContextPrefix, reserveContextPrefix } from '../context-name-prefixes.js';
-import { TenantResultCaches } from '../tenant-result-cache.js';
 
 /** Options a tenancy configuration sets itself; `set()` of any other option goes to the shared configuration. */
 const OWN_OPTIONS = new Set<string>([
-  'dbName', 'migrations', 'schemaGenerator', 'contextName', 'entityManager', 'replicas', 'preferReadReplicas', 'onCreateConnection',
+  'dbName', 'migrations', 'schemaGenerator', 'contextName', 'entityManager', 'replicas', 'preferReadReplicas',
+  'onCreateConnection', 'driverOptions',
 ]);
 
 const SCHEMA_GENERATOR = '@mikro-orm/schema-generator';
@@ -76,7 +78,9 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
     entityManager: input.entityManager,
     replicas: [],
     preferReadReplicas: false,
+    // A tenant connection opens its own better-sqlite3 handle: never the app's Kysely instance or dialect.
     onCreateConnection: undefined,
+    driverOptions: {},
   };
   const own: Record<string, unknown> = { ...initial };
   const derived = Object.create(Configuration.prototype) as Record<string, AnyMethod>;
@@ -162,15 +166,22 @@ export function releaseTenantConfig(root: Configuration): void {
 
 /**
  * The prototype of a tenancy's platforms: the shared platform, except that each tenant platform gets its own
- * schema helper on first use (most tenants never diff a schema, so none is made per open).
+ * schema helper on first use (most tenants never diff a schema, so none is made per open). MikroORM 7's
+ * SQLite helper reads every attached database as a schema of its own; a tenant's schema is its file alone
+ * (the shared database is attached to read shared rows, never to be diffed or changed by tenant tools).
  */
 function tenantPlatformPrototype(root: AbstractSqlPlatform): AbstractSqlPlatform {
-  const Helper = root.getSchemaHelper()!.constructor as new (platform: AbstractSqlPlatform) => unknown;
+  const Base = root.getSchemaHelper()!.constructor as new (platform: AbstractSqlPlatform) => { getDatabaseList(...args: unknown[]): Promise<string[]> };
+  class TenantSchemaHelper extends Base {
+    override async getDatabaseList(): Promise<string[]> {
+      return ['main'];
+    }
+  }
   const prototype = Object.create(root) as AbstractSqlPlatform;
   Object.defineProperty(prototype, 'schemaHelper', {
     configurable: true,
     get(this: AbstractSqlPlatform) {
-      const helper = new Helper(this);
+      const helper = new TenantSchemaHelper(this);
       Object.defineProperty(this, 'schemaHelper', { value: helper, writable: true, configurable: true });
       return helper;
     },

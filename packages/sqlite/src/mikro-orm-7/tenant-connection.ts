@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import { TenantError } from '@mikro-tenant/core';
 import type { TenantBinding, TenantConnectionControl } from '../orm-adapter.js';
 import { trackSavepoint } from './kysely-transactions.js';
+import { tenantDialect } from './tenant-dialect.js';
 
 /** Members of MikroORM 7's `SqliteConnection` this class reads (private in its typings). */
 interface SqliteConnectionInternals {
@@ -61,7 +62,7 @@ export class TenantSqliteConnection extends SqliteConnection implements TenantCo
       db.close();
       throw error;
     }
-    return dialect;
+    return tenantDialect(dialect, db, binding.guard);
   }
 
   /** Opens the tenant's file now (synchronously: better-sqlite3 is), so a missing or unreadable file fails here. */
@@ -90,8 +91,24 @@ export class TenantSqliteConnection extends SqliteConnection implements TenantCo
 
   override async execute<T>(...args: Parameters<SqliteConnection['execute']>): Promise<T> {
     this.#assertUsable();
-    this.#binding!.touch?.();
     return super.execute(...args) as Promise<T>;
+  }
+
+  // A tenant transaction's shared writes (if any) commit just before it, and roll back with it.
+  override async commit(...args: Parameters<SqliteConnection['commit']>): Promise<void> {
+    const router = this.#binding?.sharedWrites;
+    await router?.commit(args[0]);
+    await super.commit(...args);
+    // Shared writes made by beforeTransactionCommit subscribers.
+    await router?.commit(args[0]);
+  }
+
+  override async rollback(...args: Parameters<SqliteConnection['rollback']>): Promise<void> {
+    try {
+      await this.#binding?.sharedWrites?.rollback(args[0]);
+    } finally {
+      await super.rollback(...args);
+    }
   }
 
   override async begin(...args: Parameters<SqliteConnection['begin']>): ReturnType<SqliteConnection['begin']> {

@@ -1,13 +1,15 @@
 import type { Configuration, EntityManagerType, MetadataStorage } from '@mikro-orm/core';
-import { AbstractSqlDriver, type AbstractSqlPlatform, type SqlEntityManager } from '@mikro-orm/sql';
+import type { AbstractSqlPlatform, SqlEntityManager } from '@mikro-orm/sql';
+import { SharedRoutingDriver } from './shared-routing-driver.js';
 import { TenantSqliteConnection } from './tenant-connection.js';
 
 /**
  * The MikroORM 7 driver of one tenant: reuses the shared ORM's metadata and compiled caches and its
  * platform (through the tenant's configuration, `tenant-config.ts`). MikroORM's `SqliteDriver` hard-codes
- * its connection class, so this extends `AbstractSqlDriver` as it does, with the tenant connection.
+ * its connection class, so this extends `AbstractSqlDriver` as it does (through the routing of shared
+ * entities, `shared-routing-driver.ts`), with the tenant connection.
  */
-export class TenantSqliteDriver extends AbstractSqlDriver<TenantSqliteConnection> {
+export class TenantSqliteDriver extends SharedRoutingDriver<TenantSqliteConnection> {
   constructor(config: Configuration) {
     super(config, config.getPlatform() as AbstractSqlPlatform, TenantSqliteConnection, ['kysely', 'better-sqlite3']);
   }

@@ -8,7 +8,7 @@ import { TransactionContext, type Configuration, type ConnectionType, type Event
 import { SqlEntityManager } from '@mikro-orm/sql';
 import { currentTenantScope, requireTenantScope } from '@mikro-tenant/core';
 import type { TenantBinding, TenantConfigInput, TenantEntityManagerOf } from '../orm-adapter.js';
-import { TENANT_ENTITY_MANAGER } from '../tenant-entity-manager-brand.js';
+import { TENANT_CONTEXT_ENTITY_MANAGER, TENANT_ENTITY_MANAGER } from '../tenant-entity-manager.js';
 import { bindTenantConfig, deriveTenantConfig as deriveConfig, setTenantDriver } from './tenant-config.js';
 import { TenantSqliteDriver } from './tenant-driver.js';
 
@@ -93,6 +93,7 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
       return currentTenantScope() ? this.getContext().getConnection(type) : super.getConnection(type);
     }
   }
+  Object.defineProperty(TenantContextEm.prototype, TENANT_CONTEXT_ENTITY_MANAGER, { value: true });
   classes = { em: TenantEm as unknown as TenantEntityManagerClass, context: TenantContextEm as unknown as TenantEntityManagerClass };
   tenantClasses.set(Base, classes);
   contextClassOf.set(classes.em, classes.context);

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { SqlEntityManager } from '@mikro-orm/knex';
 import { SqliteTenancy, type CliIo } from '@mikro-tenant/sqlite';
 import { Note, Tag, User } from '../../../../test/fixtures/entities.js';
 import { baseMigrations } from '../../../../test/fixtures/migrations.js';
@@ -82,23 +83,34 @@ export default async () => ({
   return path;
 }
 
+/** The file URL of a package as the suite resolves it: from the MikroORM 7 run's own install (see scripts/mikro-orm-7/), else from here. */
 function moduleUrl(name: string): string {
-  return pathToFileURL(require.resolve(name)).href;
+  const deps = process.env.MIKRO_ORM_7_DEPS;
+  const from = deps ? createRequire(join(deps, 'package.json')) : require;
+  return pathToFileURL(from.resolve(name)).href;
 }
 
 /** A tenancy over the fixtures, like the app's (for setting up and inspecting). */
-export function fixtureTenancy(dir: string, migrations = baseMigrations): Promise<SqliteTenancy> {
-  return SqliteTenancy.init({
+export function fixtureTenancy(dir: string, migrations = baseMigrations): Promise<SqliteTenancy<SqlEntityManager>> {
+  return SqliteTenancy.init<SqlEntityManager>({
     dbName: join(dir, 'shared.sqlite3'), entities: [User], debug: false,
     tenancy: { dir: join(dir, 'tenants'), entities: [Note, Tag], migrations: { migrationsList: migrations }, warn: () => undefined },
   });
+}
+
+/**
+ * NODE_OPTIONS of a child process: `extra` only (not this process's `--import tsx`), plus the MikroORM 7
+ * run's resolve hook when the suite runs on 7 (`npm run test:mikro-orm-7` sets MIKRO_ORM_7_NODE_OPTIONS).
+ */
+function childNodeOptions(extra = ''): string {
+  return [process.env.MIKRO_ORM_7_NODE_OPTIONS, extra].filter(Boolean).join(' ');
 }
 
 /** Runs the built bin in a child process; never rejects. */
 export function runBin(args: string[], options: { cwd?: string; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise(resolve => {
     execFile(process.execPath, [...options.nodeArgs ?? [], BIN, ...args], {
-      cwd: options.cwd ?? REPO, env: { ...process.env, NODE_OPTIONS: '', ...options.env },
+      cwd: options.cwd ?? REPO, env: { ...process.env, ...options.env, NODE_OPTIONS: childNodeOptions(options.env?.NODE_OPTIONS) },
     }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
     });

@@ -11,11 +11,15 @@
  * test.
  * @module
  */
-import type Database from 'better-sqlite3';
 import { TenantError } from '@mikro-tenant/core';
 
+/** What the guard asks of a better-sqlite3 handle (described here, so this file depends on no driver). */
+export interface ExplainingHandle {
+  prepare(source: string): { all(...params: unknown[]): unknown[] };
+}
+
 /** Checks one statement before a tenant connection runs it. */
-export type StatementGuard = (db: Database.Database, sql: string, bindings: readonly unknown[] | undefined) => void;
+export type StatementGuard = (db: ExplainingHandle, sql: string, bindings: readonly unknown[] | undefined) => void;
 
 interface ExplainRow {
   opcode: string;
@@ -30,7 +34,7 @@ function escape(name: string): string {
 }
 
 /** Index of the attached database `alias` on this handle (SQLite numbers main 0, temp 1, then attachments). */
-function schemaIndex(db: Database.Database, alias: string): number | undefined {
+function schemaIndex(db: ExplainingHandle, alias: string): number | undefined {
   const rows = db.prepare('pragma database_list').all() as { seq: number; name: string }[];
   return rows.find(row => row.name === alias)?.seq;
 }
@@ -44,7 +48,7 @@ function schemaIndex(db: Database.Database, alias: string): number | undefined {
 export function sharedWriteGuard(alias: string, tables: readonly string[]): StatementGuard {
   const names = [alias, ...tables].map(escape).join('|');
   const mentionsShared = new RegExp(`(?:^|[^A-Za-z0-9_$])(?:${names})(?![A-Za-z0-9_$])`, 'i');
-  const indexes = new WeakMap<Database.Database, number | undefined>();
+  const indexes = new WeakMap<ExplainingHandle, number | undefined>();
   return (db, sql, bindings) => {
     if (SELECT.test(sql) || !mentionsShared.test(sql)) {
       return;

@@ -18,11 +18,28 @@
  * @module
  */
 import { Utils } from '@mikro-orm/core';
-import type { AbstractSqlConnection, AbstractSqlDriver } from '@mikro-orm/knex';
-import { knexTransactions, parentOf } from './knex-transactions.js';
+import type { TransactionInspector } from '@mikro-tenant/core';
 
-/** A knex transaction as MikroORM passes it around (`ctx`). */
+/** A transaction as MikroORM passes it around (`ctx`): knex's on MikroORM 6, kysely's on 7. */
 export type Transaction = object;
+
+/** What the router needs to know of the driver's transactions (the adapter's, for the installed major). */
+export interface SqlTransactions extends TransactionInspector {
+  /** The transaction a nested one (a savepoint) was opened in, if it is nested. */
+  parentOf(trx: object): object | undefined;
+}
+
+/** What the router uses of the shared ORM's connection (MikroORM's `AbstractSqlConnection`, either major). */
+interface SharedConnection {
+  begin(options: { ctx?: unknown }): Promise<Transaction>;
+  commit(trx: never): Promise<void>;
+  rollback(trx: never): Promise<void>;
+}
+
+/** What the router uses of the shared ORM's driver; the routing drivers call its find/count/native* methods. */
+export interface SharedDriver {
+  getConnection(type: 'write'): SharedConnection;
+}
 
 interface Bound {
   /** The shared transaction being begun or begun. */
@@ -31,13 +48,10 @@ interface Bound {
   trx?: Transaction;
 }
 
-function isOpen(trx: Transaction | undefined): trx is Transaction {
-  return trx !== undefined && !knexTransactions.isCompleted(trx);
-}
-
 /** Routes writes of shared entities from tenant drivers to the shared driver, in shared transactions bound to the tenants'. */
-export class SharedWriteRouter {
-  readonly #driver: AbstractSqlDriver;
+export class SharedWriteRouter<D extends SharedDriver = SharedDriver> {
+  readonly #driver: D;
+  readonly #transactions: SqlTransactions;
   readonly #isShared: (entityName: string) => boolean;
   readonly #outer: () => Transaction | undefined;
   /** Shared transaction per tenant transaction (knex transaction objects). */
@@ -45,11 +59,13 @@ export class SharedWriteRouter {
 
   /**
    * @param driver the shared ORM's driver
+   * @param transactions what the driver's transactions are (committed, nested in which)
    * @param isShared whether an entity (class name) lives in the shared database
    * @param outer the shared transaction open around the caller, if any (joined instead of a new one)
    */
-  constructor(driver: AbstractSqlDriver, isShared: (entityName: string) => boolean, outer: () => Transaction | undefined) {
+  constructor(driver: D, transactions: SqlTransactions, isShared: (entityName: string) => boolean, outer: () => Transaction | undefined) {
     this.#driver = driver;
+    this.#transactions = transactions;
     this.#isShared = isShared;
     this.#outer = outer;
   }
@@ -63,7 +79,7 @@ export class SharedWriteRouter {
    * Runs `write` on the shared driver: inside the shared transaction bound to `tenantTrx` (begun now if
    * needed), or, outside a tenant transaction, in the caller's shared transaction or on its own.
    */
-  async write<T>(tenantTrx: Transaction | undefined, write: (driver: AbstractSqlDriver, ctx: Transaction | undefined) => Promise<T>): Promise<T> {
+  async write<T>(tenantTrx: Transaction | undefined, write: (driver: D, ctx: Transaction | undefined) => Promise<T>): Promise<T> {
     const ctx = tenantTrx ? await this.#sharedFor(tenantTrx) : this.#openOuter();
     return write(this.#driver, ctx);
   }
@@ -73,7 +89,7 @@ export class SharedWriteRouter {
    * reads that must see them; `undefined` when there is none (shared rows are then read through ATTACH).
    */
   readTransaction(tenantTrx: Transaction | undefined): Transaction | undefined {
-    for (let trx = tenantTrx; trx; trx = parentOf(trx)) {
+    for (let trx = tenantTrx; trx; trx = this.#transactions.parentOf(trx)) {
       const shared = this.#bound.get(trx)?.trx;
       if (shared) {
         return shared;
@@ -83,7 +99,7 @@ export class SharedWriteRouter {
   }
 
   /** The shared driver, for reads routed with {@link readTransaction}. */
-  get driver(): AbstractSqlDriver {
+  get driver(): D {
     return this.#driver;
   }
 
@@ -104,18 +120,22 @@ export class SharedWriteRouter {
   /** Rolls back the shared transaction bound to `tenantTrx`, if any. */
   async rollback(tenantTrx: Transaction): Promise<void> {
     const trx = await this.#unbind(tenantTrx);
-    if (trx && isOpen(trx)) {
+    if (trx && this.#isOpen(trx)) {
       await this.#connection.rollback(trx as never);
     }
   }
 
-  get #connection(): AbstractSqlConnection {
+  get #connection(): SharedConnection {
     return this.#driver.getConnection('write');
+  }
+
+  #isOpen(trx: Transaction | undefined): trx is Transaction {
+    return trx !== undefined && !this.#transactions.isCompleted(trx);
   }
 
   #openOuter(): Transaction | undefined {
     const outer = this.#outer();
-    return isOpen(outer) ? outer : undefined;
+    return this.#isOpen(outer) ? outer : undefined;
   }
 
   async #unbind(tenantTrx: Transaction): Promise<Transaction | undefined> {
@@ -132,7 +152,7 @@ export class SharedWriteRouter {
     if (existing) {
       return existing.begun;
     }
-    const parent = parentOf(tenantTrx);
+    const parent = this.#transactions.parentOf(tenantTrx);
     const bound: { begun?: Promise<Transaction>; trx?: Transaction } = {};
     bound.begun = (async () => {
       const ctx = parent ? await this.#sharedFor(parent) : this.#openOuter();

@@ -1,0 +1,40 @@
+import type { Configuration, MetadataStorage } from '@mikro-orm/core';
+import type { AbstractSqlPlatform } from '@mikro-orm/knex';
+import { SharedRoutingDriver } from './shared-routing-driver.js';
+import { TenantSqliteConnection } from './tenant-connection.js';
+import type { TenantEntityManager } from './tenant-entity-manager.js';
+
+/** The MikroORM driver of one tenant: reuses the root ORM's metadata and compiled caches; its configuration comes from `tenant-config.ts`. */
+export class TenantSqliteDriver extends SharedRoutingDriver<TenantSqliteConnection> {
+  constructor(config: Configuration) {
+    super(config, config.getPlatform() as AbstractSqlPlatform, TenantSqliteConnection, ['knex', 'better-sqlite3']);
+  }
+
+  /**
+   * Context name of this tenant's EntityManagers, `<contextName>:tenant:<id>`: unique per tenant and per
+   * tenancy, so MikroORM's request and transaction contexts never mix tenants, tenancies or the shared ORM.
+   */
+  get contextName(): string {
+    const tenantId = this.connection.binding?.tenantId;
+    const prefix = this.config.get('contextName');
+    return tenantId === undefined ? prefix : `${prefix}:${tenantId}`;
+  }
+
+  override setMetadata(metadata: MetadataStorage): void {
+    this.metadata = metadata;
+    // The configuration caches compiled comparators/mappers: share them instead of recompiling per tenant.
+    this.comparator = this.config.getComparator(metadata);
+    this.connection.setMetadata(metadata);
+  }
+
+  // A tenant driver opens no replica connections: close the one it has, without MikroORM's Promise.all round.
+  override close(force?: boolean): Promise<void> {
+    return this.replicas.length ? super.close(force) : this.connection.close(force);
+  }
+
+  override createEntityManager(useContext?: boolean): TenantEntityManager {
+    // The tenancy's configuration names the tenant class made over the app's `entityManager` (tenant-entity-manager.ts).
+    const EntityManagerClass = this.config.get('entityManager') as unknown as new (...args: unknown[]) => TenantEntityManager;
+    return new EntityManagerClass(this.config, this, this.metadata, useContext ?? false);
+  }
+}
