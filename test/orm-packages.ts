@@ -4,12 +4,24 @@
  * @module
  */
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type * as Knex6 from '@mikro-orm/knex';
 import type { Options } from '@mikro-orm/core';
 import { ormAdapter } from './helpers.js';
 
 // require(), as test files are loaded (mocha's require() through tsx): one copy of each package.
 const requireHere = createRequire(import.meta.url);
+
+/**
+ * The file URL of a package as this run resolves it, for code written to files outside the repository
+ * (configs, scripts): from the MikroORM 7 run's own install (see scripts/mikro-orm-7/), else from here.
+ */
+export function moduleUrl(name: string): string {
+  const deps = process.env.MIKRO_ORM_7_DEPS;
+  const from = deps ? createRequire(join(deps, 'package.json')) : requireHere;
+  return pathToFileURL(from.resolve(name)).href;
+}
 
 /** MikroORM's SQL package: `@mikro-orm/knex` on 6, `@mikro-orm/sql` on 7 (typed as 6's: their common API). */
 export function sqlPackage(): typeof Knex6 {

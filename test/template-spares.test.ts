@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
@@ -11,8 +10,8 @@ import type { TemplateCache } from '../packages/sqlite/dist/template-cache.js';
 import { Tag } from './fixtures/entities.js';
 import { baseMigrations, twoMigrations } from './fixtures/migrations.js';
 import { makeTenancy, tempDir } from './helpers.js';
+import { moduleUrl } from './orm-packages.js';
 
-const require = createRequire(import.meta.url);
 const PACKAGE_ENTRY = fileURLToPath(new URL('../packages/sqlite/dist/index.js', import.meta.url));
 
 /** Waits (up to 5 s) until `count` spares are ready in the folder; returns their paths. */
@@ -116,7 +115,7 @@ describe('spare copies of the template', () => {
     const setup = await makeTenancy(dir, { migrations: { migrationsList: twoMigrations } });
     await setup.close();
     const script = join(dir, 'child.mjs');
-    writeFileSync(script, `import { defineEntity, p } from ${JSON.stringify(pathToFileURL(require.resolve('@mikro-orm/core')).href)};
+    writeFileSync(script, `import { defineEntity, p } from ${JSON.stringify(moduleUrl('@mikro-orm/core'))};
 import { SqliteTenancy } from ${JSON.stringify(pathToFileURL(PACKAGE_ENTRY).href)};
 const Tag = defineEntity({ name: 'Tag', properties: { id: p.integer().primary().autoincrement(), label: p.string() } });
 const tenancy = await SqliteTenancy.init({ dbName: ${JSON.stringify(join(dir, 'shared.sqlite3'))}, entities: [], discovery: { warnWhenNoEntities: false },

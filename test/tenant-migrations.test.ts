@@ -86,7 +86,7 @@ describe('tenant migrations (migrate, migrateTenant, pendingMigrations)', () => 
     const migrator = stateOf(join(dir, 'tenants', 'tenant_migrator.sqlite3'));
     expect(ours.objects).to.deep.equal(migrator.objects);
     expect(ours.migrations).to.deep.equal(['Migration001Notes', 'Migration002NoteIndex']).and.deep.equal(migrator.migrations);
-    expect(ours.executedAt.every(at => typeof at === 'string' && at.length > 0)).to.equal(true);
+    expect(ours.executedAt.every(at => at !== null && String(at).length > 0)).to.equal(true);
   });
 
   it('rolls the whole run back when a migration fails: the earlier ones of the run too', async () => {
@@ -109,8 +109,9 @@ describe('tenant migrations (migrate, migrateTenant, pendingMigrations)', () => 
       for (const id of ['a', 'b', 'c']) {
         expect((await tenancy.migrateTenant(id)).executed).to.deep.equal(['Migration002WithData']);
       }
-      // Tried once without a database (to tell it from migrations that only add SQL), then run for each tenant.
-      expect(upCalls).to.equal(4);
+      // MikroORM 6's list runner tries it once without a database (to tell it from migrations that only add
+      // SQL), then runs it for each tenant; MikroORM 7's Migrator runs it for each tenant.
+      expect(upCalls).to.equal(ormAdapter().major === 6 ? 4 : 3);
     } finally {
       await tenancy.close();
     }

@@ -39,7 +39,7 @@ describe('warm path of an open tenant', () => {
   it('leaves the shared allowGlobalContext as it was after tenant forks, and MikroORM\'s global-context check working', async () => {
     const tenancy = await makeTenancy(dir);
     try {
-      await tenancy.orm.schema.createSchema();
+      await tenancy.sharedSchema.create();
       for (let i = 0; i < 3; i++) {
         await tenancy.run('a', em => em.fork().count(Tag, {}));
         await tenancy.fork('b');

@@ -91,7 +91,13 @@ export class TenantSqliteConnection extends SqliteConnection implements TenantCo
 
   override async execute<T>(...args: Parameters<SqliteConnection['execute']>): Promise<T> {
     this.#assertUsable();
-    return super.execute(...args) as Promise<T>;
+    // Statements MikroORM's own tools send without a logger context (its Migrator, schema generator) are
+    // logged with the tenant too, as the tenant's EntityManagers log theirs.
+    const [query, params, method, ctx, loggerContext] = args;
+    const tenantId = this.#binding!.tenantId;
+    const labelled = (loggerContext as { label?: unknown } | undefined)?.label !== undefined
+      ? loggerContext : { label: `tenant:${tenantId}`, tenantId, ...loggerContext };
+    return super.execute(query, params, method, ctx, labelled as never) as Promise<T>;
   }
 
   // A tenant transaction's shared writes (if any) commit just before it, and roll back with it.

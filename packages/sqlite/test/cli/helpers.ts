@@ -2,14 +2,13 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import { SqliteTenancy, type CliIo } from '@mikro-tenant/sqlite';
 import { Note, Tag, User } from '../../../../test/fixtures/entities.js';
 import { baseMigrations } from '../../../../test/fixtures/migrations.js';
+import { moduleUrl } from '../../../../test/orm-packages.js';
 
-const require = createRequire(import.meta.url);
 const FIXTURES = fileURLToPath(new URL('../../../../test/fixtures/', import.meta.url));
 /** The built bin, as users run it. */
 export const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -83,12 +82,6 @@ export default async () => ({
   return path;
 }
 
-/** The file URL of a package as the suite resolves it: from the MikroORM 7 run's own install (see scripts/mikro-orm-7/), else from here. */
-function moduleUrl(name: string): string {
-  const deps = process.env.MIKRO_ORM_7_DEPS;
-  const from = deps ? createRequire(join(deps, 'package.json')) : require;
-  return pathToFileURL(from.resolve(name)).href;
-}
 
 /** A tenancy over the fixtures, like the app's (for setting up and inspecting). */
 export function fixtureTenancy(dir: string, migrations = baseMigrations): Promise<SqliteTenancy<SqlEntityManager>> {

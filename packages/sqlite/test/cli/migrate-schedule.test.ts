@@ -1,7 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { runCli, type SqliteTenancy } from '@mikro-tenant/sqlite';
@@ -9,10 +7,9 @@ import { migrateAdaptively } from '../../dist/cli/migrate-schedule.js';
 import { openTenancy } from '../../dist/cli/load-config.js';
 import type { TenantMigrationOutcome } from '../../dist/cli/migrate-tenant.js';
 import { tempDir } from '../../../../test/helpers.js';
+import { moduleUrl } from '../../../../test/orm-packages.js';
 import { bufferIo, writeMjsConfig } from './helpers.js';
 
-const require = createRequire(import.meta.url);
-const moduleUrl = (name: string) => pathToFileURL(require.resolve(name)).href;
 
 /**
  * A JavaScript config whose second migration (with `migrations: 2`) records the id of the process that ran
