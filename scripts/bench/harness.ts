@@ -3,9 +3,10 @@
  * Every figure is a ratio of two things measured in the same process and run, alternating sides each
  * round (ABBA order) so drift and noise of a shared machine hit both sides alike.
  */
-import { accessSync, constants as fsConstants, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Utils } from '@mikro-orm/core';
 
 /** What a scenario gets from the runner. */
 export interface BenchContext {
@@ -185,37 +186,86 @@ export async function gc(): Promise<void> {
 
 export const MiB = 1024 * 1024;
 
-/** Writes `RESULTS.md` and `results.json` into `outDir`. */
+/** The results file of the installed MikroORM major: `results.json` (6, this repository's install) or `results-mikro-orm-7.json`. */
+export function resultsFile(): string {
+  return ormMajor() === 6 ? 'results.json' : `results-mikro-orm-${ormMajor()}.json`;
+}
+
+function ormMajor(): number {
+  return Number.parseInt(Utils.getORMVersion(), 10);
+}
+
+/** How one run went, kept per major in `runs.json` so the report names both. */
+interface RunMeta {
+  writtenAt: string;
+  durationS: number;
+  node: string;
+  mikroOrm: string;
+  quick: boolean;
+  baseDir: string;
+}
+
+function readJson<T>(path: string, fallback: T): T {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * Writes this major's rows to its results file and `RESULTS.md` from the rows of both majors: MikroORM 6.6
+ * (`npm run bench`) and 7 (`npm run bench:mikro-orm-7`), side by side, each row's ratio on each.
+ */
 export function writeReport(outDir: string, entries: BenchEntry[], meta: { quick: boolean; startedAt: Date; durationS: number; baseDir: string }): void {
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(entries, null, 2)}\n`);
+  writeFileSync(join(outDir, resultsFile()), `${JSON.stringify(entries, null, 2)}\n`);
+  const runs = readJson<Record<string, RunMeta>>(join(outDir, 'runs.json'), {});
+  runs[String(ormMajor())] = {
+    writtenAt: meta.startedAt.toISOString(), durationS: Math.round(meta.durationS), node: process.version,
+    mikroOrm: Utils.getORMVersion(), quick: meta.quick, baseDir: meta.baseDir,
+  };
+  writeFileSync(join(outDir, 'runs.json'), `${JSON.stringify(runs, null, 2)}\n`);
+  const six = readJson<BenchEntry[]>(join(outDir, 'results.json'), []);
+  const seven = readJson<BenchEntry[]>(join(outDir, 'results-mikro-orm-7.json'), []);
+  const key = (e: BenchEntry) => `${e.scenario}\u0000${e.name}`;
+  const sevenByKey = new Map(seven.map(e => [key(e), e]));
+  const rows = [...six, ...seven.filter(e => !six.some(x => key(x) === key(e)))];
+  const cell = (e: BenchEntry | undefined) => (e ? `${e.ratio}${e.met ? '' : ' **(no)**'}` : 'not run');
   const lines = [
     '# mikro-tenant benchmarks',
     '',
-    `Written by \`npm run bench\`${meta.quick ? ' --quick (smoke run: figures are not meaningful)' : ''} on ${meta.startedAt.toISOString()}`
-      + ` in ${meta.durationS.toFixed(0)} s; Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} cores;`
-      + ` database files in ${meta.baseDir} (BENCH_DIR to change).`,
-    'Each ratio is the median of per-round ratios of two things measured in the same process, alternating',
-    'sides each round (ABBA). The machine is shared and noisy: compare ratios, not absolute figures.',
+    ...Object.entries(runs).sort().map(([major, run]) => `MikroORM ${run.mikroOrm} (major ${major}): written by \`npm run bench${major === '6' ? '' : `:mikro-orm-${major}`}\``
+      + `${run.quick ? ' --quick (smoke run: figures are not meaningful)' : ''} on ${run.writtenAt} in ${run.durationS} s; Node ${run.node};`
+      + ` ${process.platform}/${process.arch}, ${cpus().length} cores; database files in ${run.baseDir} (BENCH_DIR to change).`),
     '',
-    '| scenario | measure | baseline | ratio | goal | met | medians |',
-    '|---|---|---|---:|---|:-:|---|',
+    'Each ratio is the median of per-round ratios of two things measured in the same process, alternating',
+    'sides each round (ABBA). The machine is shared and noisy: compare ratios, not absolute figures. Each',
+    'major runs the same scenarios on its own install (6: this repository\'s; 7: `scripts/mikro-orm-7/`,',
+    'Node 22); a ratio compares the library with plain MikroORM (or SQLite) of the same major.',
+    '',
+    '| scenario | measure | baseline | goal | ratio on 6.6 | ratio on 7 | medians on 6.6 | medians on 7 |',
+    '|---|---|---|---|---:|---:|---|---|',
   ];
-  for (const e of entries) {
-    const medians = Object.entries(e.medians).map(([k, v]) => `${k} ${v}`).join('; ');
-    lines.push(`| ${e.scenario} | ${e.name} | ${e.baseline} | ${e.ratio} | ${e.goal} | ${e.met ? 'yes' : '**no**'} | ${medians} |`);
+  const medians = (e: BenchEntry | undefined) => (e ? Object.entries(e.medians).map(([k, v]) => `${k} ${v}`).join('; ') : '');
+  for (const e of rows) {
+    const sixRow = six.find(x => key(x) === key(e));
+    const sevenRow = sevenByKey.get(key(e));
+    lines.push(`| ${e.scenario} | ${e.name} | ${e.baseline} | ${e.goal} | ${cell(sixRow)} | ${cell(sevenRow)} | ${medians(sixRow)} | ${medians(sevenRow)} |`);
   }
-  lines.push('', `Rounds per row: ${[...new Set(entries.map(e => e.rounds))].join(', ')}. Details per row are in \`results.json\`.`, '');
-  const unmet = entries.filter(e => !e.met);
-  if (unmet.length) {
-    lines.push('## Rows not met: the time that remains, and what would remove it', '');
-    for (const e of unmet) {
-      const remaining = typeof e.detail?.remaining === 'string' ? e.detail.remaining : 'no explanation was recorded for this row';
-      lines.push(`- **${e.scenario}, ${e.name}** (${e.ratio}, goal ${e.goal}): ${remaining}`);
+  lines.push('', `Details per row are in \`results.json\` (6) and \`results-mikro-orm-7.json\` (7).`, '');
+  for (const [label, list] of [['6.6', six], ['7', seven]] as const) {
+    const unmet = list.filter(e => !e.met);
+    if (unmet.length) {
+      lines.push(`## Rows not met on MikroORM ${label}: the time that remains, and what would remove it`, '');
+      for (const e of unmet) {
+        const remaining = typeof e.detail?.remaining === 'string' ? e.detail.remaining : 'no explanation was recorded for this row';
+        lines.push(`- **${e.scenario}, ${e.name}** (${e.ratio}, goal ${e.goal}): ${remaining}`);
+      }
+      lines.push('');
     }
-    lines.push('');
   }
-  const notes = entries.filter(e => typeof e.detail?.note === 'string');
+  const notes = rows.map(e => six.find(x => key(x) === key(e)) ?? sevenByKey.get(key(e))!).filter(e => typeof e.detail?.note === 'string');
   if (notes.length) {
     lines.push('## Notes', '');
     for (const e of notes) {

@@ -15,7 +15,7 @@ import Koa from 'koa';
 import { RequestContext, type EntityManager } from '@mikro-orm/core';
 import { fromHeader, tenantMiddleware } from '@mikro-tenant/koa';
 import { entry, median, type Scenario } from './harness.js';
-import { NOTES_PER_TENANT, makeFilteredNote, makeNote, noteRows, openPlainOrm, openTenancy, seedTenantFiles } from './model.js';
+import { NOTES_PER_TENANT, makeFilteredNote, makeNote, noteRows, openPlainOrm, openTenancy, seedTenantFiles, createPlainSchema } from './model.js';
 
 type Kind = 'tenancy' | 'plain' | 'filter';
 const KINDS: Kind[] = ['tenancy', 'plain', 'filter'];
@@ -39,7 +39,7 @@ async function serve(kind: Kind, dir: string): Promise<void> {
   } else {
     const Note = kind === 'plain' ? makeNote() : makeFilteredNote();
     const orm = await openPlainOrm(join(dir, `${kind}.sqlite3`), [Note]);
-    await orm.schema.createSchema();
+    await createPlainSchema(orm);
     const em = orm.em.fork();
     for (const tenantId of kind === 'plain' ? ['t0'] : tenantIds) {
       noteRows().forEach(row => em.create(Note as never, (kind === 'plain' ? row : { ...row, tenantId }) as never));

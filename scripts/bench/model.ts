@@ -6,9 +6,9 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MikroORM, defineEntity, p, type AnyEntity, type EntitySchema, type Options } from '@mikro-orm/core';
-import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { Migration } from '@mikro-orm/migrations';
 import { SqliteTenancy, pragmaStatements, type SqliteTenancyOptions } from '@mikro-tenant/sqlite';
+import { loadOrmAdapter } from '@mikro-tenant/sqlite/internal';
 
 /** Rows per tenant in the read scenarios (`GET /notes` returns them all). */
 export const NOTES_PER_TENANT = 20;
@@ -118,9 +118,15 @@ export async function openTenancy(dir: string, tenancy: Partial<SqliteTenancyOpt
   } as never);
 }
 
-/** A plain MikroORM on one SQLite file, as a MikroORM user writes it. */
-export async function openPlainOrm(dbName: string, entities: unknown[], extra: Partial<Options> = {}): Promise<MikroORM<BetterSqliteDriver>> {
-  return MikroORM.init({ ...QUIET, dbName, entities, driver: BetterSqliteDriver, ...extra } as Options<BetterSqliteDriver>);
+/** A plain MikroORM on one SQLite file, as a MikroORM user writes it (the installed major's SQLite driver). */
+export async function openPlainOrm(dbName: string, entities: unknown[], extra: Partial<Options> = {}): Promise<MikroORM> {
+  const { defaultDriver } = await loadOrmAdapter();
+  return MikroORM.init({ ...QUIET, dbName, entities, driver: defaultDriver, ...extra } as Options);
+}
+
+/** Creates a plain MikroORM's tables (`createSchema()` on MikroORM 6, `create()` on 7). */
+export async function createPlainSchema(orm: MikroORM): Promise<void> {
+  await (await loadOrmAdapter()).sharedSchema(orm).create();
 }
 
 /** SQLite's pragmas of tenant connections (WAL, synchronous NORMAL, busy_timeout...) as one script, as the library runs them. */
@@ -132,13 +138,9 @@ export function tenantPragmaScript(): string {
  * MikroORM options giving each connection of a plain ORM the same pragmas as tenant connections, so a
  * comparison with one database measures the layout, not SQLite's settings.
  */
-export function withTenantPragmas(): Partial<Options> {
-  const script = tenantPragmaScript();
-  const afterCreate = (connection: { exec(sql: string): unknown }, done: (error: Error | null, connection: unknown) => void) => {
-    connection.exec(script);
-    done(null, connection);
-  };
-  return { pool: { afterCreate } as Options['pool'] };
+export async function withTenantPragmas(): Promise<Partial<Options>> {
+  // The installed major's connection hook (knex's pool.afterCreate on 6, onCreateConnection on 7).
+  return (await loadOrmAdapter()).withConnectionSetup({} as Options, pragmaStatements());
 }
 
 /** Rows of one tenant's notes (same content for every tenant, so every side returns equal JSON). */

@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only NAME[,NAME]]`: runs each scenario in its own Node process (so
- * memory and file-descriptor figures start clean) and writes `bench/RESULTS.md` and `bench/results.json`.
+ * memory and file-descriptor figures start clean) and writes `bench/RESULTS.md` and the installed MikroORM
+ * major's results (`bench/results.json` for 6, `bench/results-mikro-orm-7.json` for 7: `npm run bench:mikro-orm-7`).
  * `--quick` is a smoke run (about a minute for all, every scenario in this process) and writes to
  * `bench/quick/` instead; `--only`
  * replaces just those scenarios' rows in the existing results.
@@ -9,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { benchBaseDir, tempDir, writeReport, type BenchEntry, type Scenario } from './harness.js';
+import { benchBaseDir, resultsFile, tempDir, writeReport, type BenchEntry, type Scenario } from './harness.js';
 
 /** Scenario names in report order; each is `scripts/bench/<name>.ts`. */
 export const SCENARIOS = ['http', 'writes', 'warm-em', 'cold-open', 'provisioning', 'churn', 'tenant-count', 'memory', 'migrate-all', 'migrate-heavy', 'pg-schema', 'pg-row'] as const;
@@ -106,8 +107,8 @@ async function main(): Promise<void> {
     process.stderr.write(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
   }
   // --only keeps the other scenarios' rows of the previous run.
-  const previous = only && existsSync(join(outDir, 'results.json'))
-    ? (JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as BenchEntry[]).filter(e => !names.includes(e.scenario))
+  const previous = only && existsSync(join(outDir, resultsFile()))
+    ? (JSON.parse(readFileSync(join(outDir, resultsFile()), 'utf8')) as BenchEntry[]).filter(e => !names.includes(e.scenario))
     : [];
   const all = [...previous, ...fresh].sort((x, y) => SCENARIOS.indexOf(x.scenario as never) - SCENARIOS.indexOf(y.scenario as never));
   if (quick) {

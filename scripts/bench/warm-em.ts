@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { RequestContext } from '@mikro-orm/core';
 import { alternate, entry, median, overBudgetUs, perCallUs, type Scenario } from './harness.js';
-import { makeNote, openPlainOrm, openTenancy } from './model.js';
+import { makeNote, openPlainOrm, openTenancy, createPlainSchema } from './model.js';
 
 const scenario: Scenario = {
   name: 'warm-em',
@@ -17,7 +17,7 @@ const scenario: Scenario = {
     const PlainNote = makeNote();
     const tenancy = await openTenancy(ctx.dir, { entities: [Note] });
     const plain = await openPlainOrm(join(ctx.dir, 'plain.sqlite3'), [PlainNote]);
-    await plain.schema.createSchema();
+    await createPlainSchema(plain);
     const ids = Array.from({ length: 10 }, (_, i) => `w${i}`);
     for (const id of ids) {
       await tenancy.run(id, em => em.count(Note));

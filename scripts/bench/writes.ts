@@ -20,7 +20,7 @@ import Koa from 'koa';
 import { RequestContext, type EntityManager } from '@mikro-orm/core';
 import { fromHeader, tenantMiddleware } from '@mikro-tenant/koa';
 import { entry, median, nowUs, type Scenario } from './harness.js';
-import { makeFilteredNote, makeNote, openPlainOrm, openTenancy, tenantPragmaScript, withTenantPragmas } from './model.js';
+import { makeFilteredNote, makeNote, openPlainOrm, openTenancy, tenantPragmaScript, withTenantPragmas, createPlainSchema } from './model.js';
 
 type Kind = 'tenancy' | 'shared';
 const TENANTS = 100;
@@ -39,7 +39,7 @@ async function serve(kind: Kind, dir: string): Promise<void> {
     close = () => tenancy.close();
   } else {
     const Note = makeFilteredNote();
-    const orm = await openPlainOrm(join(dir, 'shared-notes.sqlite3'), [Note], withTenantPragmas());
+    const orm = await openPlainOrm(join(dir, 'shared-notes.sqlite3'), [Note], await withTenantPragmas());
     app.use(async (ctx, next) => {
       await RequestContext.create(orm.em, async () => {
         ctx.state.em = RequestContext.getEntityManager()!;
@@ -176,8 +176,8 @@ const scenario: Scenario = {
       await setup.createTenant(id);
     }
     await setup.close();
-    const plain = await openPlainOrm(join(sharedDir, 'shared-notes.sqlite3'), [makeFilteredNote()], withTenantPragmas());
-    await plain.schema.createSchema();
+    const plain = await openPlainOrm(join(sharedDir, 'shared-notes.sqlite3'), [makeFilteredNote()], await withTenantPragmas());
+    await createPlainSchema(plain);
     await plain.close(true);
 
     const t0 = Date.now();
