@@ -48,6 +48,8 @@ export interface SchemaGenerator {
   update(): Promise<void>;
   /** `refreshDatabase()` on 6, `refresh()` on 7. */
   refresh(): Promise<void>;
+  /** `dropSchema()` on 6, `drop()` on 7. */
+  drop(): Promise<void>;
 }
 
 /** Wraps MikroORM's schema generator (`orm.schema`, or one made for an EntityManager) in {@link SchemaGenerator}. */
@@ -60,6 +62,7 @@ export function schemaGenerator(generator: object): SchemaGenerator {
     create: call('createSchema', 'create'),
     update: call('updateSchema', 'update'),
     refresh: call('refreshDatabase', 'refresh'),
+    drop: call('dropSchema', 'drop'),
   };
 }
 

@@ -63,15 +63,29 @@ const ALLOWED_IMPORTERS: Record<string, string[]> = {
   ],
 };
 
+/** The imports of `source` (the file at `path`) that the file may not make. */
+function misplacedImports(path: string, source: string): string[] {
+  return importedPackages(source)
+    .filter(name => name in ALLOWED_IMPORTERS && !ALLOWED_IMPORTERS[name]!.some(home => path === home || (home.endsWith('/') && path.startsWith(home))))
+    .map(name => `${path} imports ${name}`);
+}
+
 describe('package boundaries', () => {
   it('each major\'s packages (knex, @mikro-orm/knex, @mikro-orm/better-sqlite; kysely, @mikro-orm/sql, @mikro-orm/sqlite), @mikro-orm/postgresql and better-sqlite3 are imported only where the README says', () => {
     const misplaced = PACKAGES.flatMap(pkg => sourceFiles(pkg).flatMap(file => {
       const path = `packages/${pkg}/${file}`;
-      return importedPackages(readFileSync(join(ROOT, path), 'utf8'))
-        .filter(name => name in ALLOWED_IMPORTERS && !ALLOWED_IMPORTERS[name]!.some(home => path === home || (home.endsWith('/') && path.startsWith(home))))
-        .map(name => `${path} imports ${name}`);
+      return misplacedImports(path, readFileSync(join(ROOT, path), 'utf8'));
     }));
     expect(misplaced).to.deep.equal([]);
+    // The check can fail: each major's SQL packages outside its folders, or in the other major's folder.
+    const strays = [
+      ['packages/postgresql/src/postgres-schema-tenancy.ts', "import { Kysely } from 'kysely';"],
+      ['packages/sqlite/src/sqlite-strategy.ts', "import type { Knex } from 'knex';"],
+      ['packages/core/src/abstract-tenancy.ts', "import { SqlEntityManager } from '@mikro-orm/sql';"],
+      ['packages/postgresql/src/mikro-orm-7/adapter.ts', "import { SqlEntityManager } from '@mikro-orm/knex';"],
+      ['packages/sqlite/src/mikro-orm-6/adapter.ts', "import { SqliteDriver } from '@mikro-orm/sqlite';"],
+    ];
+    expect(strays.flatMap(([path, source]) => misplacedImports(path!, source!))).to.have.length(strays.length);
   });
 
   it('core imports nothing of MikroORM but its public @mikro-orm/core API', () => {

@@ -9,6 +9,7 @@ import { MikroORM, type Options } from '@mikro-orm/core';
 import { Migration } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
+import { schemaGenerator } from '../../test/orm-packages.js';
 import { createTestDatabase, type TestDatabase } from '../../test/postgres/helpers.js';
 import { stopPgServer } from '../../test/postgres/server.js';
 import { alternate, entry, median, nowUs, type BenchEntry, type Scenario } from './harness.js';
@@ -40,7 +41,7 @@ async function openTenancy(db: TestDatabase, migrationCount: number, first = 0):
     ...QUIET, clientUrl: db.url, entities: [makeNote()], pool: { min: 8, max: 8 },
     tenancy: { entities: ['Note'], migrations: { migrationsList: migrations(migrationCount, first) }, maxOpen: 100_000, warn: () => undefined },
   } as never);
-  await tenancy.orm.schema.updateSchema();
+  await schemaGenerator(tenancy.orm.schema).update();
   return tenancy;
 }
 
@@ -80,7 +81,7 @@ const scenario: Scenario = {
       const plainDb = await database('plain');
       const plain = await MikroORM.init({ ...QUIET, driver: PostgreSqlDriver, clientUrl: plainDb.url, entities: [makeNote()], pool: { min: 8, max: 8 } } as Options<PostgreSqlDriver>);
       try {
-        await plain.schema.createSchema();
+        await schemaGenerator(plain.schema).create();
         await plain.em.fork().insertMany('Note', noteRows());
         const requests = ctx.quick ? 300 : 3000;
         const list = { limit: NOTES_PER_TENANT, orderBy: { id: 'asc' } } as const;

@@ -186,7 +186,7 @@ async function runPgSchema<M extends ParityModel>(setup: ParitySetup<M>, fn: (ct
   const model = setup.model();
   const db = await createTestDatabase('parity');
   try {
-    const tenancy = await PostgresSchemaTenancy.init({
+    const tenancy = await PostgresSchemaTenancy.init<SqlEntityManager>({
       clientUrl: db.url, entities: Object.values(model), ...baseOptions(logs), ...setup.options?.(model),
       tenancy: { entities: setup.tenantEntities?.(model) ?? Object.values(model), warn: () => undefined },
     } as never);
@@ -195,10 +195,10 @@ async function runPgSchema<M extends ParityModel>(setup: ParitySetup<M>, fn: (ct
       await tenancy.createTenant(MAIN);
       logs.length = 0;
       await tenancy.run(MAIN, em => fn({
-        mode: 'pg-schema', model, logs, config: tenancy.orm.config, em: em as SqlEntityManager, globalEm: tenancy.em as SqlEntityManager,
+        mode: 'pg-schema', model, logs, config: tenancy.orm.config, em, globalEm: tenancy.em,
         // As an app builds schema tools for a tenant: on the tenant's EntityManager.
         schema: () => schemaGenerator(em.getPlatform().getSchemaGenerator(em.getDriver(), em)),
-        inOther: inner => tenancy.run(OTHER, other => inner(other as SqlEntityManager)),
+        inOther: inner => tenancy.run(OTHER, other => inner(other)),
       }));
     } finally {
       await tenancy.close();

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PostgresSchemaTenancy, type PostgresTenancyOptions } from '@mikro-tenant/postgresql';
-import type { Options } from '@mikro-orm/core';
+import type { MikroORM, Options } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/knex';
+import { ormMajor } from '../orm-major.js';
+import { schemaGenerator } from '../orm-packages.js';
 import { Note, Tag, User } from '../fixtures/entities.js';
 import { pgServer } from './server.js';
 
@@ -56,8 +59,8 @@ async function adminQuery(url: string, sql: string): Promise<void> {
 export const collectedPgWarnings: { message: string; code: string }[] = [];
 
 /** A schema-per-tenant tenancy on `db`: shared User, per-tenant Note and Tag; the shared tables created. */
-export async function makePgTenancy(db: TestDatabase, tenancy: Partial<PostgresTenancyOptions> = {}, orm: Partial<Options> = {}): Promise<PostgresSchemaTenancy> {
-  const instance = await PostgresSchemaTenancy.init({
+export async function makePgTenancy(db: TestDatabase, tenancy: Partial<PostgresTenancyOptions> = {}, orm: Partial<Options> = {}): Promise<PgTenancy> {
+  const instance = await PostgresSchemaTenancy.init<SqlEntityManager>({
     clientUrl: db.url,
     entities: [User],
     allowGlobalContext: false,
@@ -65,8 +68,42 @@ export async function makePgTenancy(db: TestDatabase, tenancy: Partial<PostgresT
     ...orm,
     tenancy: { entities: [Note, Tag], warn: (message, code) => collectedPgWarnings.push({ message, code }), ...tenancy },
   });
-  await instance.orm.schema.updateSchema();
+  await schemaGenerator(instance.orm.schema).update();
   return instance;
+}
+
+/** The tenancies of these tests: SQL EntityManagers (MikroORM 6's typings; 7's have the same API). */
+export type PgTenancy = PostgresSchemaTenancy<SqlEntityManager>;
+
+/**
+ * Records every statement the shared ORM's pool sends to the server, tenants' included (they share it):
+ * knex's `query` event on MikroORM 6; each pooled client's `query()` on 7, where the `search_path` a client
+ * is given when it changes hands is a statement of its own (on 6 it travels with the statement), left out.
+ */
+export async function recordPoolStatements(orm: MikroORM, out: string[]): Promise<void> {
+  const connection = orm.em.getConnection() as unknown as {
+    getKnex(): { on(event: 'query', fn: (query: { sql: string }) => void): void };
+    getNativeClient(): Promise<{ on(event: 'acquire', fn: (client: { query: (...args: unknown[]) => unknown }) => void): void }>;
+  };
+  if (ormMajor() === 6) {
+    connection.getKnex().on('query', query => out.push(query.sql));
+    return;
+  }
+  const seen = new WeakSet<object>();
+  (await connection.getNativeClient()).on('acquire', client => {
+    if (seen.has(client)) {
+      return;
+    }
+    seen.add(client);
+    const query = client.query;
+    client.query = function recorded(this: unknown, ...args: unknown[]) {
+      const sql = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text ?? '';
+      if (!/^(set search_path to |reset search_path$)/.test(sql)) {
+        out.push(sql);
+      }
+      return query.apply(this, args);
+    };
+  });
 }
 
 /**
@@ -74,9 +111,9 @@ export async function makePgTenancy(db: TestDatabase, tenancy: Partial<PostgresT
  * after the test. Call inside `describe()`.
  */
 export function withPgTenancy(tenancy: Partial<PostgresTenancyOptions> = {}, orm: Partial<Options> = {}): {
-  readonly tenancy: PostgresSchemaTenancy; readonly db: TestDatabase;
+  readonly tenancy: PgTenancy; readonly db: TestDatabase;
 } {
-  const state: { tenancy?: PostgresSchemaTenancy; db?: TestDatabase } = {};
+  const state: { tenancy?: PgTenancy; db?: TestDatabase } = {};
   beforeEach(async function () {
     this.timeout(60_000);
     state.db = await createTestDatabase();

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { defineEntity, p } from '@mikro-orm/core';
-import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { PostgresSchemaTenancy, type PostgresTenancyConfig } from '@mikro-tenant/postgresql';
 import { Note, Tag, User } from '../fixtures/entities.js';
 import { errorOf } from '../helpers.js';
 import { createTestDatabase, makePgTenancy, type TestDatabase } from './helpers.js';
+import { sqliteDriver } from '../orm-packages.js';
 
 describe('postgres: init', () => {
   let db: TestDatabase;
@@ -28,7 +28,7 @@ describe('postgres: init', () => {
   };
 
   const refusals: [string, () => PostgresTenancyConfig, string][] = [
-    ['a driver that is not PostgreSQL', () => config({ driver: BetterSqliteDriver as never }), '"driver"'],
+    ['a driver that is not PostgreSQL', () => config({ driver: sqliteDriver() as never }), '"driver"'],
     ['a shared schema that is not a plain lower-case name', () => config({ schema: 'My Schema' }), '"schema"'],
     ['a shared schema of PostgreSQL\'s', () => config({ schema: 'pg_catalog' }), '"schema"'],
     ['a per-tenant entity that names a schema', () => config({}, {

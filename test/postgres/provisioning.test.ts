@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Tag } from '../fixtures/entities.js';
 import { pgTwoMigrations } from '../fixtures/pg-migrations.js';
 import { errorOf } from '../helpers.js';
-import { schemaNames, withPgTenancy } from './helpers.js';
+import { recordPoolStatements, schemaNames, withPgTenancy } from './helpers.js';
 
 describe('postgres: provisioning', () => {
   describe('from the entities', () => {
@@ -63,7 +63,7 @@ describe('postgres: provisioning', () => {
     it('records the migrations once per process, then provisions each tenant in one statement batch', async () => {
       const { tenancy } = fixture;
       const statements: string[] = [];
-      tenancy.orm.em.getConnection().getKnex().on('query', (query: { sql: string }) => statements.push(query.sql));
+      await recordPoolStatements(tenancy.orm, statements);
       await tenancy.createTenant('one');
       const first = statements.length;
       statements.length = 0;

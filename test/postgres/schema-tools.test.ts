@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { defineEntity, p } from '@mikro-orm/core';
-import { SqlSchemaGenerator } from '@mikro-orm/knex';
 import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
 import { Note, Tag, User } from '../fixtures/entities.js';
 import { pgTwoMigrations } from '../fixtures/pg-migrations.js';
+import { schemaGenerator } from '../orm-packages.js';
 import { createTestDatabase, makePgTenancy, schemaNames, tableNamesIn, type TestDatabase } from './helpers.js';
 
 describe('postgres: schema tools', () => {
@@ -24,10 +24,10 @@ describe('postgres: schema tools', () => {
       // A table of the tenant's own (not an entity's), as migrations make.
       await db.query('create table tenant_a.audit_log (id serial primary key)');
       expect(await tenancy.orm.schema.getUpdateSchemaSQL({ wrap: false })).to.equal('');
-      await tenancy.orm.schema.updateSchema();
+      await schemaGenerator(tenancy.orm.schema).update();
       expect(await tableNamesIn(db, 'tenant_a')).to.deep.equal(['audit_log', 'mikro_orm_migrations', 'note', 'tag']);
       expect(await tableNamesIn(db, 'public')).to.deep.equal(['mikro_tenant_registry', 'user']);
-      await tenancy.orm.schema.dropSchema();
+      await schemaGenerator(tenancy.orm.schema).drop();
       expect(await tableNamesIn(db, 'tenant_a')).to.deep.equal(['audit_log', 'mikro_orm_migrations', 'note', 'tag']);
       expect(await tableNamesIn(db, 'public')).to.deep.equal(['mikro_tenant_registry']);
     } finally {
@@ -41,11 +41,12 @@ describe('postgres: schema tools', () => {
       await tenancy.createTenant('a');
       await tenancy.createTenant('b');
       await tenancy.run('a', async em => {
-        const generator = new SqlSchemaGenerator(em);
+        // As an app builds schema tools for a tenant: on the tenant's EntityManager.
+        const generator = schemaGenerator(em.getPlatform().getSchemaGenerator(em.getDriver(), em));
         expect(await generator.getUpdateSchemaSQL({ wrap: false })).to.equal('');
-        await generator.dropSchema();
+        await generator.drop();
         expect(await tableNamesIn(db, 'tenant_a')).to.deep.equal([]);
-        await generator.createSchema();
+        await generator.create();
       });
       expect(await tableNamesIn(db, 'tenant_a')).to.deep.equal(['note', 'tag']);
       expect(await tableNamesIn(db, 'tenant_b')).to.deep.equal(['note', 'tag']);

@@ -5,5 +5,5 @@ export type { PostgresTenancyOptions, PostgresTenancyConfig, ResolvedPostgresTen
 export { TenantSchemas, DEFAULT_SCHEMA_PATTERN, MAX_IDENTIFIER_BYTES } from './tenant-schemas.js';
 export type { SchemaReconcileReport } from './schema-inventory.js';
 export type { SchemaApplyResult, TenantSchemaSource, ProvisionTemplate } from './tenant-schema.js';
-export { TenantEntityManager, TenantContextEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
+export { TenantEntityManager, TenantContextEntityManager } from './tenant-entity-manager.js';
 export * from '@mikro-tenant/core';

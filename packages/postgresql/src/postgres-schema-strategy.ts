@@ -1,9 +1,8 @@
 import type { Configuration } from '@mikro-orm/core';
 import { TenantError, type TenancyStrategy, type TenantInfo, type TenantRecord } from '@mikro-tenant/core';
-import { quoteIdentifier, tenantSearchPath } from './mikro-orm-6/search-path.js';
-import { dropTenantCache, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
-import { createTenantEntityManager, type TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
-import type { TenantSchemaBinding } from './mikro-orm-6/tenant-pg-connection.js';
+import { quoteIdentifier, tenantSearchPath } from './identifiers.js';
+import type { PgOrmAdapter, SharedPool } from './orm-adapter.js';
+import type { TenantEntityManager } from './tenant-entity-manager.js';
 import { reconcileWithSchemas, withSchemaSizes, type SchemaReconcileReport } from './schema-inventory.js';
 import { SchemaProvisioner } from './schema-provisioner.js';
 import type { RegistryConnection, SchemaTenantRegistry } from './schema-registry.js';
@@ -14,14 +13,16 @@ import type { SharedPostgresORM } from './postgres-schema-tenancy.js';
 /** What the schema strategy works with, all made by `PostgresSchemaTenancy.init()`. */
 export interface PostgresSchemaStrategyInit {
   orm: SharedPostgresORM;
-  /** The tenancy's derived configuration (`mikro-orm-6/tenant-config.ts`). */
+  /** The installed MikroORM major's half. */
+  adapter: PgOrmAdapter;
+  /** The tenancy's derived configuration (`tenant-config.ts` of the major's folder). */
   config: Configuration;
   schemas: TenantSchemas;
   sharedSchema: string;
   registry: SchemaTenantRegistry;
   source: TenantSchemaSource;
-  /** The shared ORM's knex instance now. */
-  sharedKnex: TenantSchemaBinding['sharedKnex'];
+  /** The shared ORM's pool now. */
+  shared: SharedPool;
 }
 
 /**
@@ -60,7 +61,7 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
   }
 
   async open(tenantId: string, mayCreate: boolean): Promise<TenantEntityManager> {
-    const { schemas, sharedSchema, config, orm, sharedKnex } = this.#init;
+    const { schemas, sharedSchema, config, orm, adapter, shared } = this.#init;
     const schema = schemas.schemaOf(tenantId);
     if (!(await this.#schemaExists(schema))) {
       if (!mayCreate) {
@@ -69,11 +70,11 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
       await this.provisioning.provision(tenantId, false);
     }
     const incarnation = this.#incarnations.get(tenantId) ?? 0;
-    return createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), {
+    return adapter.createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), {
       tenantId,
       schema,
       searchPath: tenantSearchPath(schema, sharedSchema),
-      sharedKnex,
+      shared,
       assertUsable: () => {
         if (this.#closed) {
           throw TenantError.tenancyClosed();
@@ -82,7 +83,7 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
           throw TenantError.tenantDeleted(tenantId);
         }
       },
-    });
+    }) as TenantEntityManager;
   }
 
   // A tenant EntityManager holds no connection: an eviction closes nothing; the tenancy's close retires them all.
@@ -97,7 +98,7 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
     const schema = schemas.schemaOf(tenantId);
     // From here on every EntityManager of this incarnation of the tenant refuses to run.
     this.#incarnations.set(tenantId, (this.#incarnations.get(tenantId) ?? 0) + 1);
-    await dropTenantCache(config, tenantId);
+    await this.#init.adapter.dropTenantCache(config, tenantId);
     const existed = (await this.#schemaExists(schema)) || (await registry.exists(tenantId));
     // One transaction (one multi-statement query): the schema and its registry row go together.
     await this.#connection().execute(`drop schema if exists ${quoteIdentifier(schema)} cascade;\n${registry.deleteSql(tenantId)}`, [], 'run');
@@ -114,7 +115,7 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
 
   async shutDown(): Promise<void> {
     this.#closed = true;
-    releaseTenantConfig(this.#init.orm.config);
+    this.#init.adapter.releaseTenantConfig(this.#init.orm.config);
     await this.#init.orm.close(true);
   }
 

@@ -1,18 +1,14 @@
-import { MikroORM, type Configuration, type EntityMetadata, type Options } from '@mikro-orm/core';
+import { MikroORM, type Configuration, type EntityManager, type EntityMetadata, type IDatabaseDriver, type Options } from '@mikro-orm/core';
 import {
   AbstractTenancy, DeferredTenantRegistry, TenantDeletionSubscriber, TenantError, resolveTenantTransactionsInContext,
-  type TenancyStats,
+  type TenancyStats, type TenancyStrategy,
 } from '@mikro-tenant/core';
 import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js';
-import { followTenantContext } from './mikro-orm-6/global-entity-manager.js';
-import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
-import { tenantSearchPath } from './mikro-orm-6/search-path.js';
-import { PostgreSqlDriver, isPostgreSqlDriver, sharedDriverClass, type SqlEntityManager } from './mikro-orm-6/shared-pg-driver.js';
-import { listTablesOnlyIn } from './mikro-orm-6/table-listing.js';
-import { assertSharedContextName, releaseTenantConfig } from './mikro-orm-6/tenant-config.js';
-import {
-  createContextEntityManager, createTenantEntityManager, deriveTenantConfig, type TenantContextEntityManager, type TenantEntityManager,
-} from './mikro-orm-6/tenant-entity-manager.js';
+import { followTenantContext } from './global-entity-manager.js';
+import { tenantSearchPath } from './identifiers.js';
+import { loadOrmAdapter, type PgOrmAdapter } from './orm-adapter.js';
+import { listTablesOnlyIn } from './table-listing.js';
+import type { TenantContextEntityManager, TenantEntityManager } from './tenant-entity-manager.js';
 import { resolvePostgresTenancyOptions, type PostgresTenancyConfig, type ResolvedPostgresTenancyOptions } from './options.js';
 import { PostgresSchemaStrategy } from './postgres-schema-strategy.js';
 import type { SchemaReconcileReport } from './schema-inventory.js';
@@ -21,14 +17,17 @@ import { classifyModel, withTenantSchemaLayout } from './tenant-model.js';
 import { entitiesSource, migrationNames, migrationsSource, tenantMigrationsConfig, type TenantSchemaSource } from './tenant-schema.js';
 import { TenantSchemas } from './tenant-schemas.js';
 
-/** The shared ORM: a PostgreSQL MikroORM whose EntityManager is a `SqlEntityManager`. */
-export type SharedPostgresORM = MikroORM<PostgreSqlDriver, SqlEntityManager<PostgreSqlDriver>>;
+/**
+ * The shared ORM (MikroORM's `PostgreSqlDriver` of the installed major, guarded), typed with the EntityManager
+ * class given to {@link PostgresSchemaTenancy.init} (`@mikro-orm/core`'s `EntityManager` unless set).
+ */
+export type SharedPostgresORM<EM extends EntityManager = EntityManager> = MikroORM<IDatabaseDriver, EM>;
 
 /** Counters returned by {@link PostgresSchemaTenancy.stats}: tenant EntityManagers ready and made ready, schemas created, races lost. */
 export type PostgresTenancyStats = TenancyStats;
 
 interface Init {
-  orm: SharedPostgresORM; config: Configuration; options: ResolvedPostgresTenancyOptions; schemas: TenantSchemas; sharedSchema: string;
+  orm: SharedPostgresORM; adapter: PgOrmAdapter; config: Configuration; options: ResolvedPostgresTenancyOptions; schemas: TenantSchemas; sharedSchema: string;
   registry: SchemaTenantRegistry; source: TenantSchemaSource; tenantMeta?: EntityMetadata; strategy: PostgresSchemaStrategy;
 }
 
@@ -46,11 +45,11 @@ interface Init {
  * });
  * await tenancy.run('acme', async em => em.find(Note, {}));
  */
-export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, SchemaReconcileReport> {
+export class PostgresSchemaTenancy<EM extends EntityManager = EntityManager> extends AbstractTenancy<TenantEntityManager<EM>, SchemaReconcileReport> {
   /** The shared MikroORM instance. Outside a tenant scope its EntityManager refuses per-tenant entities; inside one it is the tenant's. */
-  declare readonly orm: SharedPostgresORM;
+  declare readonly orm: SharedPostgresORM<EM>;
   /** Resolves to the active tenant's EntityManager; throws `ERR_NO_TENANT_CONTEXT` with no tenant active. */
-  declare readonly em: TenantContextEntityManager;
+  declare readonly em: TenantContextEntityManager<EM>;
   /** Maps tenant ids to schema names. */
   readonly schemas: TenantSchemas;
   /** The schema of the shared entities (and of the registry). */
@@ -63,10 +62,10 @@ export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, 
   private constructor(init: Init) {
     super({
       orm: init.orm as never,
-      strategy: init.strategy,
+      strategy: init.strategy as unknown as TenancyStrategy<TenantEntityManager<EM>, SchemaReconcileReport>,
       // The registry's rows are written with the schemas they describe: nothing is ever queued.
       registry: new DeferredTenantRegistry(init.registry, () => undefined),
-      contextEntityManager: assertUsable => createContextEntityManager(init.config, init.orm.getMetadata(), init.orm.em.getEventManager(), assertUsable),
+      contextEntityManager: assertUsable => init.adapter.createContextEntityManager(init.config, init.orm.getMetadata(), init.orm.em.getEventManager(), assertUsable) as TenantEntityManager<EM>,
       entityTenantId: entityTenantIdRule(init.tenantMeta, init.options.tenantIdOf),
       maxOpen: init.options.maxOpen,
       autoCreate: init.options.autoCreate,
@@ -85,11 +84,12 @@ export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, 
    *
    * @throws TenantError `ERR_INVALID_OPTION` for bad tenant options, or a driver that is not MikroORM's PostgreSQL driver
    */
-  static async init(config: PostgresTenancyConfig): Promise<PostgresSchemaTenancy> {
+  static async init<EM extends EntityManager = EntityManager>(config: PostgresTenancyConfig): Promise<PostgresSchemaTenancy<EM>> {
     const { tenancy, ...ormOptions } = config;
     const options = resolvePostgresTenancyOptions(tenancy);
-    const Base = ormOptions.driver ?? PostgreSqlDriver;
-    if (!isPostgreSqlDriver(Base)) {
+    const adapter = await loadOrmAdapter();
+    const Base = ormOptions.driver ?? adapter.defaultDriver;
+    if (!adapter.isPostgreSqlDriver(Base)) {
       throw TenantError.invalidOption('driver', 'PostgresSchemaTenancy needs PostgreSqlDriver from @mikro-orm/postgresql (or a subclass); '
         + 'for one SQLite file per tenant use SqliteTenancy from @mikro-tenant/sqlite');
     }
@@ -100,7 +100,7 @@ export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, 
     if (options.migrations) {
       migrationNames(options.migrations);
     }
-    assertSharedContextName(ormOptions.contextName);
+    adapter.assertSharedContextName(ormOptions.contextName);
     const tenantNames = new Set<string>();
     const entities = [...(ormOptions.entities ?? [])];
     for (const entity of options.entities) {
@@ -108,53 +108,53 @@ export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, 
         entities.push(entity as never);
       }
     }
-    const Driver = sharedDriverClass(Base, name => tenantNames.has(name));
+    const Driver = adapter.sharedDriverClass(Base, name => tenantNames.has(name));
     const layout = withTenantSchemaLayout({ ...ormOptions, entities, driver: Driver, connect: false } as Options, options.entities);
-    const orm = await MikroORM.init(layout) as unknown as SharedPostgresORM;
+    const orm = await MikroORM.init(layout) as SharedPostgresORM;
+    // MikroORM 6's `connect` option; 7 has none and never connects in init().
+    const connect = (ormOptions as { connect?: boolean }).connect ?? true;
     try {
-      return await PostgresSchemaTenancy.#afterDiscovery(orm, { options, tenantNames, sharedSchema, connect: ormOptions.connect ?? true });
+      return await PostgresSchemaTenancy.#afterDiscovery<EM>(orm, { adapter, options, tenantNames, sharedSchema, connect });
     } catch (error) {
-      releaseTenantConfig(orm.config);
+      adapter.releaseTenantConfig(orm.config);
       await orm.close(true);
       throw error;
     }
   }
 
-  static async #afterDiscovery(orm: SharedPostgresORM, init: {
-    options: ResolvedPostgresTenancyOptions; tenantNames: Set<string>; sharedSchema: string; connect: boolean;
-  }): Promise<PostgresSchemaTenancy> {
-    const { options, tenantNames, sharedSchema } = init;
+  static async #afterDiscovery<EM extends EntityManager>(orm: SharedPostgresORM, init: {
+    adapter: PgOrmAdapter; options: ResolvedPostgresTenancyOptions; tenantNames: Set<string>; sharedSchema: string; connect: boolean;
+  }): Promise<PostgresSchemaTenancy<EM>> {
+    const { adapter, options, tenantNames, sharedSchema } = init;
     const metadata = orm.getMetadata();
     const model = classifyModel(metadata, options.entities, tenantNames, sharedSchema);
     const tenantMeta = tenantEntityMetadata(metadata, options.tenantEntity, tenantNames);
     const schemas = new TenantSchemas(options.schemaPattern, model.sharedSchemas);
 
     // Side effects from here on.
-    orm.config.set('connect', init.connect);
+    orm.config.set('connect' as never, init.connect as never);
     if (init.connect) {
       await orm.connect();
     }
     // The shared ORM's schema tools see the shared schemas only, never a tenant's.
-    listTablesOnlyIn(orm.em.getPlatform().getSchemaHelper()!, () => model.sharedSchemas);
+    listTablesOnlyIn(orm.em.getPlatform().getSchemaHelper() as never, () => model.sharedSchemas);
     // The registry table is not an entity: keep schema updates of the shared ORM from dropping it. The
     // per-tenant entities name no schema after discovery: keep the shared ORM from creating their tables.
     const generator = orm.config.get('schemaGenerator');
     const skipTables = [...(generator.skipTables ?? []), ...model.tenantTables, options.registryTable, `${sharedSchema}.${options.registryTable}`];
     orm.config.set('schemaGenerator', { ...generator, skipTables });
     (orm.schema as unknown as { options: object }).options = orm.config.get('schemaGenerator');
-    const config = deriveTenantConfig(orm.config, {
+    const config = adapter.deriveTenantConfig(orm.config, {
       // A tenant's schema tools leave the shared tables alone (its listing sees its own schema only).
       schemaGenerator: { ...generator, skipTables: [...(generator.skipTables ?? []), ...model.sharedQualifiedTables] },
       migrations: options.migrations ? { ...orm.config.get('migrations'), ...tenantMigrationsConfig(options.migrations) } : orm.config.get('migrations'),
     });
-    // The shared driver's connection object stays the same across reconnects (its knex instance does not).
-    const sharedConnection = orm.em.getConnection();
-    const sharedKnex = () => sharedConnection.getKnex();
+    const shared = adapter.sharedPool(orm);
     const source = options.migrations
-      ? migrationsSource(options.migrations, (schema, record) => createTenantEntityManager(config, metadata, orm.em.getEventManager(), {
-        tenantId: '(build)', schema, searchPath: tenantSearchPath(schema, sharedSchema), sharedKnex, record,
+      ? migrationsSource(adapter, options.migrations, (schema, record) => adapter.createTenantEntityManager(config, metadata, orm.em.getEventManager(), {
+        tenantId: '(build)', schema, searchPath: tenantSearchPath(schema, sharedSchema), shared, record,
       }))
-      : await entitiesSource(schema => createTenantEntityManager(config, metadata, orm.em.getEventManager(), { schema, sqlKnex: sharedKnex }));
+      : await entitiesSource(adapter, schema => adapter.createTenantEntityManager(config, metadata, orm.em.getEventManager(), { schema, shared }));
     const platform = orm.em.getPlatform();
     const registry = new SchemaTenantRegistry(() => orm.em.getConnection() as unknown as RegistryConnection, (sql, params) => platform.formatQuery(sql, params as unknown[]),
       sharedSchema, options.registryTable);
@@ -162,8 +162,8 @@ export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, 
     // Inside tenant scopes MikroORM's contexts resolve the shared ORM's name to the tenant (core's run()).
     resolveTenantTransactionsInContext(orm.config, orm.em.name);
     followTenantContext(orm.em);
-    const strategy = new PostgresSchemaStrategy({ orm, config, schemas, sharedSchema, registry, source, sharedKnex });
-    const tenancy = new PostgresSchemaTenancy({ orm, config, options, schemas, sharedSchema, registry, source, tenantMeta, strategy });
+    const strategy = new PostgresSchemaStrategy({ orm, adapter, config, schemas, sharedSchema, registry, source, shared });
+    const tenancy = new PostgresSchemaTenancy<EM>({ orm, adapter, config, options, schemas, sharedSchema, registry, source, tenantMeta, strategy });
     if (options.tenantEntity) {
       orm.em.getEventManager().registerSubscriber(new TenantDeletionSubscriber({
         entity: options.tenantEntity,
@@ -178,7 +178,7 @@ export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, 
         },
         warn: message => options.warn(message, 'MIKRO_TENANT_DELETION'),
         deleteTenant: async id => { await tenancy.deleteTenant(id); },
-        transactions: knexTransactions,
+        transactions: adapter.transactions,
       }));
     }
     return tenancy;

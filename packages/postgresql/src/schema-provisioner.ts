@@ -1,5 +1,5 @@
 import { TenantError, isTenantError, type TenantRecord } from '@mikro-tenant/core';
-import { quoteIdentifier } from './mikro-orm-6/search-path.js';
+import { quoteIdentifier } from './identifiers.js';
 import type { SchemaTenantRegistry } from './schema-registry.js';
 import type { TenantSchemaSource } from './tenant-schema.js';
 import type { TenantSchemas } from './tenant-schemas.js';

@@ -1,5 +1,5 @@
 import type { TenantPage, TenantRecord, TenantRegistration, TenantRegistry } from '@mikro-tenant/core';
-import { quoteIdentifier } from './mikro-orm-6/search-path.js';
+import { quoteIdentifier } from './identifiers.js';
 
 /** What the registry needs of a connection: MikroORM's `Connection.execute()`, and its inline formatting. */
 export interface RegistryConnection {

@@ -1,5 +1,6 @@
 import { ReferenceKind, Utils, type EntityMetadata, type EntityName, type MetadataStorage, type Options } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
+import { allMetadata, metadataByName } from './entity-metadata.js';
 
 /** How the discovered model splits between the tenant schemas and the shared side. */
 export interface TenantModel {
@@ -71,12 +72,12 @@ export function withTenantSchemaLayout(options: Options, tenantEntities: readonl
 export function classifyModel(metadata: MetadataStorage, tenantEntities: readonly EntityName<any>[], tenantNames: Set<string>, sharedSchema: string): TenantModel {
   for (const entity of tenantEntities) {
     const name = Utils.className(entity);
-    if (!metadata.has(name)) {
+    if (!metadataByName(metadata, name)) {
       throw TenantError.invalidOption('tenancy.entities', `${name} was not discovered by MikroORM`);
     }
     tenantNames.add(name);
   }
-  const all = Object.values(metadata.getAll()) as EntityMetadata[];
+  const all = allMetadata(metadata);
   const tenantRoots = new Set(all.filter(m => tenantNames.has(m.className)).map(m => m.root.className));
   for (const meta of all) {
     if (tenantRoots.has(meta.root.className)) {
@@ -104,7 +105,7 @@ export function classifyModel(metadata: MetadataStorage, tenantEntities: readonl
           `${meta.className} shares a table or hierarchy with per-tenant entities: list it in tenancy.entities too`);
       }
       for (const prop of meta.relations) {
-        if (!tenantNames.has(prop.type) && metadata.has(prop.type)) {
+        if (!tenantNames.has(prop.type) && metadataByName(metadata, prop.type)) {
           prop.createForeignKeyConstraint = false;
         }
       }
@@ -119,6 +120,17 @@ export function classifyModel(metadata: MetadataStorage, tenantEntities: readonl
   for (const meta of all) {
     if (tenantNames.has(meta.className)) {
       meta.schema = undefined;
+    }
+  }
+  // MikroORM 7 may hold a relation's target as an object of its own (`prop.targetMeta`), which its joins
+  // read the schema from: it takes the schema decided above.
+  for (const meta of all) {
+    for (const prop of Object.values(meta.properties)) {
+      const target = prop.targetMeta;
+      const decided = target && metadataByName(metadata, target.className);
+      if (target && decided && decided !== target) {
+        target.schema = decided.schema;
+      }
     }
   }
   const tables = (filter: (m: EntityMetadata) => boolean) => all.filter(m => !m.embeddable && !m.virtual && m.tableName && filter(m)).map(m => m.tableName);

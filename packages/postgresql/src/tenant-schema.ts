@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import type { MigrationsOptions } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
-import type { TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
-import { quoteIdentifier } from './mikro-orm-6/search-path.js';
-import { migrationsTableSql, missingTablesSql, recordMigrations, tenantMigrator, tenantTablesSql } from './mikro-orm-6/tenant-schema-tools.js';
+import type { EntityManager } from '@mikro-orm/core';
+import { quoteIdentifier } from './identifiers.js';
+import { migrationsTableSql } from './migrations-table.js';
+import type { PgOrmAdapter } from './orm-adapter.js';
 import type { TenantMigrationsOptions } from './options.js';
 
 /** What {@link TenantSchemaSource.apply} did. */
@@ -30,9 +31,9 @@ export interface TenantSchemaSource {
   /** The SQL of a new tenant (built on first use, then kept). */
   template(): Promise<ProvisionTemplate>;
   /** Brings an existing tenant's schema up to date (one transaction). */
-  apply(em: TenantEntityManager): Promise<SchemaApplyResult>;
+  apply(em: EntityManager): Promise<SchemaApplyResult>;
   /** What {@link apply} would still do, writing nothing. */
-  pending(em: TenantEntityManager): Promise<string[]>;
+  pending(em: EntityManager): Promise<string[]>;
 }
 
 /** Stands for the tenant's schema in a template; never a name users or MikroORM write. */
@@ -51,8 +52,8 @@ export function tenantMigrationsConfig(options: TenantMigrationsOptions): Migrat
  * MikroORM's Migrator, bound to their schema.
  * @param recorder a tenant EntityManager bound to `schema`, reporting each statement to `record`
  */
-export function migrationsSource(options: TenantMigrationsOptions,
-  recorder: (schema: string, record: (sql: string) => void) => TenantEntityManager): TenantSchemaSource {
+export function migrationsSource(orm: PgOrmAdapter, options: TenantMigrationsOptions,
+  recorder: (schema: string, record: (sql: string) => void) => EntityManager): TenantSchemaSource {
   const table = options.tableName ?? 'mikro_orm_migrations';
   let template: Promise<ProvisionTemplate> | undefined;
   return {
@@ -67,7 +68,7 @@ export function migrationsSource(options: TenantMigrationsOptions,
             statements.push(sql);
           }
         });
-        const { executed } = await recordMigrations(em, scratch, table, recording);
+        const { executed } = await orm.recordMigrations(em, scratch, table, recording);
         const body = [
           ...statements.map(sql => sql.trim().replace(/;+$/, '').replaceAll(quoteIdentifier(scratch), quoteIdentifier(PLACEHOLDER))).filter(Boolean),
           migrationsTableSql(PLACEHOLDER, table),
@@ -81,16 +82,16 @@ export function migrationsSource(options: TenantMigrationsOptions,
     },
     async apply(em) {
       try {
-        const migrator = tenantMigrator(em);
-        const executed = (await migrator.up()).map(m => m.name);
-        const all = await migrator.getExecutedMigrations();
-        return { executed, version: all.at(-1)?.name ?? null };
+        const migrator = orm.migrator(em);
+        const executed = await migrator.up();
+        const all = await migrator.executed();
+        return { executed, version: all.at(-1) ?? null };
       } catch (error) {
-        throw TenantError.migrationFailed(em.tenantId ?? '?', error);
+        throw TenantError.migrationFailed(orm.tenantIdOf(em) ?? '?', error);
       }
     },
     async pending(em) {
-      return (await tenantMigrator(em).getPendingMigrations()).map(m => m.name);
+      return orm.migrator(em).pending();
     },
   };
 }
@@ -100,28 +101,28 @@ export function migrationsSource(options: TenantMigrationsOptions,
  * one the DDL it lacks (a schema diff of that tenant's schema: use migrations beyond prototypes).
  * @param ddlEm makes a tenant EntityManager that builds SQL for a schema, running none
  */
-export async function entitiesSource(ddlEm: (schema: string) => TenantEntityManager): Promise<TenantSchemaSource> {
-  const ddl = await tenantTablesSql(ddlEm(PLACEHOLDER), PLACEHOLDER);
+export async function entitiesSource(orm: PgOrmAdapter, ddlEm: (schema: string) => EntityManager): Promise<TenantSchemaSource> {
+  const ddl = await orm.tenantTablesSql(ddlEm(PLACEHOLDER), PLACEHOLDER);
   const version = `schema:${createHash('sha256').update(ddl).digest('hex').slice(0, 16)}`;
   const template: ProvisionTemplate = { version, build: schema => ddl.replaceAll(quoteIdentifier(PLACEHOLDER), quoteIdentifier(schema)) };
-  const schemaOf = (em: TenantEntityManager) => em.getDriver().config.get('schema')!;
+  const schemaOf = (em: EntityManager) => orm.schemaOf(em);
   return {
     kind: 'entities',
     template: async () => template,
     async apply(em) {
       try {
-        const missing = await missingTablesSql(em, schemaOf(em));
+        const missing = await orm.missingTablesSql(em, schemaOf(em));
         if (missing) {
           const connection = em.getConnection();
           await connection.transactional(trx => connection.execute(missing, [], 'run', trx));
         }
         return { executed: missing ? ['schema'] : [], version };
       } catch (error) {
-        throw TenantError.migrationFailed(em.tenantId ?? '?', error);
+        throw TenantError.migrationFailed(orm.tenantIdOf(em) ?? '?', error);
       }
     },
     async pending(em) {
-      return (await missingTablesSql(em, schemaOf(em))) ? ['schema'] : [];
+      return (await orm.missingTablesSql(em, schemaOf(em))) ? ['schema'] : [];
     },
   };
 }

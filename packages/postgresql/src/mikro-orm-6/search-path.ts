@@ -44,16 +44,6 @@ const ORIGINAL_ACQUIRE = Symbol('mikro-tenant.acquireConnection');
 const FULL_ROLLBACK = /^\s*rollback\s*;?\s*$/i;
 const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
 
-/** Quotes an identifier for SQL (schema names are validated before they get here; quoting is the second wall). */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** The `search_path` of a tenant: its schema first, then the shared schema. */
-export function tenantSearchPath(schema: string, sharedSchema: string): string {
-  return schema === sharedSchema ? quoteIdentifier(schema) : `${quoteIdentifier(schema)}, ${quoteIdentifier(sharedSchema)}`;
-}
-
 function setStatement(path: string): string {
   return path === DEFAULT ? 'reset search_path' : `set search_path to ${path}`;
 }

@@ -23,7 +23,7 @@
 import { Configuration, NullCacheAdapter, type CacheAdapter, type Constructor, type EntityManager, type MigrationsOptions, type Options } from '@mikro-orm/core';
 import type { AbstractSqlPlatform } from '@mikro-orm/knex';
 import { TenantError, TenantResultCaches } from '@mikro-tenant/core';
-import { listTablesOnlyIn } from './table-listing.js';
+import { listTablesOnlyIn } from '../table-listing.js';
 
 /** What a tenancy decides for its tenant configuration; everything else comes from the shared ORM. */
 export interface TenantConfigInput {

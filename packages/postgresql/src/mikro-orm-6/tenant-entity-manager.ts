@@ -6,10 +6,10 @@
  */
 import { TransactionContext, type Configuration, type ConnectionType, type EventManager, type MetadataStorage } from '@mikro-orm/core';
 import { SqlEntityManager } from '@mikro-orm/knex';
-import type { Knex } from 'knex';
 import { currentTenantScope, requireTenantScope } from '@mikro-tenant/core';
 import { bindTenantConfig, deriveTenantConfig as deriveConfig, setTenantDriver, type TenantConfigInput } from './tenant-config.js';
-import type { TenantSchemaBinding } from './tenant-pg-connection.js';
+import type { SqlOnlyBinding, TenantSchemaBinding } from '../orm-adapter.js';
+import { TENANT_CONTEXT_ENTITY_MANAGER, TENANT_ENTITY_MANAGER } from '../tenant-entity-manager.js';
 import { TenantPgDriver } from './tenant-pg-driver.js';
 
 /** An EntityManager of one tenant (an instance of the app's `entityManager` class); forks keep the tenant. */
@@ -29,7 +29,6 @@ type EntityManagerArgs = [config: Configuration, driver: TenantPgDriver, metadat
 type TenantEntityManagerClass = new (...args: EntityManagerArgs) => TenantEntityManager;
 type SqlEntityManagerClass = new (...args: any[]) => SqlEntityManager<any>;
 
-const TENANT_EM = Symbol.for('mikro-tenant.entityManager');
 const tenantClasses = new WeakMap<SqlEntityManagerClass, { em: TenantEntityManagerClass; context: TenantEntityManagerClass }>();
 const contextClassOf = new WeakMap<TenantEntityManagerClass, TenantEntityManagerClass>();
 
@@ -43,13 +42,11 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
     return classes;
   }
   class TenantEm extends Base {
-    declare readonly [TENANT_EM]: true;
-
     get tenantId(): string | undefined {
       return (this.getDriver() as TenantPgDriver).getConnection().binding?.tenantId;
     }
   }
-  Object.defineProperty(TenantEm.prototype, TENANT_EM, { value: true });
+  Object.defineProperty(TenantEm.prototype, TENANT_ENTITY_MANAGER, { value: true });
 
   class TenantContextEm extends TenantEm {
     /** False while MikroORM's constructor runs (it resolves the context to build its helpers). */
@@ -101,6 +98,7 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
       return currentTenantScope() ? this.getContext().getConnection(type) : super.getConnection(type);
     }
   }
+  Object.defineProperty(TenantContextEm.prototype, TENANT_CONTEXT_ENTITY_MANAGER, { value: true });
   classes = { em: TenantEm as unknown as TenantEntityManagerClass, context: TenantContextEm as unknown as TenantEntityManagerClass };
   tenantClasses.set(Base, classes);
   contextClassOf.set(classes.em, classes.context);
@@ -108,20 +106,6 @@ function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManag
 }
 
 const defaultClasses = tenantEntityManagerClasses();
-
-/** Tenant EntityManager class over MikroORM's `SqlEntityManager`; `instanceof` is true for every tenant EntityManager, whatever its app class. */
-export const TenantEntityManager = defaultClasses.em;
-Object.defineProperty(TenantEntityManager, Symbol.hasInstance, {
-  // Subclasses inherit this static: they keep the ordinary prototype check.
-  value(this: unknown, value: unknown): boolean {
-    return this === TenantEntityManager
-      ? typeof value === 'object' && value !== null && TENANT_EM in value
-      : Function.prototype[Symbol.hasInstance].call(this, value);
-  },
-});
-
-/** The context-resolving EntityManager class over MikroORM's `SqlEntityManager` (see `tenancy.em`). */
-export const TenantContextEntityManager = defaultClasses.context;
 
 /**
  * Creates the context-resolving EntityManager (bound to no tenant; its own driver refuses to query).
@@ -131,23 +115,15 @@ export function createContextEntityManager(
   tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager, assertUsable?: () => void,
 ): TenantContextEntityManager {
   const driver = createTenantDriver(tenancyConfig, metadata);
-  const ContextClass = contextClassOf.get(tenancyConfig.get('entityManager') as unknown as TenantEntityManagerClass) ?? TenantContextEntityManager;
+  const ContextClass = contextClassOf.get(tenancyConfig.get('entityManager') as unknown as TenantEntityManagerClass) ?? defaultClasses.context;
   const em = new ContextClass(driver.config, driver, metadata, true, eventManager) as TenantContextEntityManager;
   (em as { assertUsable?: () => void }).assertUsable = assertUsable;
   return em;
 }
 
-/** What an EntityManager that only builds SQL (DDL for a schema) needs. */
-export interface SqlOnlyBinding {
-  /** The schema it builds SQL for. */
-  readonly schema: string;
-  /** The knex instance that builds the SQL. */
-  readonly sqlKnex: () => Knex;
-}
-
 /**
  * Creates a tenant's driver and its root EntityManager. With a {@link SqlOnlyBinding} it builds SQL for a
- * schema with `sqlKnex` and runs none (the tenancy's schema tools for DDL).
+ * schema with the shared knex and runs none (the tenancy's schema tools for DDL).
  */
 export function createTenantEntityManager(
   tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager, binding: TenantSchemaBinding | SqlOnlyBinding,
@@ -155,7 +131,7 @@ export function createTenantEntityManager(
   const bound = 'tenantId' in binding ? binding : undefined;
   const driver = createTenantDriver(tenancyConfig, metadata, binding);
   if (!bound) {
-    driver.getConnection().buildSqlOnly((binding as SqlOnlyBinding).sqlKnex);
+    driver.getConnection().buildSqlOnly(binding.shared);
   }
   const EntityManagerClass = driver.config.get('entityManager') as unknown as TenantEntityManagerClass;
   const em = new EntityManagerClass(driver.config, driver, metadata, false, eventManager);

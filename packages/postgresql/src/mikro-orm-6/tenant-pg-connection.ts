@@ -1,25 +1,8 @@
 import type { Knex } from 'knex';
 import { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { TenantError } from '@mikro-tenant/core';
+import type { SharedPool, TenantSchemaBinding } from '../orm-adapter.js';
 import { clientWithSearchPath } from './search-path.js';
-
-/** What binds a connection to one tenant's schema on the shared pool. */
-export interface TenantSchemaBinding {
-  /** Canonical tenant id. */
-  readonly tenantId: string;
-  /** The tenant's schema (unquoted). */
-  readonly schema: string;
-  /** `search_path` of the tenant's statements (quoted identifiers). */
-  readonly searchPath: string;
-  /** The shared ORM's knex instance now (it changes when the shared ORM reconnects). */
-  readonly sharedKnex: () => Knex;
-  /** Called on every statement, so the pool can keep its LRU order. */
-  readonly touch?: () => void;
-  /** Receives each statement, values inline, before it runs (to record what migrations do). */
-  readonly record?: (sql: string) => void;
-  /** Called before every statement: throws `ERR_TENANT_DELETED` once the tenant was deleted, `ERR_TENANCY_CLOSED` once the tenancy closed. */
-  readonly assertUsable?: () => void;
-}
 
 type KnexInstance = Knex & { context: { client: Knex.Client; userParams: object }; _events: object; _eventsCount: number };
 
@@ -67,13 +50,13 @@ export class TenantPgConnection extends PostgreSqlConnection {
   }
 
   /** Lets an unbound connection build SQL with the shared knex (the schema generator's DDL), never run it. */
-  buildSqlOnly(sharedKnex: () => Knex): void {
-    this.#sqlOnly = sharedKnex;
+  buildSqlOnly(shared: SharedPool): void {
+    this.#sqlOnly = shared as () => Knex;
   }
 
   override createKnex(): void {
     this.#assertUsable();
-    const root = this.#binding!.sharedKnex();
+    const root = (this.#binding!.shared as () => Knex)();
     if (root !== this.#root || !this.client) {
       this.#root = root;
       this.client = tenantKnex(root, this.#binding!.searchPath);
@@ -91,7 +74,7 @@ export class TenantPgConnection extends PostgreSqlConnection {
     }
     this.#assertUsable();
     // The shared ORM may have reconnected since (a new pool): follow it.
-    if (!this.client || this.#binding!.sharedKnex() !== this.#root) {
+    if (!this.client || (this.#binding!.shared as () => Knex)() !== this.#root) {
       this.createKnex();
     }
     return this.client;
@@ -100,7 +83,6 @@ export class TenantPgConnection extends PostgreSqlConnection {
   override async execute<T>(...args: Parameters<PostgreSqlConnection['execute']>): Promise<T> {
     this.#assertUsable();
     const binding = this.#binding!;
-    binding.touch?.();
     if (binding.record) {
       const [query, params = []] = args;
       const { sql, bindings } = typeof query === 'string' ? { sql: query, bindings: params } : query.toSQL();

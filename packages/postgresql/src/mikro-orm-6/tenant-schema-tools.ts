@@ -8,14 +8,9 @@
 import type { Transaction } from '@mikro-orm/core';
 import { SqlSchemaGenerator } from '@mikro-orm/knex';
 import { Migrator } from '@mikro-orm/migrations';
-import { quoteIdentifier } from './search-path.js';
+import { quoteIdentifier } from '../identifiers.js';
+import { migrationsTableSql } from '../migrations-table.js';
 import type { TenantEntityManager } from './tenant-entity-manager.js';
-
-/** DDL of MikroORM's migrations table (as its Migrator creates it), in `schema`. */
-export function migrationsTableSql(schema: string, table: string): string {
-  return `create table if not exists ${quoteIdentifier(schema)}.${quoteIdentifier(table)} `
-    + '("id" serial primary key, "name" varchar(255), "executed_at" timestamptz default current_timestamp)';
-}
 
 interface MigratorInternals {
   schemaGenerator: { ensureDatabase(): Promise<boolean> };

@@ -1,5 +1,5 @@
 /**
- * MikroORM 6's schema tools read the database's table list (`getListTablesSQL()`: every table of every
+ * MikroORM's schema tools (6 and 7) read the database's table list (`getListTablesSQL()`: every table of every
  * schema) before diffing. For the shared ORM that list would hold every tenant's tables, and a table it
  * does not know there (a tenant's migrations table, say) made `orm.schema.updateSchema()` drop that
  * tenant's schema. Each schema helper here lists only the schemas its side owns: the shared ORM's the

@@ -11,8 +11,13 @@
  * @module
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/knex';
 import { currentTenantScope } from '@mikro-tenant/core';
+
+/** The two methods of MikroORM's `SqlEntityManager` (either major) that take the global EntityManager's own driver. */
+interface SqlEntityManager extends EntityManager {
+  createQueryBuilder(...args: unknown[]): unknown;
+  execute(...args: unknown[]): unknown;
+}
 
 /** The EntityManager standing in for `em` in a tenant scope (a tenant's: its name differs), if any. */
 function tenantStandIn(em: EntityManager): SqlEntityManager | undefined {
@@ -27,20 +32,21 @@ function tenantStandIn(em: EntityManager): SqlEntityManager | undefined {
  * Makes `createQueryBuilder()`/`qb()` and `execute()` of the shared ORM's global EntityManager use the
  * tenant's EntityManager inside a tenant scope, like every other method of it.
  */
-export function followTenantContext(em: SqlEntityManager): void {
+export function followTenantContext(global: EntityManager): void {
+  const em = global as SqlEntityManager;
   const createQueryBuilder = em.createQueryBuilder;
   const execute = em.execute;
   Object.defineProperties(em, {
     createQueryBuilder: {
       configurable: true,
-      value(this: SqlEntityManager, ...args: Parameters<SqlEntityManager['createQueryBuilder']>) {
+      value(this: SqlEntityManager, ...args: unknown[]) {
         const tenant = tenantStandIn(this);
         return tenant ? tenant.createQueryBuilder(...args) : createQueryBuilder.apply(this, args);
       },
     },
     execute: {
       configurable: true,
-      value(this: SqlEntityManager, ...args: Parameters<SqlEntityManager['execute']>) {
+      value(this: SqlEntityManager, ...args: unknown[]) {
         const tenant = tenantStandIn(this);
         return tenant ? tenant.execute(...args) : execute.apply(this, args);
       },
