@@ -1,7 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlDriver, SqlEntityManager } from '@mikro-orm/knex';
 import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
-import { RowTenancy } from '@mikro-tenant/row';
+import type { RowTenancy } from '@mikro-tenant/row';
 import { SqliteTenancy, type Tenancy, type TenancyRegistry } from '@mikro-tenant/sqlite';
 import { appRoleUrl, startEmbeddedPostgres } from './postgres-server.js';
 import { postgresRowTenancyConfig, postgresTenancyConfig, sqliteRowTenancyConfig, tenancyConfig } from './tenancy-config.js';
@@ -60,7 +60,7 @@ export async function openTenancy(options: { strategy: Strategy; dataDir: string
   }
   if (options.strategy === 'sqlite-row') {
     const config = sqliteRowTenancyConfig(options.dataDir, options.maxOpen);
-    const tenancy = await RowTenancy.init(config);
+    const tenancy = await (await rowTenancyClass()).init(config);
     return { tenancy: tenancy as unknown as NotesTenancy, database: `SQLite file ${config.dbName}`, close: () => tenancy.close() };
   }
   const server = options.databaseUrl ? undefined : await startEmbeddedPostgres(options.dataDir, Number(process.env.PGPORT ?? 54321));
@@ -69,7 +69,8 @@ export async function openTenancy(options: { strategy: Strategy; dataDir: string
     const tenancy = options.strategy === 'pg-row'
       ? await openRowTenancy(await appRoleUrl(url), options.maxOpen)
       : await PostgresSchemaTenancy.init(postgresTenancyConfig(url, options.maxOpen));
-    const [{ version }] = await tenancy.orm.em.getConnection().execute<[{ version: string }]>("select split_part(current_setting('server_version'), ' ', 1) as version");
+    const connection = tenancy.orm.em.getConnection() as unknown as { execute<T>(sql: string): Promise<T> };
+    const [{ version }] = await connection.execute<[{ version: string }]>("select split_part(current_setting('server_version'), ' ', 1) as version");
     const address = server?.address ?? `${new URL(url).hostname}:${new URL(url).port || 5432}`;
     return {
       tenancy: tenancy as unknown as NotesTenancy,
@@ -90,7 +91,7 @@ export async function openTenancy(options: { strategy: Strategy; dataDir: string
  * level security forced on the notes table (the policies are the tenancy's own SQL).
  */
 async function openRowTenancy(url: string, maxOpen?: number): Promise<RowTenancy> {
-  const tenancy = await RowTenancy.init(postgresRowTenancyConfig(url, maxOpen));
+  const tenancy = await (await rowTenancyClass()).init(postgresRowTenancyConfig(url, maxOpen));
   try {
     await tenancy.orm.schema.updateSchema();
     await tenancy.applyRowSecurity();
@@ -99,4 +100,12 @@ async function openRowTenancy(url: string, maxOpen?: number): Promise<RowTenancy
     await tenancy.close();
     throw error;
   }
+}
+
+/**
+ * `RowTenancy`, loaded only for the row strategies: @mikro-tenant/row runs on MikroORM 6.6 only so far, and
+ * the other strategies run on 6.6 and 7.
+ */
+async function rowTenancyClass(): Promise<typeof RowTenancy> {
+  return (await import('@mikro-tenant/row')).RowTenancy;
 }

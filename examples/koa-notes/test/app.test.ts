@@ -10,6 +10,7 @@ import { tempDir } from '../../../test/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres/helpers.js';
 import { pgServer } from '../../../test/postgres/server.js';
 import pg from 'pg';
+import { ormMajor } from '../../../test/orm-major.js';
 
 /** Drops a role the app created on the test server (roles outlive databases). */
 async function dropRole(role: string): Promise<void> {
@@ -46,18 +47,26 @@ for (const strategy of ['sqlite', 'pg-schema', 'sqlite-row', 'pg-row'] as const 
 
   beforeEach(async function () {
     this.timeout(60_000);
+    if (strategy.endsWith('-row') && ormMajor() !== 6) {
+      // @mikro-tenant/row runs on MikroORM 6.6 only so far (README, install).
+      this.skip();
+    }
     ({ dir, cleanup } = tempDir('mt-notes'));
     db = strategy.startsWith('pg-') ? await createTestDatabase('notes') : undefined;
     notes = await createApp({ strategy, databaseUrl: db?.url, dataDir: dir, admin: { username: 'root', password: 'root password' } });
   });
 
   afterEach(async () => {
-    await notes.close();
+    await notes?.close();
     await db?.drop();
     if (db && strategy === 'pg-row') {
       await dropRole(`${db.name}_app`);
     }
-    cleanup();
+    cleanup?.();
+    // A skipped test (a row strategy on MikroORM 7) made none of them: nothing to close twice.
+    notes = undefined as unknown as NotesApp;
+    db = undefined;
+    cleanup = undefined as unknown as () => void;
   });
 
   /** The tenant files (SQLite) or schemas (PostgreSQL): what must not change when a request is refused. */
