@@ -1,8 +1,9 @@
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { SqliteTenancyConfig } from '@mikro-tenant/sqlite';
 import type { PostgresTenancyConfig } from '@mikro-tenant/postgresql';
 import type { RowTenancyConfig } from '@mikro-tenant/row';
-import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
+import type { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Note, Session, User } from './entities.js';
 
@@ -41,7 +42,9 @@ export function postgresTenancyConfig(clientUrl: string, maxOpen = 1000): Postgr
 /** The row strategy on SQLite: one file, every user's notes in one table with a tenant column. */
 export function sqliteRowTenancyConfig(dataDir: string, maxOpen = 1000): RowTenancyConfig & { dbName: string } {
   return {
-    driver: BetterSqliteDriver,
+    // Loaded on use: MikroORM 6's SQLite driver, which the row strategy (6.6 only so far) needs; the example's
+    // other strategies also run on MikroORM 7, where this package does not exist.
+    driver: (createRequire(import.meta.url)('@mikro-orm/better-sqlite') as { BetterSqliteDriver: typeof BetterSqliteDriver }).BetterSqliteDriver,
     dbName: join(resolve(dataDir), 'notes-row.sqlite3'),
     entities: [User, Session],
     allowGlobalContext: false,
