@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlDriver, SqlEntityManager } from '@mikro-orm/knex';
 import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
@@ -107,5 +108,7 @@ async function openRowTenancy(url: string, maxOpen?: number): Promise<RowTenancy
  * the other strategies run on 6.6 and 7.
  */
 async function rowTenancyClass(): Promise<typeof RowTenancy> {
-  return (await import('@mikro-tenant/row')).RowTenancy;
+  // require(), not import(): where this file is compiled to CommonJS (tsx under mocha), import() would load a
+  // second copy of @mikro-tenant/core, whose errors the Koa adapter would not know.
+  return (createRequire(import.meta.url)('@mikro-tenant/row') as { RowTenancy: typeof RowTenancy }).RowTenancy;
 }
