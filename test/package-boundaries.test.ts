@@ -51,8 +51,8 @@ const ALLOWED_IMPORTERS: Record<string, string[]> = {
   'better-sqlite3': [
     ...MIKRO_ORM_6_HOMES,
     'packages/sqlite/src/template-cache.ts',
-    'packages/sqlite/src/cli/sqlite-copy.ts',
-    'packages/sqlite/src/cli/restore.ts',
+    'packages/sqlite/src/admin/sqlite-copy.ts',
+    'packages/sqlite/src/admin/sqlite-restore.ts',
   ],
 };
 
@@ -70,6 +70,14 @@ describe('package boundaries', () => {
   it('core imports nothing of MikroORM but its public @mikro-orm/core API', () => {
     const imports = sourceFiles('core').flatMap(file => importedPackages(readFileSync(join(ROOT, 'packages', 'core', file), 'utf8')));
     expect([...new Set(imports)]).to.deep.equal(['@mikro-orm/core']);
+  });
+
+  it('the CLI and the Koa adapter depend on the contract in core only, never on a strategy package', () => {
+    for (const pkg of ['cli', 'koa']) {
+      const imports = new Set(sourceFiles(pkg).flatMap(file => importedPackages(readFileSync(join(ROOT, 'packages', pkg, file), 'utf8'))));
+      expect([...imports].filter(name => name.startsWith('@mikro-tenant/') || name.startsWith('@mikro-orm/') && name !== '@mikro-orm/core'
+        || name === 'knex' || name === 'better-sqlite3' || name === 'pg'), pkg).to.deep.equal(['@mikro-tenant/core']);
+    }
   });
 
   for (const pkg of PACKAGES) {

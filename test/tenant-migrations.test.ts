@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { Migration, Migrator } from '@mikro-orm/migrations';
 import { SqliteTenancy, TenantError } from '@mikro-tenant/sqlite';
 import { ListedMigrationRunner, listedMigrations } from '../packages/sqlite/dist/mikro-orm-6/migration-runner.js';
-import { migrateOneTenant } from '../packages/sqlite/dist/cli/migrate-tenant.js';
+import { migrateOneTenant } from '../packages/cli/dist/migrate-tenant.js';
 import { Note, Tag, User } from './fixtures/entities.js';
 import { Migration002NoteIndex, Migration003Broken, baseMigrations, brokenMigrations, twoMigrations } from './fixtures/migrations.js';
 import { makeTenancy, tempDir } from './helpers.js';

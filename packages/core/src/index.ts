@@ -26,3 +26,5 @@ export {
 } from './tenant-request-context.js';
 export type { ContextTenantScope } from './tenant-request-context.js';
 export { closestName } from './closest-name.js';
+export { runAsCliTenant } from './cli-tenant.js';
+export type { AdminTenancy, AdminReconcileReport, TenancyAdmin, TenancyCliEntry, TenantBackup } from './tenancy-admin.js';

@@ -25,6 +25,16 @@ export const TENANT_ERROR_STATUS: Readonly<Record<HttpErrorCode, number>> = Obje
   ERR_TENANT_MIGRATION_FAILED: 503,
   ERR_TENANT_EVICTED: 503,
   ERR_TENANCY_CLOSED: 503,
+  // Admin errors (the CLI's): a request never causes them, so they are server errors if one does.
+  ERR_TENANT_FILE_MISSING: 500,
+  ERR_TENANT_SCHEMA_MISSING: 500,
+  ERR_TENANT_FOLDER_UNUSABLE: 500,
+  ERR_BACKUP_EXISTS: 500,
+  ERR_INVALID_BACKUP: 500,
+  ERR_BACKUP_TOOL_MISSING: 500,
+  ERR_BACKUP_FAILED: 500,
+  ERR_RESTORE_FAILED: 500,
+  ERR_NOT_SUPPORTED: 500,
 });
 
 /** The JSON body of an error answer: `{ error: { code, message } }`. */

@@ -3,6 +3,7 @@ import {
   AbstractTenancy, DeferredTenantRegistry, TenantDeletionSubscriber, TenantError, resolveTenantTransactionsInContext,
   type TenancyStats,
 } from '@mikro-tenant/core';
+import { PostgresAdmin } from './admin/postgres-admin.js';
 import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js';
 import { followTenantContext } from './mikro-orm-6/global-entity-manager.js';
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
@@ -59,6 +60,8 @@ export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, 
   readonly options: ResolvedPostgresTenancyOptions;
   /** How tenant schemas get their tables (migrations or entity metadata). */
   readonly schema: TenantSchemaSource;
+  readonly #registry: SchemaTenantRegistry;
+  #admin?: PostgresAdmin;
 
   private constructor(init: Init) {
     super({
@@ -77,6 +80,16 @@ export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, 
     this.schemas = init.schemas;
     this.sharedSchema = init.sharedSchema;
     this.schema = init.source;
+    this.#registry = init.registry;
+  }
+
+  /**
+   * The strategy's admin operations, for tools such as the `mikro-tenant` CLI (`@mikro-tenant/cli`):
+   * tenant schemas, migrations without the registry, backups (`pg_dump`) and restores. Not needed by apps.
+   */
+  admin(): PostgresAdmin {
+    this.#admin ??= new PostgresAdmin(this, this.#registry);
+    return this.#admin;
   }
 
   /**

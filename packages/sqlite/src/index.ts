@@ -11,7 +11,6 @@ export type { TenantMigrationsOptions, TenantSchemaSource, SchemaApplyResult } f
 export { TenantSqliteDriver, TenantSqliteConnection } from './mikro-orm-bridge.js';
 export { TenantEntityManager, TenantContextEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
 export type { TenantBinding } from './mikro-orm-bridge.js';
-export { runAsCliTenant } from './cli-tenant.js';
-export { runCli } from './cli/program.js';
-export type { CliIo } from './cli/io.js';
+export type { SqliteAdmin } from './admin/sqlite-admin.js';
+export { sqliteTenancyCli as tenancyCli } from './admin/sqlite-cli.js';
 export * from '@mikro-tenant/core';

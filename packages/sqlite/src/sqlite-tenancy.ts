@@ -18,7 +18,8 @@ import { sharedDatabaseFile } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { SqliteStrategy } from './sqlite-strategy.js';
-import { registerTenancyInternals } from './tenancy-tools.js';
+import type { TenancyInternals } from './tenancy-tools.js';
+import { SqliteAdmin } from './admin/sqlite-admin.js';
 import { checkSharedFileApart, entityTenantIdRule, tenantEntityMetadata } from './init-checks.js';
 import type { ReconcileReport } from './tenant-inventory.js';
 import { TenantFiles, removeStaleTmpFiles } from './tenant-files.js';
@@ -60,6 +61,8 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
   /** How tenant databases get their schema (migrations or entity metadata). */
   readonly schema: TenantSchemaSource;
   readonly #strategy: SqliteStrategy;
+  readonly #internals: TenancyInternals;
+  #admin?: SqliteAdmin;
 
   private constructor(init: {
     orm: SharedORM; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles; strategy: SqliteStrategy;
@@ -81,11 +84,20 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
     this.files = init.files;
     this.schema = init.schema;
     this.#strategy = init.strategy;
-    registerTenancyInternals(this, {
+    this.#internals = {
       files: this.files, schema: this.schema, config: init.config, setup: init.setup, guard: init.guard,
       busy: id => this.pool.has(id) || init.strategy.provisioning.pending(id) !== undefined,
       track: fn => this.lifecycle.track(fn),
-    });
+    };
+  }
+
+  /**
+   * The strategy's admin operations, for tools such as the `mikro-tenant` CLI (`@mikro-tenant/cli`):
+   * tenant files, migrations without the registry, backups and restores. Not needed by apps.
+   */
+  admin(): SqliteAdmin {
+    this.#admin ??= new SqliteAdmin(this, this.#internals);
+    return this.#admin;
   }
 
   /**
