@@ -1,4 +1,13 @@
-// Read by the mikro-tenant CLI (`npm run tenants -- <command>`): the same options as the app.
-import { tenancyConfig } from './src/tenancy-config.js';
+// Read by the mikro-tenant CLI (`npm run tenants -- <command>`): the same options as the app, on the same
+// strategy (STRATEGY). On PostgreSQL the CLI starts no server: DATABASE_URL names the one the app serves from
+// (the app's embedded server: postgresql://postgres:postgres@127.0.0.1:54321/koa_notes while it runs).
+import { postgresTenancyConfig, tenancyConfig } from './src/tenancy-config.js';
 
-export default tenancyConfig(process.env.DATA_DIR ?? './.data');
+const postgres = process.env.STRATEGY === 'pg-schema';
+if (postgres && !process.env.DATABASE_URL) {
+  throw new Error('STRATEGY=pg-schema: set DATABASE_URL to the database the app serves from');
+}
+
+export default postgres
+  ? { strategy: 'pg-schema', ...postgresTenancyConfig(process.env.DATABASE_URL!) }
+  : tenancyConfig(process.env.DATA_DIR ?? './.data');

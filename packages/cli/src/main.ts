@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `mikro-tenant` bin: runs the command line and exits with its code (see CLI.md).
+ * The `mikro-tenant` bin: runs the command line and exits with its code (see this package's README).
  * @module
  */
 import { runCli } from './program.js';
