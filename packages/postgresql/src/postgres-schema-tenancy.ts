@@ -88,7 +88,7 @@ export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, 
    * tenant schemas, migrations without the registry, backups (`pg_dump`) and restores. Not needed by apps.
    */
   admin(): PostgresAdmin {
-    this.#admin ??= new PostgresAdmin(this, this.#registry);
+    this.#admin ??= new PostgresAdmin(this, this.#registry, fn => this.lifecycle.track(fn));
     return this.#admin;
   }
 

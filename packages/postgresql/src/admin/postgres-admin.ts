@@ -24,17 +24,23 @@ export class PostgresAdmin implements TenancyAdmin {
   readonly restoreCanReplace = false;
   readonly #tenancy: PostgresSchemaTenancy;
   readonly #context: PgAdminContext;
+  readonly #track: <T>(fn: () => Promise<T>) => Promise<T>;
   #major?: Promise<number>;
 
-  constructor(tenancy: PostgresSchemaTenancy, registry: SchemaTenantRegistry) {
+  /**
+   * @param registry the registry itself (its statements become part of a restore's transaction)
+   * @param track runs an operation `close()` waits for; refuses (`ERR_TENANCY_CLOSED`) once `close()` began
+   */
+  constructor(tenancy: PostgresSchemaTenancy, registry: SchemaTenantRegistry, track: <T>(fn: () => Promise<T>) => Promise<T>) {
     this.#tenancy = tenancy;
+    this.#track = track;
     const connection = () => tenancy.orm.em.getConnection() as unknown as ConnectionWithOptions;
     this.#context = {
       schemaOf: id => tenancy.schemas.schemaOf(id),
       env: () => connectionEnv(connection().getConnectionOptions()),
       serverMajor: () => {
-        this.#major ??= connection().execute<{ v: string }[]>('show server_version_num', [], 'all')
-          .then(rows => Math.floor(Number(rows[0]!.v ?? Object.values(rows[0]!)[0]) / 10000));
+        this.#major ??= connection().execute<{ major: number | string }[]>("select current_setting('server_version_num')::int / 10000 as major", [], 'all')
+          .then(rows => Number(rows[0]!.major));
         return this.#major;
       },
       execute: (sql, params = []) => connection().execute(sql, params, 'all'),
@@ -83,11 +89,11 @@ export class PostgresAdmin implements TenancyAdmin {
   }
 
   backup(tenantIds: string[], options: { out: string; force: boolean }, onDone: (backup: TenantBackup) => void): Promise<TenantBackup[]> {
-    return dumpTenantSchemas(this.#context, tenantIds, options, onDone);
+    return this.#track(() => dumpTenantSchemas(this.#context, tenantIds, options, onDone));
   }
 
   async restore(tenantId: string, file: string): Promise<void> {
-    await restoreTenantSchema(this.#context, tenantId, file);
+    await this.#track(() => restoreTenantSchema(this.#context, tenantId, file));
   }
 }
 
