@@ -25,7 +25,7 @@ const TENANCY_CALLS: Record<string, Call<PostgresSchemaTenancy>> = {
     if (backup?.code !== 'ERR_TENANCY_CLOSED') {
       return backup;
     }
-    return t.admin().restore('fresh', join(tmpdir(), 'mt-never-read.dump'), { force: false });
+    return t.admin().restore('fresh', join(tmpdir(), 'mt-never-read.dump'));
   },
 };
 
