@@ -51,8 +51,8 @@ describe('mikro-tenant on PostgreSQL schemas: hostile ids, missing tenants (the 
       ['backup', 'nobody', '--out', 'out'], ['exec', 'nobody', '--', process.execPath, '-e', '0'],
     ];
     const results = await runBins(runs.map(args => ({ args })), dir);
-    expect(results.map((r, i) => `${runs[i]!.join(' ')}: ${r.code} ${oneLine('ERR_TENANT_NOT_FOUND').test(r.stderr)}`))
-      .to.deep.equal(runs.map(args => `${args.join(' ')}: 1 true`));
+    const wrong = results.map((r, i) => ({ args: runs[i]!.join(' '), ...r })).filter(r => r.code !== 1 || !oneLine('ERR_TENANT_NOT_FOUND').test(r.stderr) || r.stdout);
+    expect(wrong).to.deep.equal([]);
     expect(await schemaNames(db)).to.deep.equal([]);
     expect(readdirSync(dir).sort()).to.deep.equal(['backup.dump', 'mikro-tenant.config.mjs']);
   });
