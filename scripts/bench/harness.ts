@@ -123,11 +123,21 @@ export function entry(init: Omit<BenchEntry, 'goal' | 'met' | 'ratio'> & { ratio
 }
 
 /**
- * The time per operation a `<=` goal leaves unmet, in us: `ours` minus `goal` times the baseline (both in us
- * per operation). For throughputs pass per-request times (1e6 / req/s).
+ * Time per operation a `<=` goal leaves unmet, from the row's ratio (ours / baseline): what ours would have
+ * to lose to reach the goal, `(ratio - goal) * baseline` (0 when met).
  */
-export function overBudgetUs(oursUs: number, baselineUs: number, goal: number): string {
-  return `${Math.max(0, oursUs - goal * baselineUs).toFixed(1)} us per operation`;
+export function excessTime(ratio: number, goal: number, baseline: number): number {
+  return Math.max(0, (ratio - goal) * baseline);
+}
+
+/** The same for a `>=` speed-up (ratio = baseline time / our time): `baseline / ratio - baseline / goal`. */
+export function excessTimeOfSpeedup(ratio: number, goal: number, baseline: number): number {
+  return Math.max(0, baseline / ratio - baseline / goal);
+}
+
+/** The same for a `>=` throughput ratio (ours / baseline req/s), per request in us: `1e6 / (ratio * rate) - 1e6 / (goal * rate)`. */
+export function excessUsPerRequest(ratio: number, goal: number, baselineRate: number): number {
+  return Math.max(0, 1e6 / (ratio * baselineRate) - 1e6 / (goal * baselineRate));
 }
 
 /** Rounds to 3 significant decimals for the report. */

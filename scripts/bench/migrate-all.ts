@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
-import { entry, median, nowUs, type Scenario } from './harness.js';
+import { entry, excessTime, median, nowUs, type Scenario } from './harness.js';
 import { migrateFixture, runMigrate, type MigrateFixture, type MigrateRun } from './migrate-fixture.js';
 import { makeNote, migrationName, migrationSql, tenantPragmaScript } from './model.js';
 
@@ -79,7 +79,7 @@ const scenario: Scenario = {
         medians: { 'CLI ms': median(vsFloor.a), 'raw ms': median(vsFloor.b), 'CLI wall ms': median(walls), 'raw us/tenant': median(vsFloor.b) * 1000 / count },
         detail: {
           tenants: count, concurrency: `the CLI's default (up to ${cores} workers on this machine, started when the run is long enough)`,
-          remaining: `${Math.max(0, median(vsFloor.a) - 1.5 * median(vsFloor.b)).toFixed(0)} ms for ${count} tenants beyond the goal. Each tenant `
+          remaining: `${excessTime(median(vsFloor.ratios), 1.5, median(vsFloor.b)).toFixed(0)} ms for ${count} tenants beyond the goal. Each tenant `
             + 'costs what the floor does (open, pragmas, the script and its row in one transaction, close) plus a check that no connection '
             + 'holds it, the collection of the script from the migration class, and its outcome and progress line; the run adds the '
             + 'tenant list (registry and folder), the schema versions written to the registry (250 per transaction) and the template '

@@ -8,7 +8,7 @@
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqliteTenancy } from '@mikro-tenant/sqlite';
-import { alternate, entry, median, nowUs, overBudgetUs, type Scenario } from './harness.js';
+import { alternate, entry, excessTime, excessTimeOfSpeedup, median, nowUs, type Scenario } from './harness.js';
 import { columnMigrationSql, makeMigrations, makeNote, migrationSql, openTenancy } from './model.js';
 
 const scenario: Scenario = {
@@ -94,10 +94,11 @@ const scenario: Scenario = {
               + 'in WAL, synchronous=NORMAL: the sharedPragmas defaults). The template path is a hard link of a spare copy of the template '
               + '(4 per process, copied in the background; a copy on the spot when none is ready) and the registry insert, which '
               + 'createTenant() waits for',
-            remaining: `${Math.max(0, median(results[20]!.template) - median(results[20]!.migrate) / 100).toFixed(1)} us per tenant beyond `
-              + 'the goal: the registry insert that createTenant() waits for (a statement through the shared connection, a WAL commit) is '
-              + 'most of what is left after the link of a spare; the spares keep up with 12 creations in a row here. Writing the registry '
-              + 'row after resolving (as first requests do) would remove it, at the price of createTenant() resolving before its row exists',
+            remaining: `${excessTimeOfSpeedup(median(results[20]!.ratios), 100, median(results[20]!.migrate)).toFixed(1)} us per tenant beyond `
+              + `the goal. Each sample creates ${perSample} tenants in a row: the 4 spares serve the first ones, the rest wait for a copy `
+              + 'of the template on the spot (the refills run beside them); every creation also waits for its registry insert (a statement '
+              + 'through the shared connection and a WAL commit). More spares would cover longer bursts, and writing the registry row after '
+              + 'resolving (as first requests do) would remove the insert, at the price of createTenant() resolving before its row exists',
           },
         }),
         entry({
@@ -129,7 +130,7 @@ const scenario: Scenario = {
             perSample,
             note: 'a new tenant\'s first request is a cold open plus provisioning: the hard link of a spare copy of the template, and its '
               + 'registry row, written just after on this process\'s event loop (inside the timed loop of sequential first requests)',
-            remaining: `${overBudgetUs(median(vsCold.a), median(vsCold.b), 1.2)}: the link of a spare (or, when ${perSample} new tenants in `
+            remaining: `${excessTime(median(vsCold.ratios), 1.2, median(vsCold.b)).toFixed(1)} us per first request: the link of a spare (or, when ${perSample} new tenants in `
               + 'a row outrun the 4 spares, a copy of the template), the stat that finds the file missing, and the registry insert of the '
               + 'previous first request, which runs between two requests of this loop; more spares, or a registry write batched over more '
               + 'requests, would remove most of it',
