@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -109,6 +109,37 @@ describe('spare copies of the template', () => {
     await spares.settle();
     expect(spares.ready).to.equal(2);
     await spares.clear();
+    expect(readdirSync(files.sparesDir)).to.deep.equal([]);
+  });
+
+  it('grow after a burst finds none ready: twice as many each time, up to the maximum; never on a cold start', async () => {
+    const files = new TenantFiles(join(dir, 'tenants'));
+    files.ensureDirs();
+    const template = join(dir, 'template.sqlite3');
+    new Database(template).close();
+    const spares = new TemplateSpares(files, { ensure: async () => template } as unknown as TemplateCache, 'k', 2, 8);
+    const burst = async (count: number) => {
+      const taken = Array.from({ length: count }, () => spares.take());
+      await spares.settle();
+      // A taken spare is the taker's: a tenant would link it into place.
+      taken.forEach(path => path && rmSync(path));
+      return taken.filter(path => path === undefined).length;
+    };
+    try {
+      // A take before any spare was made is a cold start, not a burst: the target stays.
+      expect(await burst(1)).to.equal(1);
+      expect([spares.target, spares.ready]).to.deep.equal([2, 2]);
+      expect(await burst(2), 'within the spares').to.equal(0);
+      expect([spares.target, spares.ready]).to.deep.equal([2, 2]);
+      expect(await burst(3), 'one tenant found none').to.equal(1);
+      expect([spares.target, spares.ready]).to.deep.equal([4, 4]);
+      expect(await burst(6)).to.equal(2);
+      expect([spares.target, spares.ready]).to.deep.equal([8, 8]);
+      expect(await burst(12)).to.equal(4);
+      expect([spares.target, spares.ready], 'capped').to.deep.equal([8, 8]);
+    } finally {
+      await spares.close();
+    }
     expect(readdirSync(files.sparesDir)).to.deep.equal([]);
   });
 
