@@ -10,7 +10,7 @@ import { TemplateSpares } from '../packages/sqlite/dist/template-spares.js';
 import type { TemplateCache } from '../packages/sqlite/dist/template-cache.js';
 import { Tag } from './fixtures/entities.js';
 import { baseMigrations, twoMigrations } from './fixtures/migrations.js';
-import { makeTenancy, tempDir } from './helpers.js';
+import { errorOf, makeTenancy, tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const PACKAGE_ENTRY = fileURLToPath(new URL('../packages/sqlite/dist/index.js', import.meta.url));
@@ -67,6 +67,26 @@ describe('spare copies of the template', () => {
       await tenancy.close();
     }
     expect(readdirSync(join(dir, 'tenants', '.mikro-tenant', 'spares')), 'close() removes the spares').to.deep.equal([]);
+  });
+
+  it('are not made by buildTemplate({ spares: false }) (the CLI, about to end); a wrong value is refused before anything is built', async () => {
+    const tenancy = await makeTenancy(dir, { migrations: { migrationsList: twoMigrations } });
+    try {
+      for (const options of [{ spares: 'no' }, { spares: 0 }, null, 'spares']) {
+        const error = await errorOf(() => tenancy.buildTemplate(options as never));
+        expect(error, JSON.stringify(options)).to.have.property('code', 'ERR_INVALID_OPTION');
+      }
+      expect(existsSync(join(dir, 'tenants', '.mikro-tenant')) ? readdirSync(join(dir, 'tenants', '.mikro-tenant')).filter(name => name.startsWith('template-')) : [])
+        .to.deep.equal([]);
+      const template = await tenancy.buildTemplate({ spares: false });
+      expect(existsSync(template!)).to.equal(true);
+      await new Promise(resolve => setTimeout(resolve, 50));
+      expect(existsSync(tenancy.files.sparesDir) ? readdirSync(tenancy.files.sparesDir) : []).to.deep.equal([]);
+      await tenancy.buildTemplate();
+      expect(readdirSync(tenancy.files.sparesDir)).to.have.length(4);
+    } finally {
+      await tenancy.close();
+    }
   });
 
   it('never hand a tenancy with another schema the spares of the old one, even in one process and folder', async () => {

@@ -100,7 +100,7 @@ export async function migrateAll(tenancy: SqliteTenancy, options: MigrateOptions
   };
   try {
     await tenancy.clearTemplate();
-    summary.template = (await tenancy.buildTemplate()) ?? null;
+    summary.template = (await tenancy.buildTemplate({ spares: false })) ?? null;
   } catch (error) {
     summary.templateError = oneLine(messageOf(error));
   }

@@ -120,7 +120,7 @@ export async function deleteTenant(tenancy: SqliteTenancy, id: string, options: 
  */
 export async function template(tenancy: SqliteTenancy, action: string, io: CliIo): Promise<number> {
   if (action === 'build') {
-    io.out(`template: ${(await tenancy.buildTemplate()) ?? 'none (the config sets tenancy.template: false)'}\n`);
+    io.out(`template: ${(await tenancy.buildTemplate({ spares: false })) ?? 'none (the config sets tenancy.template: false)'}\n`);
     return 0;
   }
   if (action === 'clear') {
