@@ -3,7 +3,7 @@
  * Every figure is a ratio of two things measured in the same process and run, alternating sides each
  * round (ABBA order) so drift and noise of a shared machine hit both sides alike.
  */
-import { accessSync, constants as fsConstants, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -180,6 +180,41 @@ export function openFds(): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** CPU time of this process (all its threads, user and system), in microseconds. */
+export function processCpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+/**
+ * CPU time of every process named `name` on this machine (Linux `/proc`), in microseconds at the clock
+ * tick's resolution (10 ms); NaN where `/proc` is missing. For a database server's backends.
+ */
+export function processesCpuUs(name: string): number {
+  let ticks = 0;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) {
+        continue;
+      }
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (stat.slice(stat.indexOf('(') + 1, close) !== name) {
+          continue;
+        }
+        const fields = stat.slice(close + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+  } catch {
+    return Number.NaN;
+  }
+  return ticks * 10_000;
 }
 
 /** Forces a full garbage collection when the process runs with `--expose-gc` (twice: weak callbacks run between). */
