@@ -111,6 +111,9 @@ const scenario: Scenario = {
         const single = await alternate(Math.max(3, rounds >> 1), viaOne, viaPlain);
         const us = (name: string, what: 'node' | 'server') => Math.round(median(cpu[name]![what]) * 10) / 10;
         const ratio = median(measured.ratios);
+        const total = (name: string) => us(name, 'node') + us(name, 'server');
+        const gapUs = total('tenants') - total('plain');
+        const setPathUs = total('tenants') - total('one tenant');
         out.push(entry({
           scenario: 'pg-schema', name: 'requests through 100 warm tenant schemas', baseline: 'the same handler on one plain schema',
           ratio, goal: { op: '>=', value: 0.95 }, rounds,
@@ -127,13 +130,16 @@ const scenario: Scenario = {
               + 'changes a connection\'s search_path',
             remaining: `${excessUsPerRequest(ratio, 0.95, median(measured.b)).toFixed(1)} us per request beyond the goal. Per request the tenant side `
               + `used ${(us('tenants', 'node') - us('plain', 'node')).toFixed(0)} us more CPU in this process and ${(us('tenants', 'server') - us('plain', 'server')).toFixed(0)} us `
-              + `more in the server than the plain side; with one tenant (no search_path change) the difference was ${(us('one tenant', 'node') - us('plain', 'node')).toFixed(0)} us `
-              + `and ${(us('one tenant', 'server') - us('plain', 'server')).toFixed(0)} us. The rest is the "set search_path" sent with each statement `
-              + 'whose pooled connection last served another tenant (with 100 tenants over 8 connections, nearly every one): a second statement '
-              + 'in the same round trip, parsed and run by the server, and its result read by pg. Each tenant\'s statements name its schema, but SQL '
-              + 'the app writes (raw queries, formulas, migrations) names bare tables, so the path must follow the tenant; only a connection kept per '
-              + 'tenant (a pool per tenant, or connections picked by the path they hold when several are idle) would avoid the change, at the '
-              + 'price of more connections than a shared pool. The rest of the tenant side is run(): the lease, the tenant fork and its scope',
+              + `more in the server than the plain side; sending every request to one tenant (no statement changes a connection's search_path) `
+              + `used ${(us('one tenant', 'node') - us('plain', 'node')).toFixed(0)} us and ${(us('one tenant', 'server') - us('plain', 'server')).toFixed(0)} us more, `
+              + `for a ratio of ${median(single.ratios).toFixed(3)}. So the "set search_path" sent with a statement whose connection last served another `
+              + `tenant accounts for ${setPathUs.toFixed(0)} us of the ${gapUs.toFixed(0)} us per request (both processes, 10 ms ticks over each side); `
+              + `${setPathUs * 2 < gapUs ? 'most of the time is' : 'the rest is'} in this process, on the tenant's path from run() to the statement: the lease and tenant scope (a few us: see warm-em), the fork of the tenant `
+              + 'EntityManager (MikroORM\'s fork deep-merges the tenant\'s logger context and syncs the configuration twice, which the SQLite '
+              + 'strategy\'s tenant forks skip and this strategy\'s do not yet), the tenant configuration read through its prototype chain, '
+              + 'and the knex view and statement wrapper that give the shared pool\'s connections the tenant\'s path. Giving these tenant forks '
+              + 'the SQLite strategy\'s fork is the first candidate; a per-function profile, which this machine\'s load made unreliable, '
+              + 'would split the rest',
           },
         }));
       } finally {

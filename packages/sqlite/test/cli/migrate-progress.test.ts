@@ -6,7 +6,7 @@ import type { CliIo } from '../../dist/cli/io.js';
 /** An io that records each write to stderr separately. */
 function recordingIo(): CliIo & { writes: string[] } {
   const writes: string[] = [];
-  return { writes, out: () => undefined, err: text => { writes.push(text); }, interactive: false };
+  return { writes, out: () => undefined, err: text => { writes.push(text); }, interactive: false, confirm: async () => false };
 }
 
 const outcome = (i: number, status: TenantMigrationOutcome['status'] = 'migrated'): TenantMigrationOutcome =>
