@@ -21,9 +21,15 @@ type WorkerMessage = TenantMigrationOutcome | { ready: true } | { startupError: 
 
 /** Most of a worker's stderr kept to explain its death. */
 const STDERR_TAIL = 2000;
+/**
+ * Tenants handed to a worker ahead of its outcomes: the next one is there when a migration ends, so a
+ * worker never idles through a round trip of messages (on a busy machine each wake-up of a process can
+ * wait milliseconds for a core). Outcomes come back in the order the tenants were handed out.
+ */
+const AHEAD = 2;
 
 /**
- * Hands tenants one at a time to `concurrency` worker processes until `queue` is empty and every tenant
+ * Hands tenants to `concurrency` worker processes, a couple ahead, until `queue` is empty and every tenant
  * handed out has an outcome; resolves how many workers were started (replacements included). The workers
  * take tenants from `queue` itself, which the caller may keep taking from as well (the main process
  * migrating while the workers start).
@@ -67,14 +73,23 @@ export function migrateInWorkers(queue: string[], options: WorkerPoolOptions, on
       const worker = fork(workerPath, [options.configPath], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       starting.add(worker);
       let ready = false;
-      let current: string | undefined;
+      /** Tenants handed to this worker and not answered yet, in order: the first is the one it is migrating. */
+      const outstanding: string[] = [];
+      let stopped = false;
       let stderr = '';
       worker.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
         stderr = (stderr + chunk).slice(-STDERR_TAIL);
       });
       const handOut = () => {
-        current = startupError ? undefined : queue.shift();
-        worker.send(current === undefined ? { stop: true } : { tenantId: current });
+        while (!startupError && outstanding.length < AHEAD && queue.length) {
+          const tenantId = queue.shift()!;
+          outstanding.push(tenantId);
+          worker.send({ tenantId });
+        }
+        if (outstanding.length === 0 && !stopped) {
+          stopped = true;
+          worker.send({ stop: true });
+        }
       };
       worker.on('message', (message: WorkerMessage) => {
         if ('ready' in message) {
@@ -88,7 +103,7 @@ export function migrateInWorkers(queue: string[], options: WorkerPoolOptions, on
         } else if ('startupError' in message) {
           startupError ??= CliError.workerFailed(Object.assign(new Error(message.startupError), { code: message.code }));
         } else {
-          current = undefined;
+          outstanding.splice(outstanding.indexOf(message.tenantId), 1);
           onOutcome(message);
           handOut();
         }
@@ -96,14 +111,17 @@ export function migrateInWorkers(queue: string[], options: WorkerPoolOptions, on
       worker.on('error', error => {
         stderr = `${stderr}\n${error.message}`.slice(-STDERR_TAIL);
       });
-      worker.on('exit', (exitCode, signal) => {
+      // 'close', not 'exit': it comes after the IPC channel closed, so every outcome the worker sent is in.
+      worker.on('close', (exitCode, signal) => {
         live--;
         starting.delete(worker);
         const why = signal ? `was killed (${signal})` : `exited with code ${exitCode}`;
         const said = lastLine(stderr);
+        const [current, ...notStarted] = outstanding.splice(0);
         if (current !== undefined) {
           onOutcome(failedOutcome(current, new Error(`its migration worker ${why}${said ? `: ${said}` : ''}; nothing of it was committed`), 'ERR_WORKER_FAILED'));
-          current = undefined;
+          // Handed out but not begun: back to the front of the queue for the others.
+          queue.unshift(...notStarted);
           if (queue.length && !startupError) {
             startWorker();
           }

@@ -3,9 +3,9 @@
  * its own tenancy (a synchronous driver such as better-sqlite3 needs other processes to migrate in parallel) and
  * migrates the tenants the parent hands it, one at a time, answering each with a {@link TenantMigrationOutcome}.
  *
- * Protocol (IPC). In: `{ tenantId }` or `{ stop: true }`. Out: `{ ready: true }`, then one outcome per
- * tenant; or `{ startupError, code }` when the tenancy cannot start (the process then ends). It ends
- * too when the parent goes away.
+ * Protocol (IPC). In: `{ tenantId }` (a few may be waiting) or `{ stop: true }` (sent when none is).
+ * Out: `{ ready: true }`, then one outcome per tenant, in order; or `{ startupError, code }` when the
+ * tenancy cannot start (the process then ends). It ends too when the parent goes away.
  * @module
  */
 import type { AdminTenancy } from '@mikro-tenant/core';
@@ -29,14 +29,27 @@ process.on('disconnect', () => process.exit(process.exitCode ?? 0));
 
 try {
   const tenancy = await start();
+  // Tenants may arrive while one is being migrated: they wait here and are migrated one at a time, in order.
+  const waiting: string[] = [];
+  let migrating = false;
+  const migrateWaiting = async () => {
+    migrating = true;
+    while (waiting.length) {
+      const outcome: TenantMigrationOutcome = await migrateOneTenant(tenancy, waiting.shift()!);
+      await send(outcome);
+    }
+    migrating = false;
+  };
   process.on('message', async (message: { tenantId?: string; stop?: true }) => {
     if (message.stop) {
       await tenancy.close().catch(() => undefined);
       process.disconnect();
       return;
     }
-    const outcome: TenantMigrationOutcome = await migrateOneTenant(tenancy, message.tenantId!);
-    await send(outcome);
+    waiting.push(message.tenantId!);
+    if (!migrating) {
+      await migrateWaiting();
+    }
   });
   await send({ ready: true });
 } catch (error) {

@@ -206,13 +206,20 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
   /**
    * Builds the template for the current schema now (it is otherwise built on the first provisioning), and
    * the spare copies new tenants are provisioned from; resolves when both are ready (so a deploy step or a
-   * test that calls it finds the next new tenant at the link floor). @throws TenantError `ERR_TENANCY_CLOSED`
+   * test that calls it finds the next new tenant at the link floor). `{ spares: false }` builds the
+   * template alone (a process about to end, such as the CLI's, has no use for spares).
+   * @throws TenantError `ERR_INVALID_OPTION` (before anything is built), `ERR_TENANCY_CLOSED`
    */
-  async buildTemplate(): Promise<string | undefined> {
+  async buildTemplate(options: { spares?: boolean } = {}): Promise<string | undefined> {
+    if (typeof options !== 'object' || options === null || (options.spares !== undefined && typeof options.spares !== 'boolean')) {
+      throw TenantError.invalidOption('buildTemplate(options).spares', 'true or false');
+    }
     return this.lifecycle.track(async () => {
       const path = await this.#strategy.template?.ensure();
-      this.#strategy.spares?.fill();
-      await this.#strategy.spares?.settle();
+      if (options.spares !== false) {
+        this.#strategy.spares?.fill();
+        await this.#strategy.spares?.settle();
+      }
       return path;
     });
   }

@@ -71,12 +71,12 @@ export class SqliteAdmin implements TenancyAdmin {
 
   async afterMigrate(): Promise<string | null> {
     await this.#tenancy.clearTemplate();
-    return (await this.#tenancy.buildTemplate()) ?? null;
+    return (await this.#tenancy.buildTemplate({ spares: false })) ?? null;
   }
 
   async template(action: 'build' | 'clear'): Promise<string> {
     if (action === 'build') {
-      return `template: ${(await this.#tenancy.buildTemplate()) ?? 'none (the config sets tenancy.template: false)'}\n`;
+      return `template: ${(await this.#tenancy.buildTemplate({ spares: false })) ?? 'none (the config sets tenancy.template: false)'}\n`;
     }
     const removed = await this.#tenancy.clearTemplate();
     return `removed ${removed} template file${removed === 1 ? '' : 's'}\n`;
