@@ -110,7 +110,7 @@ export const TENANCY_EVENT_TYPES: readonly (keyof TenancyEventMap)[] = Object.fr
   'tenantProvisioningFailed', 'tenantQuotaExceeded',
 ] as const);
 
-/** Events with their `type`, `tenantId` and `at` filled in by {@link TenancyEvents.emit}. */
+/** An event before {@link TenancyEvents.emit} stamps its `at`. */
 type Unstamped<E = TenancyEvent> = E extends TenancyEvent ? Omit<E, 'at'> : never;
 
 /**
@@ -147,16 +147,20 @@ export class TenancyEvents {
     return this.#subscribers.length > 0;
   }
 
-  /** Delivers an event to every listener, in subscription order; a listener's error is a warning, never the caller's. */
-  emit(event: Unstamped): void {
-    if (this.#subscribers.length === 0) {
-      return;
-    }
+  /**
+   * Stamps an event with its time and delivers it to every listener, in subscription order; a listener's
+   * error is a warning, never the caller's. Returns the event as delivered (for a report of the same shape).
+   */
+  emit(event: Unstamped): TenancyEvent {
     const full = { ...event, at: new Date().toISOString() } as unknown as TenancyEvent;
+    if (this.#subscribers.length === 0) {
+      return full;
+    }
     for (const subscriber of [...this.#subscribers]) {
       this.#deliver(full, subscriber, subscriber[full.type] as ((e: TenancyEvent) => void) | undefined);
       this.#deliver(full, subscriber, subscriber.onEvent);
     }
+    return full;
   }
 
   #deliver(event: TenancyEvent, subscriber: TenancySubscriber, listener: ((e: TenancyEvent) => void) | undefined): void {

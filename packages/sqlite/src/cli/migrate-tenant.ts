@@ -16,6 +16,8 @@ export interface TenantMigrationOutcome {
   error?: string;
   /** Code of the failure, e.g. `ERR_TENANT_MIGRATION_FAILED`. */
   code?: string;
+  /** How long the tenant took. */
+  durationMs?: number;
 }
 
 /**
@@ -24,6 +26,12 @@ export interface TenantMigrationOutcome {
  * database would queue on its write lock, so the main thread records the versions in batches.
  */
 export async function migrateOneTenant(tenancy: SqliteTenancy, tenantId: string): Promise<TenantMigrationOutcome> {
+  const started = performance.now();
+  const outcome = await migrateOnce(tenancy, tenantId);
+  return { ...outcome, durationMs: performance.now() - started };
+}
+
+async function migrateOnce(tenancy: SqliteTenancy, tenantId: string): Promise<TenantMigrationOutcome> {
   try {
     // Migrations that only add SQL need no connection: the file is opened, migrated and closed.
     const { executed, version } = await migrateOnHandle(tenancy, tenantId)
