@@ -32,6 +32,15 @@ forEachStrategy('stats(): the per-tenant view', fixture => {
     expect(tenancy.stats().tenants.topBySize).to.deep.equal([]);
   });
 
+  it('stats: false times no statement (no query figures), sizes are still kept', async () => {
+    const tenancy = await fixture().make({ stats: false });
+    await tenancy.run('a', em => em.count(Note, {}));
+    await tenancy.listTenants();
+    const { tenants } = tenancy.stats();
+    expect(tenants.topByQueryTime).to.deep.equal([]);
+    expect(tenants.topBySize.map(row => row.tenantId)).to.deep.equal(['a']);
+  });
+
   it('top tenants by size as last measured (listTenants(), opens), largest first', async () => {
     const tenancy = await fixture().make();
     await tenancy.run('small', em => em.count(Note, {}));

@@ -10,6 +10,8 @@ import { TenantUsage } from './tenant-usage.js';
  * quotas, sizes. `AbstractTenancy` hands it to `strategy.observe()` before the first tenant opens.
  */
 export interface TenantObserver {
+  /** False with `stats: false`: then statements are run as they are, without {@link query}. */
+  readonly timesQueries: boolean;
   /** Runs one statement of a tenant, timed (and traced inside a traced request). */
   query<T>(tenantId: string, run: () => Promise<T>): Promise<T>;
   /** The tenant's quota in bytes, or undefined for none. @throws TenantError `ERR_INVALID_OPTION` for a bad per-tenant answer */
@@ -27,11 +29,13 @@ export class TenancyMonitor implements TenantObserver {
   readonly events: TenancyEvents;
   readonly usage: TenantUsage;
   readonly telemetry: TenancyTelemetry;
+  readonly timesQueries: boolean;
   readonly #quota?: ResolvedTenantQuota;
 
   constructor(options: TenancyOperatingOptions, warn: (message: string, code: string) => void, openTenants: () => number) {
     this.events = new TenancyEvents(warn, options.subscribers);
-    this.usage = new TenantUsage(options.stats);
+    this.timesQueries = options.stats !== false;
+    this.usage = new TenantUsage(options.stats || {});
     this.telemetry = new TenancyTelemetry(options.telemetry ?? {}, this.usage, openTenants);
     this.#quota = resolveQuota(options.quota);
   }

@@ -13,8 +13,11 @@ export interface TenancyOperatingOptions {
   subscribers?: TenancySubscriber[];
   /** Per-tenant size limits. @default false (no limit) */
   quota?: TenantQuotaOptions | false;
-  /** The window and length of the per-tenant view of `stats()`. @default { windowMs: 60000, top: 10 } */
-  stats?: TenantStatsOptions;
+  /**
+   * The window and length of the per-tenant view of `stats()`; `false` stops timing statements (no query
+   * figures in `stats()`, no query metrics or spans; sizes are still kept). @default { windowMs: 60000, top: 10 }
+   */
+  stats?: TenantStatsOptions | false;
   /** Where spans and metrics go. @default the global OpenTelemetry providers (no-ops without an SDK) */
   telemetry?: TenancyTelemetryOptions;
 }
@@ -30,8 +33,11 @@ export const OPERATING_OPTION_CHECKS: Readonly<Record<keyof TenancyOperatingOpti
     : `expected an array of subscribers, objects with methods named after events (${TENANCY_EVENT_TYPES.join(', ')}, onEvent)`),
   quota: checkQuotaOption,
   stats: (v: unknown) => {
+    if (v === false) {
+      return undefined;
+    }
     if (!isObject(v)) {
-      return 'expected { windowMs?, top? }';
+      return 'expected { windowMs?, top? } or false';
     }
     const { windowMs, top, ...rest } = v;
     const unknown = Object.keys(rest)[0];

@@ -81,7 +81,7 @@ describe('resolvePostgresTenancyOptions', () => {
     warn: ['console', 5, null],
     subscribers: [{}, 'x', [5], [{ notAnEvent() {} }], [null], null],
     quota: [true, 5, 'x', {}, { maxBytes: 0 }, { maxBytes: '1' }, { maxBytes: Infinity }, { maxBytes: 1, checkIntervalMs: -1 }, { maxBytes: 1, other: 1 }, null],
-    stats: [5, null, [], { windowMs: 0 }, { top: 1.5 }, { top: 0 }, { other: 1 }],
+    stats: [5, true, null, [], { windowMs: 0 }, { top: 1.5 }, { top: 0 }, { other: 1 }],
     telemetry: [5, null, [], { tracerProvider: {} }, { meterProvider: 5 }, { other: 1 }],
   };
 

@@ -368,7 +368,7 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
     this.#assertUsable();
     const binding = this.#binding!;
     const { observer } = binding;
-    const run = observer ? observer.query(binding.tenantId, () => super.execute(...args) as Promise<T>) : super.execute(...args) as Promise<T>;
+    const run = observer?.timesQueries ? observer.query(binding.tenantId, () => super.execute(...args) as Promise<T>) : super.execute(...args) as Promise<T>;
     if (binding.quotaBytes === undefined) {
       return run;
     }

@@ -112,7 +112,7 @@ export class TenantPgConnection extends PostgreSqlConnection {
     }
     binding.quota?.beforeStatement(() => (typeof args[0] === 'string' ? args[0] : args[0].toSQL().sql));
     const { observer } = binding;
-    return (observer ? observer.query(binding.tenantId, () => super.execute(...args)) : super.execute(...args)) as Promise<T>;
+    return (observer?.timesQueries ? observer.query(binding.tenantId, () => super.execute(...args)) : super.execute(...args)) as Promise<T>;
   }
 
   override async begin(...args: Parameters<PostgreSqlConnection['begin']>): ReturnType<PostgreSqlConnection['begin']> {
