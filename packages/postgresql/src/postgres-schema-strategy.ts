@@ -39,6 +39,8 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
   readonly #incarnations = new Map<string, number>();
   #closed = false;
   #observer?: TenantObserver;
+  /** Background quota measurements under way: the shared ORM closes after them. */
+  readonly #measuring = new Set<Promise<void>>();
 
   constructor(init: PostgresSchemaStrategyInit) {
     this.#init = init;
@@ -79,7 +81,17 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
     const limitBytes = await observer?.quotaOf(tenantId);
     let quota: SchemaQuota | undefined;
     if (observer && limitBytes !== undefined) {
-      quota = new SchemaQuota({ tenantId, limitBytes, observer, intervalMs: observer.quotaCheckIntervalMs, measure: () => this.#schemaSize(schema) });
+      quota = new SchemaQuota({
+        tenantId,
+        limitBytes,
+        observer,
+        intervalMs: observer.quotaCheckIntervalMs,
+        measure: () => this.#schemaSize(schema),
+        track: measuring => {
+          this.#measuring.add(measuring);
+          void measuring.finally(() => this.#measuring.delete(measuring));
+        },
+      });
       await quota.measure();
     }
     return createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), {
@@ -129,6 +141,7 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
 
   async shutDown(): Promise<void> {
     this.#closed = true;
+    await Promise.allSettled([...this.#measuring]);
     releaseTenantConfig(this.#init.orm.config);
     await this.#init.orm.close(true);
   }

@@ -12,6 +12,8 @@ export interface SchemaQuotaInit {
   /** Least time between two measurements while the tenant is used. */
   intervalMs: number;
   observer: TenantObserver;
+  /** Receives each background measurement, for the tenancy's close to wait for. */
+  track(measuring: Promise<void>): void;
 }
 
 /**
@@ -51,6 +53,7 @@ export class SchemaQuota {
       // A failed measurement keeps the last answer; the next statement after the interval tries again.
       this.#measuredAt = performance.now();
       this.#measuring = this.measure().catch(() => undefined).finally(() => { this.#measuring = undefined; });
+      this.#init.track(this.#measuring);
     }
     if (this.#over && WRITE.test(sql())) {
       const { tenantId, limitBytes, observer } = this.#init;
