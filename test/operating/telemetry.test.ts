@@ -95,5 +95,10 @@ forEachStrategy('OpenTelemetry', fixture => {
     const perTenant = metrics.get(TENANCY_METRICS.tenantQueryTime)!.dataPoints.map(p => p.attributes[TENANT_ID_ATTRIBUTE]);
     expect(perTenant).to.have.length(2);
     expect(metrics.get(TENANCY_METRICS.tenantQueries)!.dataPoints).to.have.length(2);
+    // A closed tenancy's callbacks are unregistered (it is no longer reachable from the meter): had the
+    // callback run again it would have observed 0 open tenants; the SDK keeps the last point instead.
+    await tenancy.close();
+    const after = await otel.metrics();
+    expect(after.get(TENANCY_METRICS.openTenants)!.dataPoints.map(p => p.value)).to.deep.equal([2]);
   });
 });

@@ -329,6 +329,7 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
       await this.lifecycle.settle();
       await this.#strategy.provisioning.settle();
       await this.#strategy.shutDown();
+      this.#monitor.telemetry.close();
     });
   }
 

@@ -1,6 +1,6 @@
 import {
   SpanStatusCode, context, metrics, trace,
-  type Counter, type Histogram, type MeterProvider, type Span, type Tracer, type TracerProvider,
+  type BatchObservableCallback, type Counter, type Histogram, type ObservableCallback, type MeterProvider, type Span, type Tracer, type TracerProvider,
 } from '@opentelemetry/api';
 import type { TenantUsage } from './tenant-usage.js';
 
@@ -52,6 +52,8 @@ export class TenancyTelemetry {
   readonly #provisionDuration: Histogram;
   readonly #evictions: Counter;
   readonly #quotaExceeded: Counter;
+  /** Unregisters the observable callbacks, which would otherwise keep a closed tenancy reachable from the meter. */
+  readonly #unobserve: () => void;
 
   constructor(options: TenancyTelemetryOptions, usage: TenantUsage, openTenants: () => number) {
     this.#tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('mikro-tenant');
@@ -62,12 +64,13 @@ export class TenancyTelemetry {
     this.#provisionDuration = meter.createHistogram(TENANCY_METRICS.provisionDuration, { unit: 'ms', description: 'Creating a tenant\'s storage' });
     this.#evictions = meter.createCounter(TENANCY_METRICS.evictions, { description: 'Tenants closed to stay within maxOpen' });
     this.#quotaExceeded = meter.createCounter(TENANCY_METRICS.quotaExceeded, { description: 'Writes refused by a tenant\'s quota' });
-    meter.createObservableUpDownCounter(TENANCY_METRICS.openTenants, { description: 'Tenants open in this process' })
-      .addCallback(result => result.observe(openTenants()));
+    const open = meter.createObservableUpDownCounter(TENANCY_METRICS.openTenants, { description: 'Tenants open in this process' });
+    const observeOpen: ObservableCallback = result => result.observe(openTenants());
+    open.addCallback(observeOpen);
     const queryTime = meter.createObservableGauge(TENANCY_METRICS.tenantQueryTime, { unit: 'ms', description: 'Query time of the top tenants over the stats window' });
     const queryCount = meter.createObservableGauge(TENANCY_METRICS.tenantQueries, { description: 'Statements of the top tenants over the stats window' });
     const size = meter.createObservableGauge(TENANCY_METRICS.tenantSize, { unit: 'By', description: 'Size of the largest tenants as last measured' });
-    meter.addBatchObservableCallback(result => {
+    const observeTop: BatchObservableCallback = result => {
       const view = usage.stats();
       for (const row of view.topByQueryTime) {
         result.observe(queryTime, row.queryTimeMs, { [TENANT_ID_ATTRIBUTE]: row.tenantId });
@@ -76,7 +79,17 @@ export class TenancyTelemetry {
       for (const row of view.topBySize) {
         result.observe(size, row.sizeBytes, { [TENANT_ID_ATTRIBUTE]: row.tenantId });
       }
-    }, [queryTime, queryCount, size]);
+    };
+    meter.addBatchObservableCallback(observeTop, [queryTime, queryCount, size]);
+    this.#unobserve = () => {
+      open.removeCallback(observeOpen);
+      meter.removeBatchObservableCallback(observeTop, [queryTime, queryCount, size]);
+    };
+  }
+
+  /** Stops reporting the observed metrics (the tenancy closed). */
+  close(): void {
+    this.#unobserve();
   }
 
   /** Runs `work` in a span named `name` for one tenant (its child spans nest under it), recording a failure on it. */
