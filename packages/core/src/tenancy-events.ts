@@ -1,7 +1,10 @@
 import type { TenantErrorCode } from './errors.js';
 
-/** How a tenant's storage was made: a copy of a template, its migrations run, one SQL script, or tables from the entities. */
-export type TenantCreationMethod = 'template' | 'migrations' | 'script' | 'entities';
+/**
+ * How a tenant's storage was made: a copy of a template, its migrations run, one SQL script, tables from the
+ * entities, or only registered (the row strategy: its tables are everyone's).
+ */
+export type TenantCreationMethod = 'template' | 'migrations' | 'script' | 'entities' | 'registered';
 
 /** A failure as events carry it: plain data, the same in a listener and in the CLI's `--json` output. */
 export interface TenantEventError {
