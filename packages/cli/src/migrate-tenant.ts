@@ -15,6 +15,8 @@ export interface TenantMigrationOutcome {
   error?: string;
   /** Code of the failure, e.g. `ERR_TENANT_MIGRATION_FAILED`. */
   code?: string;
+  /** How long the tenant took. */
+  durationMs?: number;
 }
 
 /**
@@ -23,6 +25,12 @@ export interface TenantMigrationOutcome {
  * writing the shared database would queue on its write lock, so the main process records the versions in batches.
  */
 export async function migrateOneTenant(tenancy: AdminTenancy, tenantId: string): Promise<TenantMigrationOutcome> {
+  const started = performance.now();
+  const outcome = await migrateOnce(tenancy, tenantId);
+  return { ...outcome, durationMs: performance.now() - started };
+}
+
+async function migrateOnce(tenancy: AdminTenancy, tenantId: string): Promise<TenantMigrationOutcome> {
   try {
     const { executed, version } = await tenancy.admin().migrate(tenantId);
     return { tenantId, status: executed.length ? 'migrated' : 'up-to-date', executed, version };

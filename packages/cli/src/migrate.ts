@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
-import type { AdminTenancy } from '@mikro-tenant/core';
+import type { AdminTenancy, TenancyEvent } from '@mikro-tenant/core';
 import { CliError, messageOf, oneLine } from './cli-error.js';
 import type { CliIo } from './io.js';
+import { MigrationEvents } from './migrate-events.js';
 import { migrateInWorkers } from './migrate-pool.js';
 import { startProgress } from './migrate-progress.js';
 import { migrateAdaptively, migrateConcurrently, migrateInProcess } from './migrate-schedule.js';
@@ -41,6 +42,8 @@ export interface MigrateSummary {
   template: string | null;
   /** Why the template could not be rebuilt (the run then exits 1). */
   templateError?: string;
+  /** The tenancy's `tenantMigrated` / `tenantMigrationFailed` event of each tenant migrated or failed, as its subscribers got them. */
+  events: TenancyEvent[];
 }
 
 /**
@@ -64,8 +67,10 @@ export async function migrateAll(tenancy: AdminTenancy, options: MigrateOptions,
   const progress = startProgress(io, present.length + missing.length);
   const admin = tenancy.admin();
   const versions = new SchemaVersionRecorder(tenancy);
+  const events = await MigrationEvents.start(tenancy);
   const onOutcome = (outcome: TenantMigrationOutcome) => {
     outcomes.push(outcome);
+    events.add(outcome);
     if (outcome.status !== 'failed') {
       versions.add(outcome.tenantId, outcome.version ?? null);
     }
@@ -101,6 +106,7 @@ export async function migrateAll(tenancy: AdminTenancy, options: MigrateOptions,
     workers,
     durationMs: 0,
     template: null,
+    events: events.events,
   };
   try {
     summary.template = (await admin.afterMigrate?.()) ?? null;

@@ -73,7 +73,7 @@ export async function runCli(argv: string[], io: CliIo = processIo, cwd = proces
       if (opts.check) {
         printCheckReport({ checked: 0, pending: [], missing: [], errors: [] }, opts.json === true, io);
       } else {
-        printMigrateSummary({ migrated: [], failed: [], upToDate: 0, workers: 0, durationMs: 0, template: null }, opts.json === true, io);
+        printMigrateSummary({ migrated: [], failed: [], upToDate: 0, workers: 0, durationMs: 0, template: null, events: [] }, opts.json === true, io);
       }
       return 0;
     }));

@@ -12,6 +12,7 @@ export type TenantErrorCode =
   | 'ERR_TENANT_EVICTED'
   | 'ERR_TENANT_DELETED'
   | 'ERR_TENANCY_CLOSED'
+  | 'ERR_TENANT_QUOTA_EXCEEDED'
   | 'ERR_INVALID_OPTION'
   | 'ERR_FOREIGN_TENANT_ROW'
   | 'ERR_UNSCOPED_QUERY'
@@ -120,6 +121,13 @@ export class TenantError extends Error {
   /** The tenant was deleted while work on it was still running (after the deletion's grace period). */
   static tenantDeleted(id: string): TenantError {
     return new TenantError('ERR_TENANT_DELETED', `Tenant "${id}" was deleted while this work was still using it.`, { tenantId: id });
+  }
+
+  /** A write was refused: the tenant reached its size quota. Its data stays readable; deleting rows frees room. */
+  static quotaExceeded(id: string, limitBytes: number, cause?: unknown): TenantError {
+    return new TenantError('ERR_TENANT_QUOTA_EXCEEDED',
+      `Tenant "${id}" reached its size quota of ${limitBytes} bytes, so this write was refused. Its data stays readable; `
+      + 'delete data, or raise its quota (tenancy.quota.maxBytes).', { cause, tenantId: id });
   }
 
   /** The tenancy was closed with `close()`. */

@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { TenantIdInput } from './tenant-id.js';
 import type { TenantPage } from './tenant-page.js';
+import type { TenancyEvents } from './tenancy-events.js';
 import type { TenantRecord } from './tenant-registry.js';
 
 /** Options of {@link Tenancy.run}. */
@@ -42,6 +43,8 @@ export interface Tenancy<EM extends EntityManager = EntityManager> {
    * @throws TenantError `ERR_NO_TENANT_CONTEXT` when used with no tenant active
    */
   readonly em: EM;
+  /** Lifecycle events of this tenancy's tenants (created, opened, evicted, migrated, deleted, ...). */
+  readonly events: TenancyEvents;
   /**
    * The canonical id of a tenant input under this tenancy's one rule: a string or number as it is, its
    * tenant entity through the tenancy's own reading of it (e.g. a `tenantIdOf` option). Adapters resolve

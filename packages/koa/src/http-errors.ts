@@ -16,6 +16,7 @@ export const TENANT_ERROR_STATUS: Readonly<Record<HttpErrorCode, number>> = Obje
   ERR_FOREIGN_TENANT_ROW: 404,
   ERR_TENANT_EXISTS: 409,
   ERR_TENANT_DELETED: 410,
+  ERR_TENANT_QUOTA_EXCEEDED: 413,
   ERR_TENANT_ENTITY_ON_SHARED_EM: 500,
   ERR_SHARED_WRITE_ON_TENANT_EM: 500,
   ERR_INVALID_OPTION: 500,
@@ -60,6 +61,7 @@ export function respondWithError(ctx: Context, code: HttpErrorCode, message: str
  */
 const CLIENT_MESSAGES: Partial<Record<HttpErrorCode, (error: TenantError) => string>> = {
   ERR_TENANT_NOT_FOUND: error => (error.tenantId ? `Tenant "${error.tenantId}" does not exist.` : 'This tenant does not exist.'),
+  ERR_TENANT_QUOTA_EXCEEDED: () => 'This tenant has reached its storage quota: delete data or ask for more room.',
   ERR_NO_TENANT_CONTEXT: () => 'This request names no tenant: log in, or send the tenant as configured.',
 };
 

@@ -75,6 +75,7 @@ export class PostgresSchemaTenancy extends AbstractTenancy<TenantEntityManager, 
       autoCreate: init.options.autoCreate,
       deleteGraceMs: init.options.deleteGraceMs,
       warn: init.options.warn,
+      operating: init.options,
     });
     this.options = init.options;
     this.schemas = init.schemas;

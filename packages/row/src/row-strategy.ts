@@ -52,7 +52,7 @@ class RowProvisioning implements TenantProvisioning {
           this.provisioned++;
         }
         const record = await this.#registry.get(tenantId);
-        return { created, record: record! };
+        return { created, record: record!, how: 'registered' as const };
       } catch (error) {
         throw TenantError.provisioningFailed(tenantId, error);
       } finally {

@@ -55,6 +55,8 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
       autoCreate: init.options.autoCreate,
       deleteGraceMs: init.options.deleteGraceMs,
       warn: init.options.warn,
+      // Events and spans of the lifecycle; no quota (tenants share tables) and no per-tenant statement timing yet.
+      operating: init.options,
     });
     this.options = init.options;
     this.rowLevelSecurity = init.rowLevelSecurity;

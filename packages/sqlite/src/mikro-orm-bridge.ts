@@ -8,12 +8,12 @@ import { createRequire } from 'node:module';
 import type { Knex } from 'knex';
 import type Database from 'better-sqlite3';
 import {
-  Configuration, type MikroORM, type MetadataStorage,
+  Configuration, type DriverException, type MikroORM, type MetadataStorage,
   type LogContext, type TransactionEventBroadcaster,
 } from '@mikro-orm/core';
 import { BetterSqliteKnexDialect, SqlEntityManager, knex, type AbstractSqlPlatform } from '@mikro-orm/knex';
 import { BetterSqliteConnection, BetterSqliteDriver } from '@mikro-orm/better-sqlite';
-import { TenantError } from '@mikro-tenant/core';
+import { TenantError, type TenantObserver } from '@mikro-tenant/core';
 import type { TenantEntityManager } from './mikro-orm-6/tenant-entity-manager.js';
 import type { SharedWriteRouter } from './mikro-orm-6/shared-write-router.js';
 import { SharedRoutingDriver } from './mikro-orm-6/shared-routing-driver.js';
@@ -33,6 +33,10 @@ export interface TenantBinding {
   readonly sharedWrites?: SharedWriteRouter;
   /** Checks every statement before it runs (refuses writes of the attached shared database). */
   readonly guard?: StatementGuard;
+  /** Times each statement (the tenancy's statistics, metrics and traces) and hears of refused writes. */
+  readonly observer?: TenantObserver;
+  /** The tenant's size quota in bytes: SQLite refuses writes past it (`PRAGMA max_page_count`). */
+  readonly quotaBytes?: number;
 }
 
 /** How long a statement waits for the tenant's handle (held by a transaction, say) before failing, as knex's pool did. */
@@ -96,6 +100,11 @@ class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as new (conf
       throw new Error('Unable to acquire a connection');
     }
     return handle.db ??= this.openRaw();
+  }
+
+  /** The open handle, if any (without opening one). */
+  currentHandle(): Database.Database | undefined {
+    return this.handle.db;
   }
 
   override async acquireRawConnection(): Promise<Database.Database> {
@@ -194,7 +203,25 @@ function openBound(BetterSqlite: typeof Database, binding: TenantBinding): Datab
   if (binding.guard) {
     handleGuards.set(db, binding.guard);
   }
+  if (binding.quotaBytes !== undefined) {
+    limitPages(db, binding.quotaBytes);
+  }
   return db;
+}
+
+/**
+ * Caps the file at `quotaBytes` (rounded down to whole pages, at least one): SQLite then refuses, with
+ * SQLITE_FULL, any statement that would grow the file past it, and rolls that statement back. A file already
+ * larger keeps its size (SQLite never lowers the cap below it): it can be read and shrunk, not grown.
+ */
+function limitPages(db: Database.Database, quotaBytes: number): void {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.pragma(`max_page_count = ${Math.max(1, Math.floor(quotaBytes / pageSize))}`);
+}
+
+/** True for SQLite's "database or disk is full", which a quota's page cap raises. */
+function isFull(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === 'SQLITE_FULL';
 }
 
 /** A tenant's raw handle as work outside knex uses it: `exec()` passes the handle's statement guard first, as knex's statements do. */
@@ -339,7 +366,29 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
 
   override async execute<T>(...args: Parameters<BetterSqliteConnection['execute']>): Promise<T> {
     this.#assertUsable();
-    return super.execute(...args) as Promise<T>;
+    const binding = this.#binding!;
+    const { observer } = binding;
+    const run = observer?.timesQueries ? observer.query(binding.tenantId, () => super.execute(...args) as Promise<T>) : super.execute(...args) as Promise<T>;
+    if (binding.quotaBytes === undefined) {
+      return run;
+    }
+    try {
+      return await run;
+    } catch (error) {
+      throw this.#quotaError(error);
+    }
+  }
+
+  /** SQLITE_FULL on a tenant with a quota is the quota (its page cap), reported and coded; other errors pass. */
+  #quotaError(error: unknown): unknown {
+    const binding = this.#binding!;
+    if (binding.quotaBytes === undefined || !isFull(error)) {
+      return error;
+    }
+    const db = (this.client?.client as unknown as TenantKnexDialect | undefined)?.currentHandle();
+    const size = db ? (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number) : undefined;
+    binding.observer?.quotaExceeded(binding.tenantId, binding.quotaBytes, size);
+    return TenantError.quotaExceeded(binding.tenantId, binding.quotaBytes, error);
   }
 
   /**
@@ -446,6 +495,11 @@ export class TenantSqliteDriver extends SharedRoutingDriver<TenantSqliteConnecti
     // The configuration caches compiled comparators/mappers: share them instead of recompiling per tenant.
     this.comparator = this.config.getComparator(metadata);
     this.connection.setMetadata(metadata);
+  }
+
+  // Our coded errors (a quota, a refused shared write) reach the caller as they are, not wrapped in a DriverException.
+  override convertException(exception: Error): DriverException {
+    return exception instanceof TenantError ? exception as unknown as DriverException : super.convertException(exception);
   }
 
   // A tenant driver opens no replica connections: close the one it has, without MikroORM's Promise.all round.

@@ -79,6 +79,7 @@ export class SqliteTenancy extends AbstractTenancy<TenantEntityManager, Reconcil
       autoCreate: init.options.autoCreate,
       deleteGraceMs: init.options.deleteGraceMs,
       warn: init.options.warn,
+      operating: init.options,
     });
     this.options = init.options;
     this.files = init.files;

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
+import type { TenancyEvent, TenantMigrationFailedEvent } from '@mikro-tenant/core';
 import { runCli } from '@mikro-tenant/cli';
 import { twoMigrations } from '../../../../test/fixtures/migrations.js';
 import { tempDir } from '../../../../test/helpers.js';
@@ -75,6 +76,16 @@ describe('mikro-tenant migrate', function () {
     expect(summary.migrated.every(m => m.executed.join() === 'Migration002NoteIndex')).to.equal(true);
     expect(summary.upToDate).to.equal(0);
     expect(summary.template).to.match(/template-[0-9a-f]+\.sqlite3$/);
+    // The same shapes as the tenancy's events: one per tenant migrated or failed.
+    const events = (summary as unknown as { events: TenancyEvent[] }).events;
+    expect(events.filter(e => e.type === 'tenantMigrated')).to.have.length(199);
+    expect(events.find(e => e.tenantId === 'm001')).to.deep.include({
+      type: 'tenantMigrated', from: 'Migration001Notes', to: 'Migration002NoteIndex', executed: ['Migration002NoteIndex'],
+    });
+    const failedEvent = events.find(e => e.type === 'tenantMigrationFailed') as TenantMigrationFailedEvent;
+    expect(failedEvent).to.deep.include({ tenantId: 'm042', from: 'Migration001Notes' });
+    expect(failedEvent.error.code).to.equal('ERR_TENANT_MIGRATION_FAILED');
+    expect(events.every(e => typeof e.at === 'string' && (e as { durationMs: number }).durationMs >= 0)).to.equal(true);
     // Without a terminal: one plain progress line per tenant on stderr, nothing else.
     const lines = io.stderr.trim().split('\n');
     expect(lines).to.have.length(200);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { PostgreSqlConnection } from '@mikro-orm/postgresql';
-import { TenantError } from '@mikro-tenant/core';
+import { TenantError, type TenantObserver } from '@mikro-tenant/core';
 import { clientWithSearchPath } from './search-path.js';
 
 /** What binds a connection to one tenant's schema on the shared pool. */
@@ -19,6 +19,10 @@ export interface TenantSchemaBinding {
   readonly record?: (sql: string) => void;
   /** Called before every statement: throws `ERR_TENANT_DELETED` once the tenant was deleted, `ERR_TENANCY_CLOSED` once the tenancy closed. */
   readonly assertUsable?: () => void;
+  /** Times each statement (the tenancy's statistics, metrics and traces). */
+  readonly observer?: TenantObserver;
+  /** The tenant's size quota: called before each statement with a way to get its SQL; throws `ERR_TENANT_QUOTA_EXCEEDED` for a write over it. */
+  readonly quota?: { beforeStatement(sql: () => string): void };
 }
 
 type KnexInstance = Knex & { context: { client: Knex.Client; userParams: object }; _events: object; _eventsCount: number };
@@ -106,7 +110,9 @@ export class TenantPgConnection extends PostgreSqlConnection {
       const { sql, bindings } = typeof query === 'string' ? { sql: query, bindings: params } : query.toSQL();
       binding.record(this.platform.formatQuery(sql, bindings as unknown[]));
     }
-    return super.execute(...args) as Promise<T>;
+    binding.quota?.beforeStatement(() => (typeof args[0] === 'string' ? args[0] : args[0].toSQL().sql));
+    const { observer } = binding;
+    return (observer?.timesQueries ? observer.query(binding.tenantId, () => super.execute(...args)) : super.execute(...args)) as Promise<T>;
   }
 
   override async begin(...args: Parameters<PostgreSqlConnection['begin']>): ReturnType<PostgreSqlConnection['begin']> {
