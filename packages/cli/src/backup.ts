@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { AdminTenancy, TenantBackup } from '@mikro-tenant/core';
 import { CliError } from './cli-error.js';
 import type { CliIo } from './io.js';
-import { tenantIdOf } from './tenant-status.js';
+import { refuseUnsupported, tenantIdOf } from './tenant-status.js';
 
 /** Options of {@link backup} (`mikro-tenant backup`). */
 export interface BackupOptions {
@@ -24,10 +24,11 @@ export interface BackupOptions {
  * that every tenant exists are checked here, and the strategy checks that no backup is in the way, before
  * anything is written; an existing backup is never replaced without `--force`.
  *
- * @throws CliError `ERR_USAGE`, `ERR_TENANT_NOT_FOUND`; TenantError `ERR_INVALID_TENANT_ID`,
+ * @throws CliError `ERR_USAGE`, `ERR_TENANT_NOT_FOUND`; TenantError `ERR_NOT_SUPPORTED`, `ERR_INVALID_TENANT_ID`,
  * `ERR_TENANT_FILE_MISSING`/`ERR_TENANT_SCHEMA_MISSING`, `ERR_BACKUP_EXISTS`, `ERR_BACKUP_TOOL_MISSING`, `ERR_BACKUP_FAILED`
  */
 export async function backup(tenancy: AdminTenancy, ids: string[], options: BackupOptions, io: CliIo): Promise<number> {
+  refuseUnsupported(tenancy, 'backup');
   if (options.all && ids.length) {
     throw CliError.usage('give tenant ids or --all, not both');
   }

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { AdminTenancy } from '@mikro-tenant/core';
 import { CliError } from './cli-error.js';
 import type { CliIo } from './io.js';
-import { pendingChanges, tenantIdOf } from './tenant-status.js';
+import { pendingChanges, refuseUnsupported, tenantIdOf } from './tenant-status.js';
 
 /** Options of {@link restore} (`mikro-tenant restore`). */
 export interface RestoreOptions {
@@ -18,9 +18,10 @@ export interface RestoreOptions {
  * says whether migrations are pending. An existing tenant is never replaced, unless `--force` on a strategy
  * that can (SQLite); a failed restore leaves nothing behind.
  *
- * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_INVALID_BACKUP`, `ERR_BACKUP_TOOL_MISSING`, `ERR_RESTORE_FAILED`; CliError `ERR_TENANT_EXISTS`
+ * @throws TenantError `ERR_NOT_SUPPORTED`, `ERR_INVALID_TENANT_ID`, `ERR_INVALID_BACKUP`, `ERR_BACKUP_TOOL_MISSING`, `ERR_RESTORE_FAILED`; CliError `ERR_TENANT_EXISTS`
  */
 export async function restore(tenancy: AdminTenancy, id: string, file: string, options: RestoreOptions, io: CliIo): Promise<number> {
+  refuseUnsupported(tenancy, 'restore');
   const tenantId = tenantIdOf(tenancy, id);
   const source = resolve(options.cwd ?? process.cwd(), file);
   const admin = tenancy.admin();

@@ -11,6 +11,8 @@ export const STRATEGY_PACKAGES: Readonly<Record<string, string>> = Object.freeze
   'sqlite': '@mikro-tenant/sqlite',
   'pg-schema': '@mikro-tenant/postgresql',
   'postgresql': '@mikro-tenant/postgresql',
+  'sqlite-row': '@mikro-tenant/row',
+  'pg-row': '@mikro-tenant/row',
 });
 
 /** The strategy of a config without `strategy`: one SQLite file per tenant, as before strategies had names. */

@@ -1,13 +1,13 @@
 import { TenantError, type AdminTenancy } from '@mikro-tenant/core';
 import { CliError, messageOf, oneLine } from './cli-error.js';
 import type { CliIo } from './io.js';
-import { pendingChanges, tenantIdOf } from './tenant-status.js';
+import { pendingChanges, refuseUnsupported, tenantIdOf } from './tenant-status.js';
 
 /** One row of `mikro-tenant list --json`. */
 export interface TenantListRow {
   /** Canonical tenant id. */
   tenantId: string;
-  /** Size of the tenant's storage in bytes (SQLite: database plus `-wal` file; PostgreSQL: its schema's tables); `null` when it is missing. */
+  /** Size of the tenant's storage in bytes (SQLite: database plus `-wal` file; PostgreSQL: its schema's tables); `null` when it is missing, and for row tenants (no storage of their own). */
   sizeBytes: number | null;
   /** Last modification (ISO 8601); `null` when the storage is missing or the strategy does not know it (PostgreSQL). */
   modifiedAt: string | null;
@@ -22,6 +22,8 @@ export interface TenantListRow {
 /** `mikro-tenant list [--json]`: registered tenants with storage size, last modification and pending migration count. */
 export async function listTenants(tenancy: AdminTenancy, options: { json?: boolean }, io: CliIo): Promise<number> {
   const rows: TenantListRow[] = [];
+  // A row tenant has no storage of its own to measure: no size, and nothing missing.
+  const sized = tenancy.admin().storage !== 'rows';
   for (const tenant of await tenancy.listTenants()) {
     const row: TenantListRow = {
       tenantId: tenant.tenantId,
@@ -30,7 +32,7 @@ export async function listTenants(tenancy: AdminTenancy, options: { json?: boole
       schemaVersion: tenant.schemaVersion,
       pendingMigrations: null,
     };
-    if (tenant.sizeBytes !== undefined) {
+    if (tenant.sizeBytes !== undefined || !sized) {
       try {
         row.pendingMigrations = (await pendingChanges(tenancy, tenant.tenantId)).length;
       } catch (error) {
@@ -52,7 +54,7 @@ export function printTenantList(rows: TenantListRow[], json: boolean, io: CliIo)
   const width = Math.max(6, ...rows.map(r => r.tenantId.length));
   io.out(`${'tenant'.padEnd(width)}  ${'bytes'.padStart(10)}  ${'modified'.padEnd(24)}  pending\n`);
   for (const row of rows) {
-    const size = row.sizeBytes === null ? 'missing' : String(row.sizeBytes);
+    const size = row.sizeBytes !== null ? String(row.sizeBytes) : row.pendingMigrations === null && !row.error ? 'missing' : '-';
     const pending = row.error ? `unreadable: ${row.error}` : String(row.pendingMigrations ?? '-');
     io.out(`${row.tenantId.padEnd(width)}  ${size.padStart(10)}  ${(row.modifiedAt ?? '-').padEnd(24)}  ${pending}\n`);
   }
@@ -67,14 +69,17 @@ export async function reconcile(tenancy: AdminTenancy, options: { fix?: boolean;
   const fixed = options.fix === true;
   const admin = tenancy.admin();
   const { report, missing, unregistered } = await admin.reconcile(fixed);
-  const noun = admin.storage;
+  // The row strategy has no storage of a tenant's own to miss: its finding is tenant ids in the shared tables.
+  const [one, many] = admin.storage === 'rows' ? ['rows', 'tenant ids in the shared tables'] : [`a ${admin.storage}`, `${admin.storage}s`];
   if (options.json) {
     io.out(`${JSON.stringify({ ...report, fixed })}\n`);
   } else {
-    io.out(`registered without a ${noun}: ${missing.join(', ') || 'none'}\n`);
-    io.out(`${noun}s without a registry row: ${unregistered.join(', ') || 'none'}\n`);
+    if (admin.storage !== 'rows') {
+      io.out(`registered without ${one}: ${missing.join(', ') || 'none'}\n`);
+    }
+    io.out(`${many} without a registry row: ${unregistered.join(', ') || 'none'}\n`);
     if (fixed && (missing.length || unregistered.length)) {
-      io.out(`registry repaired: stray ${noun}s registered, rows without ${noun}s dropped\n`);
+      io.out(admin.storage === 'rows' ? 'registry repaired: stray tenant ids registered\n' : `registry repaired: stray ${many} registered, rows without ${many} dropped\n`);
     }
   }
   return fixed || (!missing.length && !unregistered.length) ? 0 : 1;
@@ -125,6 +130,7 @@ export async function template(tenancy: AdminTenancy, action: string, io: CliIo)
   if (action !== 'build' && action !== 'clear') {
     throw CliError.usage(`template takes "build" or "clear", not "${action}"`);
   }
+  refuseUnsupported(tenancy, 'template');
   const admin = tenancy.admin();
   if (!admin.template) {
     throw TenantError.notSupported('template', admin.strategy, 'new tenants are provisioned from a script made once per process');

@@ -1,4 +1,4 @@
-import { canonicalTenantId, type AdminTenancy } from '@mikro-tenant/core';
+import { TenantError, canonicalTenantId, type AdminTenancy } from '@mikro-tenant/core';
 import { CliError } from './cli-error.js';
 
 /** The tenants a command works on, split by whether their storage (file, schema) is there. */
@@ -42,4 +42,16 @@ export function tenantIdOf(tenancy: AdminTenancy, input: string): string {
  */
 export function pendingChanges(tenancy: AdminTenancy, tenantId: string): Promise<string[]> {
   return tenancy.pendingMigrations(tenantId);
+}
+
+/**
+ * Refuses a command the tenancy's strategy does not have (`admin().unsupported`), before anything else.
+ * @throws TenantError `ERR_NOT_SUPPORTED`
+ */
+export function refuseUnsupported(tenancy: AdminTenancy, command: 'backup' | 'restore' | 'template'): void {
+  const admin = tenancy.admin();
+  const why = admin.unsupported?.[command];
+  if (why !== undefined) {
+    throw TenantError.notSupported(command, admin.strategy, why);
+  }
 }

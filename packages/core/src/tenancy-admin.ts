@@ -30,8 +30,21 @@ export interface AdminReconcileReport {
 export interface TenancyAdmin {
   /** The strategy's name for messages, e.g. `sqlite`, `pg-schema`. */
   readonly strategy: string;
-  /** What holds one tenant's data: `file` or `schema` (words of messages and of `ERR_TENANT_*_MISSING`). */
-  readonly storage: 'file' | 'schema';
+  /**
+   * What holds one tenant's data: `file` or `schema` (words of messages and of `ERR_TENANT_*_MISSING`), or
+   * `rows` (the row strategy: a tenant is its registry row and its rows in the shared tables).
+   */
+  readonly storage: 'file' | 'schema' | 'rows';
+  /**
+   * Admin commands the strategy does not have, each with why (what to do instead): the CLI refuses them
+   * with `ERR_NOT_SUPPORTED` before anything else.
+   */
+  readonly unsupported?: Readonly<Partial<Record<'backup' | 'restore' | 'template', string>>>;
+  /**
+   * A note `migrate` and `migrate --check` print on stderr, e.g. that every tenant shares one schema and
+   * nothing is migrated per tenant.
+   */
+  readonly migrateNote?: string;
   /**
    * How `migrate` works on several tenants at once: `processes` (worker processes with a tenancy each,
    * for a synchronous driver) or `connections` (concurrent migrations in this process).

@@ -2,6 +2,7 @@ import { MikroORM, Utils, type EntityMetadata, type Options, type Platform } fro
 import {
   AbstractTenancy, DeferredTenantRegistry, SqlTenantRegistry, TenantDeletionSubscriber, TenantError, resolveTenantTransactionsInContext,
 } from '@mikro-tenant/core';
+import { RowAdmin } from './admin/row-admin.js';
 import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js';
 import { RowFlushGuard } from './mikro-orm-6/flush-guard.js';
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
@@ -42,6 +43,7 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
   /** The database enforces the tenant itself (PostgreSQL row level security is on). */
   readonly rowLevelSecurity: boolean;
   readonly #model: TenantOwnedModel;
+  #admin?: RowAdmin;
 
   private constructor(init: Init) {
     super({
@@ -156,6 +158,16 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
       await orm.close(true);
       throw error;
     }
+  }
+
+  /**
+   * The strategy's admin operations, for tools such as the `mikro-tenant` CLI (`@mikro-tenant/cli`): a
+   * tenant is its rows, so `migrate` has nothing to do per tenant and backup, restore and templates are not
+   * supported (`ERR_NOT_SUPPORTED`).
+   */
+  admin(): RowAdmin {
+    this.#admin ??= new RowAdmin(this);
+    return this.#admin;
   }
 
   /**
