@@ -22,11 +22,12 @@ export interface CheckReport {
  * @throws CliError `ERR_TENANT_NOT_FOUND`; TenantError `ERR_INVALID_TENANT_ID`
  */
 export async function checkMigrations(tenancy: AdminTenancy, options: { tenant?: string; json?: boolean }, io: CliIo): Promise<number> {
+  const { present, missing } = await targetTenants(tenancy, options.tenant);
+  // After the checks: a refused request stays one line on stderr.
   const note = tenancy.admin().migrateNote;
   if (note) {
     io.err(`mikro-tenant: ${note}\n`);
   }
-  const { present, missing } = await targetTenants(tenancy, options.tenant);
   const report: CheckReport = { checked: present.length + missing.length, pending: [], missing, errors: [] };
   for (const tenantId of present) {
     try {

@@ -61,11 +61,12 @@ export async function migrateAll(tenancy: AdminTenancy, options: MigrateOptions,
     throw CliError.usage(`--concurrency must be a positive whole number, not ${String(options.concurrency)}`);
   }
   const started = Date.now();
+  const { present, missing } = await targetTenants(tenancy, options.tenant);
+  // After the checks: a refused request stays one line on stderr.
   const note = tenancy.admin().migrateNote;
   if (note) {
     io.err(`mikro-tenant: ${note}\n`);
   }
-  const { present, missing } = await targetTenants(tenancy, options.tenant);
   const outcomes: TenantMigrationOutcome[] = [];
   let workers = 0;
   const progress = startProgress(io, present.length + missing.length);
