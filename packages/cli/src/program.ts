@@ -48,7 +48,7 @@ export async function runCli(argv: string[], io: CliIo = processIo, cwd = proces
   };
 
   const program = new Command('mikro-tenant')
-    .description('Manage the tenants of a mikro-tenant app: SQLite files or PostgreSQL schemas (see the README of @mikro-tenant/cli).')
+    .description('Manage the tenants of a mikro-tenant app: SQLite files, PostgreSQL schemas or rows in shared tables (see the README of @mikro-tenant/cli).')
     .version(packageVersion(), '-V, --version')
     .option('-c, --config <path>', 'config file (default: mikro-tenant.config.{ts,mts,js,mjs,cjs} in the working directory)')
     .exitOverride()
