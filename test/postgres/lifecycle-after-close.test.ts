@@ -15,6 +15,7 @@ const TENANCY_CALLS: Record<string, Call<PostgresSchemaTenancy>> = {
   createTenant: t => t.createTenant('fresh'),
   deleteTenant: t => t.deleteTenant('a'),
   tenantExists: t => t.tenantExists('a'),
+  tenantUsage: t => t.tenantUsage('a'),
   listTenants: t => t.listTenants(),
   reconcile: t => t.reconcile({ fix: true }),
   pendingMigrations: t => t.pendingMigrations('a'),

@@ -1,7 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { DeferredTenantRegistry } from './deferred-registry.js';
 import { TenantError } from './errors.js';
-import type { Tenancy, TenantInfo, TenantRunOptions } from './tenancy.js';
+import type { Tenancy, TenantInfo, TenantRunOptions, TenantUsageSummary } from './tenancy.js';
 import { DeferredDeletions, TenancyLifecycle } from './tenancy-lifecycle.js';
 import type { TenancyEvents } from './tenancy-events.js';
 import { TenancyMonitor, type TenantObserver } from './tenancy-monitor.js';
@@ -295,6 +295,18 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
   async pendingMigrations(tenantId: TenantIdInput): Promise<string[]> {
     // Admin tools ask this of tenants they list: asking must never bring a deleted tenant back.
     return this.lifecycle.track(() => this.run(tenantId, em => this.#strategy.schemaUpdates.pending(em), { sharedContext: false, create: false }));
+  }
+
+  /**
+   * What one tenant costs and may use, for admin tools: its quota (the `quota` option, per-tenant answer
+   * included) and its statements and their time over the statistics window of this process. Reads no storage.
+   * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_INVALID_OPTION` for a bad per-tenant quota answer, `ERR_TENANCY_CLOSED`
+   */
+  async tenantUsage(tenantId: TenantIdInput): Promise<TenantUsageSummary> {
+    this.lifecycle.assertOpen();
+    const id = this.tenantId(tenantId);
+    const quotaBytes = await this.#monitor.quotaOf(id);
+    return { ...this.#monitor.usage.of(id), ...(quotaBytes === undefined ? {} : { quotaBytes }) };
   }
 
   /**

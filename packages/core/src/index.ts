@@ -15,7 +15,7 @@ export type { TenantPage } from './tenant-page.js';
 export { TenantDeletionSubscriber } from './tenant-deletion-subscriber.js';
 export type { TenantDeletionSubscriberOptions } from './tenant-deletion-subscriber.js';
 export type { TransactionInspector } from './transaction-inspector.js';
-export type { Tenancy, TenantRunOptions, TenantInfo } from './tenancy.js';
+export type { Tenancy, TenantRunOptions, TenantInfo, TenantUsageSummary } from './tenancy.js';
 export { AbstractTenancy } from './abstract-tenancy.js';
 export type { AbstractTenancyInit, TenancyStrategy } from './abstract-tenancy.js';
 export type { ProvisionResult, SchemaApplyResult, TenancyStats, TenantProvisioning, TenantSchemaUpdates } from './tenancy-strategy.js';

@@ -22,6 +22,16 @@ export interface TenantRunOptions {
   create?: boolean;
 }
 
+/** One tenant's quota and cost, as admin tools show them ({@link Tenancy.tenantUsage}). */
+export interface TenantUsageSummary {
+  /** Statements this process ran for the tenant over the statistics window (0 with `stats: false`). */
+  queries: number;
+  /** Their time in milliseconds. */
+  queryTimeMs: number;
+  /** The tenant's size limit in bytes; absent when it has none. */
+  quotaBytes?: number;
+}
+
 /** What a tenant looks like to admin tools: its registry row plus what the strategy can tell about its storage. */
 export interface TenantInfo extends TenantRecord {
   /** Size of the tenant's storage in bytes, when the strategy knows it. */
@@ -70,6 +80,8 @@ export interface Tenancy<EM extends EntityManager = EntityManager> {
    * @throws TenantError `ERR_TENANT_NOT_FOUND` for a missing tenant
    */
   pendingMigrations?(tenantId: TenantIdInput): Promise<string[]>;
+  /** One tenant's quota and its statements over the statistics window; optional: admin tools show it when the tenancy can tell. */
+  tenantUsage?(tenantId: TenantIdInput): Promise<TenantUsageSummary>;
   /** Closes every tenant connection and the shared ORM; afterwards every method rejects with `ERR_TENANCY_CLOSED`. Idempotent. */
   close(): Promise<void>;
 }

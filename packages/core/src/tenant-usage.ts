@@ -83,6 +83,20 @@ export class TenantUsage {
     this.#previous.delete(tenantId);
   }
 
+  /** One tenant's statements and their time over the window of {@link stats} (zeros when it ran none). */
+  of(tenantId: string): { queries: number; queryTimeMs: number } {
+    const now = performance.now();
+    if (now - this.#windowStart >= this.windowMs) {
+      this.#roll(now);
+    }
+    const previous = this.#previous.get(tenantId);
+    const current = this.#current.get(tenantId);
+    return {
+      queries: (previous?.queries ?? 0) + (current?.queries ?? 0),
+      queryTimeMs: round((previous?.timeMs ?? 0) + (current?.timeMs ?? 0)),
+    };
+  }
+
   /** The per-tenant view now. */
   stats(limit = this.top): TenantUsageStats {
     const now = performance.now();
