@@ -1,4 +1,5 @@
 import { readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
@@ -15,12 +16,15 @@ const TENANCY_CALLS: Record<string, Call<SqliteTenancy>> = {
   createTenant: t => t.createTenant('fresh'),
   deleteTenant: t => t.deleteTenant('a'),
   tenantExists: t => t.tenantExists('a'),
+  tenantUsage: t => t.tenantUsage('a'),
   listTenants: t => t.listTenants(),
   reconcile: t => t.reconcile({ fix: true }),
   pendingMigrations: t => t.pendingMigrations('a'),
   migrateTenant: t => t.migrateTenant('a'),
   buildTemplate: t => t.buildTemplate(),
   clearTemplate: t => t.clearTemplate(),
+  // The admin operations (the CLI's) go through the same gates; a backup stands for them.
+  admin: t => t.admin().backup(['a'], { out: join(tmpdir(), 'mt-never-written'), force: false }, () => undefined),
 };
 
 /** Public methods allowed after close(), each with why: they touch nothing. */

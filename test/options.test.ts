@@ -36,6 +36,10 @@ const WRONG_VALUES: Record<string, unknown[]> = {
   warn: ['console', 5, null],
   dirMode: ['700', 0o600, 0o1700, 1.5, null],
   fileMode: ['600', 0o400, 0o700, 0o4600, null],
+  subscribers: [{}, 'x', [5], [{ notAnEvent() {} }], [null], null],
+  quota: [true, 5, 'x', {}, { maxBytes: 0 }, { maxBytes: '1' }, { maxBytes: Infinity }, { maxBytes: 1, checkIntervalMs: -1 }, { maxBytes: 1, other: 1 }, null],
+  stats: [5, true, null, [], { windowMs: 0 }, { top: 1.5 }, { top: 0 }, { other: 1 }],
+  telemetry: [5, null, [], { tracerProvider: {} }, { meterProvider: 5 }, { other: 1 }],
 };
 
 describe('options', () => {

@@ -58,8 +58,8 @@ const ALLOWED_IMPORTERS: Record<string, string[]> = {
     ...MIKRO_ORM_7_HOMES,
     'packages/sqlite/src/template-cache.ts',
     'packages/sqlite/src/tenant-handle.ts',
-    'packages/sqlite/src/cli/sqlite-copy.ts',
-    'packages/sqlite/src/cli/restore.ts',
+    'packages/sqlite/src/admin/sqlite-copy.ts',
+    'packages/sqlite/src/admin/sqlite-restore.ts',
   ],
 };
 
@@ -88,9 +88,17 @@ describe('package boundaries', () => {
     expect(strays.flatMap(([path, source]) => misplacedImports(path!, source!))).to.have.length(strays.length);
   });
 
-  it('core imports nothing of MikroORM but its public @mikro-orm/core API', () => {
+  it('core imports nothing of MikroORM but its public @mikro-orm/core API (and no database), and of OpenTelemetry only its API', () => {
     const imports = sourceFiles('core').flatMap(file => importedPackages(readFileSync(join(ROOT, 'packages', 'core', file), 'utf8')));
-    expect([...new Set(imports)]).to.deep.equal(['@mikro-orm/core']);
+    expect([...new Set(imports)].sort()).to.deep.equal(['@mikro-orm/core', '@opentelemetry/api']);
+  });
+
+  it('the CLI and the Koa adapter depend on the contract in core only, never on a strategy package', () => {
+    for (const pkg of ['cli', 'koa']) {
+      const imports = new Set(sourceFiles(pkg).flatMap(file => importedPackages(readFileSync(join(ROOT, 'packages', pkg, file), 'utf8'))));
+      expect([...imports].filter(name => name.startsWith('@mikro-tenant/') || name.startsWith('@mikro-orm/') && name !== '@mikro-orm/core'
+        || name === 'knex' || name === 'better-sqlite3' || name === 'pg'), pkg).to.deep.equal(['@mikro-tenant/core']);
+    }
   });
 
   for (const pkg of PACKAGES) {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
@@ -9,7 +9,7 @@ import { TemplateSpares } from '../packages/sqlite/dist/template-spares.js';
 import type { TemplateCache } from '../packages/sqlite/dist/template-cache.js';
 import { Tag } from './fixtures/entities.js';
 import { baseMigrations, twoMigrations } from './fixtures/migrations.js';
-import { makeTenancy, tempDir } from './helpers.js';
+import { errorOf, makeTenancy, tempDir } from './helpers.js';
 import { moduleUrl } from './orm-packages.js';
 
 const PACKAGE_ENTRY = fileURLToPath(new URL('../packages/sqlite/dist/index.js', import.meta.url));
@@ -68,6 +68,26 @@ describe('spare copies of the template', () => {
     expect(readdirSync(join(dir, 'tenants', '.mikro-tenant', 'spares')), 'close() removes the spares').to.deep.equal([]);
   });
 
+  it('are not made by buildTemplate({ spares: false }) (the CLI, about to end); a wrong value is refused before anything is built', async () => {
+    const tenancy = await makeTenancy(dir, { migrations: { migrationsList: twoMigrations } });
+    try {
+      for (const options of [{ spares: 'no' }, { spares: 0 }, null, 'spares']) {
+        const error = await errorOf(() => tenancy.buildTemplate(options as never));
+        expect(error, JSON.stringify(options)).to.have.property('code', 'ERR_INVALID_OPTION');
+      }
+      expect(existsSync(join(dir, 'tenants', '.mikro-tenant')) ? readdirSync(join(dir, 'tenants', '.mikro-tenant')).filter(name => name.startsWith('template-')) : [])
+        .to.deep.equal([]);
+      const template = await tenancy.buildTemplate({ spares: false });
+      expect(existsSync(template!)).to.equal(true);
+      await new Promise(resolve => setTimeout(resolve, 50));
+      expect(existsSync(tenancy.files.sparesDir) ? readdirSync(tenancy.files.sparesDir) : []).to.deep.equal([]);
+      await tenancy.buildTemplate();
+      expect(readdirSync(tenancy.files.sparesDir)).to.have.length(4);
+    } finally {
+      await tenancy.close();
+    }
+  });
+
   it('never hand a tenancy with another schema the spares of the old one, even in one process and folder', async () => {
     const v1 = await makeTenancy(dir, { migrations: { migrationsList: baseMigrations } });
     let v2: SqliteTenancy | undefined;
@@ -108,6 +128,37 @@ describe('spare copies of the template', () => {
     await spares.settle();
     expect(spares.ready).to.equal(2);
     await spares.clear();
+    expect(readdirSync(files.sparesDir)).to.deep.equal([]);
+  });
+
+  it('grow after a burst finds none ready: twice as many each time, up to the maximum; never on a cold start', async () => {
+    const files = new TenantFiles(join(dir, 'tenants'));
+    files.ensureDirs();
+    const template = join(dir, 'template.sqlite3');
+    new Database(template).close();
+    const spares = new TemplateSpares(files, { ensure: async () => template } as unknown as TemplateCache, 'k', 2, 8);
+    const burst = async (count: number) => {
+      const taken = Array.from({ length: count }, () => spares.take());
+      await spares.settle();
+      // A taken spare is the taker's: a tenant would link it into place.
+      taken.forEach(path => path && rmSync(path));
+      return taken.filter(path => path === undefined).length;
+    };
+    try {
+      // A take before any spare was made is a cold start, not a burst: the target stays.
+      expect(await burst(1)).to.equal(1);
+      expect([spares.target, spares.ready]).to.deep.equal([2, 2]);
+      expect(await burst(2), 'within the spares').to.equal(0);
+      expect([spares.target, spares.ready]).to.deep.equal([2, 2]);
+      expect(await burst(3), 'one tenant found none').to.equal(1);
+      expect([spares.target, spares.ready]).to.deep.equal([4, 4]);
+      expect(await burst(6)).to.equal(2);
+      expect([spares.target, spares.ready]).to.deep.equal([8, 8]);
+      expect(await burst(12)).to.equal(4);
+      expect([spares.target, spares.ready], 'capped').to.deep.equal([8, 8]);
+    } finally {
+      await spares.close();
+    }
     expect(readdirSync(files.sparesDir)).to.deep.equal([]);
   });
 

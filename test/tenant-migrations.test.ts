@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { Migration } from '@mikro-orm/migrations';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import { SqliteTenancy, TenantError } from '@mikro-tenant/sqlite';
-import { migrateOneTenant } from '../packages/sqlite/dist/cli/migrate-tenant.js';
+import { migrateOneTenant } from '../packages/cli/dist/migrate-tenant.js';
 import { Note, Tag, User } from './fixtures/entities.js';
 import { Migration002NoteIndex, Migration003Broken, baseMigrations, brokenMigrations, twoMigrations } from './fixtures/migrations.js';
 import { makeTenancy, ormAdapter, tempDir } from './helpers.js';

@@ -3,7 +3,7 @@
  * Every figure is a ratio of two things measured in the same process and run, alternating sides each
  * round (ABBA order) so drift and noise of a shared machine hit both sides alike.
  */
-import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { accessSync, constants as fsConstants, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Utils } from '@mikro-orm/core';
@@ -124,11 +124,21 @@ export function entry(init: Omit<BenchEntry, 'goal' | 'met' | 'ratio'> & { ratio
 }
 
 /**
- * The time per operation a `<=` goal leaves unmet, in us: `ours` minus `goal` times the baseline (both in us
- * per operation). For throughputs pass per-request times (1e6 / req/s).
+ * Time per operation a `<=` goal leaves unmet, from the row's ratio (ours / baseline): what ours would have
+ * to lose to reach the goal, `(ratio - goal) * baseline` (0 when met).
  */
-export function overBudgetUs(oursUs: number, baselineUs: number, goal: number): string {
-  return `${Math.max(0, oursUs - goal * baselineUs).toFixed(1)} us per operation`;
+export function excessTime(ratio: number, goal: number, baseline: number): number {
+  return Math.max(0, (ratio - goal) * baseline);
+}
+
+/** The same for a `>=` speed-up (ratio = baseline time / our time): `baseline / ratio - baseline / goal`. */
+export function excessTimeOfSpeedup(ratio: number, goal: number, baseline: number): number {
+  return Math.max(0, baseline / ratio - baseline / goal);
+}
+
+/** The same for a `>=` throughput ratio (ours / baseline req/s), per request in us: `1e6 / (ratio * rate) - 1e6 / (goal * rate)`. */
+export function excessUsPerRequest(ratio: number, goal: number, baselineRate: number): number {
+  return Math.max(0, 1e6 / (ratio * baselineRate) - 1e6 / (goal * baselineRate));
 }
 
 /** Rounds to 3 significant decimals for the report. */
@@ -171,6 +181,41 @@ export function openFds(): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** CPU time of this process (all its threads, user and system), in microseconds. */
+export function processCpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+/**
+ * CPU time of every process named `name` on this machine (Linux `/proc`), in microseconds at the clock
+ * tick's resolution (10 ms); NaN where `/proc` is missing. For a database server's backends.
+ */
+export function processesCpuUs(name: string): number {
+  let ticks = 0;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) {
+        continue;
+      }
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (stat.slice(stat.indexOf('(') + 1, close) !== name) {
+          continue;
+        }
+        const fields = stat.slice(close + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+  } catch {
+    return Number.NaN;
+  }
+  return ticks * 10_000;
 }
 
 /** Forces a full garbage collection when the process runs with `--expose-gc` (twice: weak callbacks run between). */

@@ -13,7 +13,7 @@ import type { SqliteTenancy } from '@mikro-tenant/sqlite';
 import { nowUs, type BenchContext } from './harness.js';
 import { makeMigrations, migrationName, openTenancy } from './model.js';
 
-const bin = createRequire(import.meta.url).resolve('@mikro-tenant/sqlite').replace(/index\.js$/, 'cli/main.js');
+const bin = createRequire(import.meta.url).resolve('@mikro-tenant/cli').replace(/index\.js$/, 'main.js');
 
 /** What a migrate scenario's tenants look like. */
 export interface MigrateModel {

@@ -12,7 +12,7 @@ import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
 import { schemaGenerator } from '../../test/orm-packages.js';
 import { createTestDatabase, type TestDatabase } from '../../test/postgres/helpers.js';
 import { stopPgServer } from '../../test/postgres/server.js';
-import { alternate, entry, median, nowUs, type BenchEntry, type Scenario } from './harness.js';
+import { alternate, entry, excessUsPerRequest, median, nowUs, processCpuUs, processesCpuUs, type BenchEntry, type Scenario } from './harness.js';
 import { NOTES_PER_TENANT, QUIET, makeNote, noteRows } from './model.js';
 
 /** SQL of migration `i`: the first creates the note table, each later one adds a nullable column to it. */
@@ -85,13 +85,63 @@ const scenario: Scenario = {
         await plain.em.fork().insertMany('Note', noteRows());
         const requests = ctx.quick ? 300 : 3000;
         const list = { limit: NOTES_PER_TENANT, orderBy: { id: 'asc' } } as const;
-        const measured = await alternate(rounds,
-          () => throughput(requests, 8, i => warm.run(tenants[(i * 7919) % tenants.length]!, em => em.find('Note', {}, list), { sharedContext: false })),
-          () => throughput(requests, 8, () => plain.em.fork().find('Note', {}, list)));
+        // CPU per request of each side: this process (MikroORM, the library, pg) and the server's backends.
+        const cpu: Record<string, { node: number[]; server: number[] }> = {};
+        const side = (name: string, fn: (i: number) => Promise<unknown>) => async () => {
+          const node0 = processCpuUs();
+          const server0 = processesCpuUs('postgres');
+          const rate = await throughput(requests, 8, fn);
+          const sample = (cpu[name] ??= { node: [], server: [] });
+          sample.node.push((processCpuUs() - node0) / requests);
+          sample.server.push((processesCpuUs('postgres') - server0) / requests);
+          return rate;
+        };
+        const viaTenants = side('tenants', i => warm.run(tenants[(i * 7919) % tenants.length]!, em => em.find('Note', {}, list), { sharedContext: false }));
+        const viaPlain = side('plain', () => plain.em.fork().find('Note', {}, list));
+        // One tenant only: its connections keep its search_path, so no statement changes it.
+        const viaOne = side('one tenant', () => warm.run(tenants[0]!, em => em.find('Note', {}, list), { sharedContext: false }));
+        // Warm-up (not measured): the first side run would otherwise carry the JIT's work.
+        for (const fn of [viaTenants, viaPlain, viaOne]) {
+          await fn();
+        }
+        for (const sample of Object.values(cpu)) {
+          sample.node.length = 0;
+          sample.server.length = 0;
+        }
+        const measured = await alternate(rounds, viaTenants, viaPlain);
+        const single = await alternate(Math.max(3, rounds >> 1), viaOne, viaPlain);
+        const us = (name: string, what: 'node' | 'server') => Math.round(median(cpu[name]![what]) * 10) / 10;
+        const ratio = median(measured.ratios);
+        const total = (name: string) => us(name, 'node') + us(name, 'server');
+        const gapUs = total('tenants') - total('plain');
+        const setPathUs = total('tenants') - total('one tenant');
         out.push(entry({
           scenario: 'pg-schema', name: 'requests through 100 warm tenant schemas', baseline: 'the same handler on one plain schema',
-          ratio: median(measured.ratios), goal: { op: '>=', value: 0.95 }, rounds,
-          medians: { 'tenants req/s': median(measured.a), 'plain req/s': median(measured.b) },
+          ratio, goal: { op: '>=', value: 0.95 }, rounds,
+          medians: {
+            'tenants req/s': median(measured.a), 'plain req/s': median(measured.b), 'one tenant / plain': median(single.ratios),
+            'tenants node CPU us/req': us('tenants', 'node'), 'tenants server CPU us/req': us('tenants', 'server'),
+            'one tenant node CPU us/req': us('one tenant', 'node'), 'one tenant server CPU us/req': us('one tenant', 'server'),
+            'plain node CPU us/req': us('plain', 'node'), 'plain server CPU us/req': us('plain', 'server'),
+          },
+          detail: {
+            note: 'each request is tenancy.run(id, em => em.find(Note, {}, { limit: 20 })) on a tenant picked in turn among 100, 8 at a time over a pool of 8 '
+              + 'connections; the plain side forks orm.em and runs the same find. CPU per request is this process\'s (process.cpuUsage) and the '
+              + 'PostgreSQL backends\' (/proc, 10 ms ticks over the whole side); "one tenant" sends every request to the same tenant, so no statement '
+              + 'changes a connection\'s search_path',
+            remaining: `${excessUsPerRequest(ratio, 0.95, median(measured.b)).toFixed(1)} us per request beyond the goal. Per request the tenant side `
+              + `used ${(us('tenants', 'node') - us('plain', 'node')).toFixed(0)} us more CPU in this process and ${(us('tenants', 'server') - us('plain', 'server')).toFixed(0)} us `
+              + `more in the server than the plain side; sending every request to one tenant (no statement changes a connection's search_path) `
+              + `used ${(us('one tenant', 'node') - us('plain', 'node')).toFixed(0)} us and ${(us('one tenant', 'server') - us('plain', 'server')).toFixed(0)} us more, `
+              + `for a ratio of ${median(single.ratios).toFixed(3)}. So the "set search_path" sent with a statement whose connection last served another `
+              + `tenant accounts for ${setPathUs.toFixed(0)} us of the ${gapUs.toFixed(0)} us per request (both processes, 10 ms ticks over each side); `
+              + `${setPathUs * 2 < gapUs ? 'most of the time is' : 'the rest is'} in this process, on the tenant's path from run() to the statement: the lease and tenant scope (a few us: see warm-em), the fork of the tenant `
+              + 'EntityManager (MikroORM\'s fork deep-merges the tenant\'s logger context and syncs the configuration twice, which the SQLite '
+              + 'strategy\'s tenant forks skip and this strategy\'s do not yet), the tenant configuration read through its prototype chain, '
+              + 'and the knex view and statement wrapper that give the shared pool\'s connections the tenant\'s path. Giving these tenant forks '
+              + 'the SQLite strategy\'s fork is the first candidate; a per-function profile, which this machine\'s load made unreliable, '
+              + 'would split the rest',
+          },
         }));
       } finally {
         await plain.close(true);

@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchBaseDir, resultsFile, tempDir, writeReport, type BenchEntry, type Scenario } from './harness.js';
 
 /** Scenario names in report order; each is `scripts/bench/<name>.ts`. */
-export const SCENARIOS = ['http', 'writes', 'warm-em', 'cold-open', 'provisioning', 'churn', 'tenant-count', 'memory', 'migrate-all', 'migrate-heavy', 'pg-schema', 'pg-row'] as const;
+export const SCENARIOS = ['http', 'writes', 'warm-em', 'cold-open', 'provisioning', 'churn', 'tenant-count', 'memory', 'migrate-all', 'migrate-heavy', 'pg-schema', 'pg-row', 'operating'] as const;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');

@@ -11,6 +11,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,7 @@ import Database from 'better-sqlite3';
 import Koa from 'koa';
 import { RequestContext, type EntityManager } from '@mikro-orm/core';
 import { fromHeader, tenantMiddleware } from '@mikro-tenant/koa';
-import { entry, median, nowUs, type Scenario } from './harness.js';
+import { entry, excessUsPerRequest, median, nowUs, type Scenario } from './harness.js';
 import { makeFilteredNote, makeNote, openPlainOrm, openTenancy, tenantPragmaScript, withTenantPragmas, createPlainSchema } from './model.js';
 
 type Kind = 'tenancy' | 'shared';
@@ -218,13 +219,14 @@ const scenario: Scenario = {
           },
           detail: {
             connections: CONNECTIONS, durationS, tenants: TENANTS,
-            remaining: `${Math.max(0, 1e6 / m.tenancy2! - 1e6 / (1.3 * m.shared2!)).toFixed(1)} us of server time per request at the measured `
+            remaining: `${excessUsPerRequest(median(ratios), 1.3, m.shared2!).toFixed(1)} us of server time per request at the measured `
               + `throughput. The shared database's write lock is held ${lockUs.toFixed(1)} us per insert, so it caps that side at `
               + `${(1e6 / lockUs).toFixed(0)} writes/s, ${(1e6 / lockUs / m.shared2!).toFixed(0)} times the load measured here: on this machine `
               + 'the processes are limited by CPU (2 cores shared by both servers and the load generator; 2 processes did '
               + `${scaling('tenancy').toFixed(2)} and ${scaling('shared').toFixed(2)} times the throughput of 1), not by SQLite's one writer per `
               + 'file, so per-tenant files gain only what each request costs less (a smaller table, no tenant_id index and no filter). More '
-              + 'cores, or writes that hold the lock longer (bigger transactions), would show the one-writer limit; the library could not remove it',
+              + 'cores, or writes that hold the lock longer (bigger transactions), would show the one-writer limit; the library could not remove it. '
+              + `Load average at the end: ${loadavg()[0]!.toFixed(1)}`,
             note: 'each request inserts one note and commits (MikroORM flush: begin, insert, commit). The shared database has one write lock '
               + 'for both processes: a process that finds it taken waits in SQLite\'s busy handler (sleeps of 1 ms and more, blocking its event loop); '
               + 'per-tenant files collide only when both processes write to the same tenant at once. "2/1 processes" is the throughput of two '

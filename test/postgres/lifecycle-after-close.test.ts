@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
 import { Tag } from '../fixtures/entities.js';
@@ -13,10 +15,19 @@ const TENANCY_CALLS: Record<string, Call<PostgresSchemaTenancy>> = {
   createTenant: t => t.createTenant('fresh'),
   deleteTenant: t => t.deleteTenant('a'),
   tenantExists: t => t.tenantExists('a'),
+  tenantUsage: t => t.tenantUsage('a'),
   listTenants: t => t.listTenants(),
   reconcile: t => t.reconcile({ fix: true }),
   pendingMigrations: t => t.pendingMigrations('a'),
   migrateTenant: t => t.migrateTenant('a'),
+  // The admin operations (the CLI's) go through the same gates; a backup and a restore stand for them.
+  admin: async t => {
+    const backup = await errorOf(() => t.admin().backup(['a'], { out: join(tmpdir(), 'mt-never-written'), force: false }, () => undefined));
+    if (backup?.code !== 'ERR_TENANCY_CLOSED') {
+      return backup;
+    }
+    return t.admin().restore('fresh', join(tmpdir(), 'mt-never-read.dump'));
+  },
 };
 
 /** Public methods allowed after close(), each with why: they touch nothing. */

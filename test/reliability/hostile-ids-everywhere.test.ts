@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import Koa from 'koa';
 import request from 'supertest';
 import { expect } from 'chai';
-import { runCli, type CliIo } from '@mikro-tenant/sqlite';
+import { runCli, type CliIo } from '@mikro-tenant/cli';
 import { fromHeader, tenantAdmin, tenantMiddleware } from '@mikro-tenant/koa';
 import { HOSTILE_IDS } from '../../packages/core/test/hostile-ids.js';
 import { makeTenancy, tempDir } from '../helpers.js';

@@ -8,20 +8,8 @@ import { Session } from '../src/entities.js';
 import type { Strategy } from '../src/strategy.js';
 import { tempDir } from '../../../test/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres/helpers.js';
-import { pgServer } from '../../../test/postgres/server.js';
-import pg from 'pg';
+import { dropAppRole } from './app-role.js';
 import { ormMajor } from '../../../test/orm-major.js';
-
-/** Drops a role the app created on the test server (roles outlive databases). */
-async function dropRole(role: string): Promise<void> {
-  const client = new pg.Client({ connectionString: (await pgServer()).url });
-  await client.connect();
-  try {
-    await client.query(`drop role if exists "${role}"`);
-  } finally {
-    await client.end();
-  }
-}
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -60,7 +48,7 @@ for (const strategy of ['sqlite', 'pg-schema', 'sqlite-row', 'pg-row'] as const 
     await notes?.close();
     await db?.drop();
     if (db && strategy === 'pg-row') {
-      await dropRole(`${db.name}_app`);
+      await dropAppRole(db);
     }
     cleanup?.();
     // A skipped test (a row strategy on MikroORM 7) made none of them: nothing to close twice.

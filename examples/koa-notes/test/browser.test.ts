@@ -6,6 +6,7 @@ import { createApp, type NotesApp } from '../src/app.js';
 import type { Strategy } from '../src/strategy.js';
 import { tempDir } from '../../../test/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres/helpers.js';
+import { dropAppRole } from './app-role.js';
 import { BROWSER_TESTS_REQUIRED, CHROMIUM_PATH, chromiumPresent, launchChromium } from './chromium.js';
 
 const HOSTILE_ID = '<img src=x onerror="globalThis.pwned=1">';
@@ -66,7 +67,7 @@ describe('koa-notes in a real browser (headless Chromium)', function () {
     await browser?.close();
   });
 
-  for (const strategy of ['sqlite', 'pg-schema'] as const satisfies Strategy[]) describe(`on ${strategy}`, () => {
+  for (const strategy of ['sqlite', 'pg-schema', 'sqlite-row', 'pg-row'] as const satisfies Strategy[]) describe(`on ${strategy}`, () => {
     let notes: NotesApp;
     let server: Server;
     let base: string;
@@ -88,7 +89,7 @@ describe('koa-notes in a real browser (headless Chromium)', function () {
       this.timeout(60_000);
       let dir: string;
       ({ dir, cleanup } = tempDir('mt-browser'));
-      db = strategy === 'pg-schema' ? await createTestDatabase('browser') : undefined;
+      db = strategy.startsWith('pg-') ? await createTestDatabase('browser') : undefined;
       notes = await createApp({ strategy, databaseUrl: db?.url, dataDir: dir, admin: { username: 'root', password: 'root password' } });
       server = notes.app.listen(0, '127.0.0.1');
       await new Promise(resolve => server.once('listening', resolve));
@@ -104,6 +105,9 @@ describe('koa-notes in a real browser (headless Chromium)', function () {
       await new Promise(resolve => server.close(resolve));
       await notes.close();
       await db?.drop();
+      if (db && strategy === 'pg-row') {
+        await dropAppRole(db);
+      }
       cleanup();
     });
 
@@ -157,6 +161,10 @@ describe('koa-notes in a real browser (headless Chromium)', function () {
       const ids = await root.locator('td.id').allTextContents();
       expect(ids).to.include.members([annId, bobId]);
       expect(ids).to.have.length(3);
+      // Every strategy describes its tenants in its own way (no size for a row tenant): the page shows each one sensibly.
+      const created = await root.locator('td[data-label=Created]').allTextContents();
+      expect(created.filter(text => !/^\d{4}-\d\d-\d\d \d\d:\d\d$/.test(text)), 'creation times').to.deep.equal([]);
+      expect(await root.textContent('#tenants')).to.not.match(/undefined|NaN|Invalid|null/);
       expect(await root.textContent('#switch-status')).to.contain('own data');
 
       await root.fill('input[name=q]', annId.slice(0, 6));

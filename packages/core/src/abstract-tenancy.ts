@@ -1,8 +1,11 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { DeferredTenantRegistry } from './deferred-registry.js';
 import { TenantError } from './errors.js';
-import type { Tenancy, TenantInfo, TenantRunOptions } from './tenancy.js';
+import type { Tenancy, TenantInfo, TenantRunOptions, TenantUsageSummary } from './tenancy.js';
 import { DeferredDeletions, TenancyLifecycle } from './tenancy-lifecycle.js';
+import type { TenancyEvents } from './tenancy-events.js';
+import { TenancyMonitor, type TenantObserver } from './tenancy-monitor.js';
+import type { TenancyOperatingOptions } from './tenancy-operating-options.js';
 import { TenancyRegistry } from './tenancy-registry.js';
 import type { SchemaApplyResult, TenancyStats, TenantProvisioning, TenantSchemaUpdates } from './tenancy-strategy.js';
 import { currentTenantScope, runInTenantScope } from './tenant-context.js';
@@ -42,6 +45,11 @@ export interface TenancyStrategy<EM extends EntityManager, R = unknown> {
   reconcile(fix: boolean): Promise<R>;
   /** Refuses ids this storage cannot hold, beyond the canonical rule (e.g. too long for a name). @throws TenantError `ERR_INVALID_TENANT_ID` */
   checkId?(tenantId: string): void;
+  /**
+   * Receives, before the first tenant opens, what the strategy reports to: each statement of a tenant (for
+   * statistics, metrics and traces), quotas and sizes.
+   */
+  observe?(observer: TenantObserver): void;
   /** Runs after `createTenant()` created a tenant (e.g. writes its queued registry row). */
   afterCreate?(): Promise<void>;
   /** Closes what the strategy holds (the shared ORM, queued registry rows), after every tenant is closed. */
@@ -64,6 +72,8 @@ export interface AbstractTenancyInit<EM extends EntityManager, R> {
   autoCreate: boolean;
   deleteGraceMs: number;
   warn(message: string, code: string): void;
+  /** Events, quotas, statistics and telemetry (validated by the strategy's options). */
+  operating?: TenancyOperatingOptions;
 }
 
 /**
@@ -79,6 +89,12 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
   readonly registry: TenancyRegistry;
   /** Open, closing, closed: strategy members (say, template tools) track their work with it. */
   protected readonly lifecycle = new TenancyLifecycle();
+  /**
+   * The tenancy's lifecycle events (created, opened, evicted, migrated, deleted, quota exceeded...):
+   * `tenancy.events.subscribe({ tenantCreated: e => ... })` or `tenancy.events.on('tenantDeleted', e => ...)`.
+   * Listeners run synchronously and cannot break the operation: what they throw goes to `warn`.
+   */
+  readonly events: TenancyEvents;
   /** The tenant EntityManagers kept open, leased by `run()`. */
   protected readonly pool: TenantPool<EM>;
   readonly #strategy: TenancyStrategy<EM, R>;
@@ -89,6 +105,9 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
   readonly #autoCreate: boolean;
   readonly #deleteGraceMs: number;
   readonly #warn: (message: string, code: string) => void;
+  readonly #monitor: TenancyMonitor;
+  /** Tenants being deleted: their pool entry's close is not an eviction. */
+  readonly #deleting = new Set<string>();
   #opened = 0;
 
   protected constructor(init: AbstractTenancyInit<EM, R>) {
@@ -101,13 +120,23 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
     this.#registry = init.registry;
     this.registry = new TenancyRegistry(init.registry, () => this.lifecycle.assertOpen());
     this.em = init.contextEntityManager(() => this.lifecycle.assertOpen());
+    const monitor = new TenancyMonitor(init.operating ?? {}, init.warn, () => this.pool.size);
+    this.#monitor = monitor;
+    this.events = monitor.events;
+    observeProvisioning(init.strategy.provisioning, monitor);
+    init.strategy.observe?.(monitor);
     this.pool = new TenantPool<EM>(init.maxOpen, {
       open: async (tenantId, { create }) => {
-        const em = await this.#strategy.open(tenantId, create ?? this.#autoCreate);
+        const em = await monitor.opening(tenantId, () => this.#strategy.open(tenantId, create ?? this.#autoCreate));
         this.#opened++;
         return em;
       },
-      close: (em, tenantId) => this.#strategy.close(em, tenantId, this.lifecycle.closing),
+      close: (em, tenantId) => {
+        if (!this.#deleting.has(tenantId)) {
+          monitor.evicted(tenantId, this.lifecycle.closing ? 'closing' : 'idle');
+        }
+        return this.#strategy.close(em, tenantId, this.lifecycle.closing);
+      },
       onError: (error, tenantId) => this.#warn(`mikro-tenant: closing tenant "${tenantId}" failed: ${(error as Error).message}`, 'MIKRO_TENANT_CLOSE_FAILED'),
     });
   }
@@ -120,7 +149,7 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
   /** Counters of this process, for monitoring and tests. */
   stats(): TenancyStats {
     const { provisioned, races } = this.#strategy.provisioning;
-    return { open: this.pool.size, opened: this.#opened, provisioned, provisionRaces: races };
+    return { open: this.pool.size, opened: this.#opened, provisioned, provisionRaces: races, tenants: this.#monitor.usage.stats() };
   }
 
   /**
@@ -166,6 +195,7 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
     const id = this.tenantId(tenantId);
     // An open tenant is leased without a promise round; the lease is what marks it used (not each statement).
     const lease = this.pool.tryAcquire(id) ?? await this.pool.acquire(id, { create: options.create });
+    this.#monitor.telemetry.tagActiveSpan(id);
     let scope: ContextTenantScope<EM> | undefined;
     try {
       const em = lease.handle.fork() as EM;
@@ -241,7 +271,15 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
    * @throws TenantError `ERR_INVALID_OPTION` for a bad page, `ERR_TENANCY_CLOSED`
    */
   async listTenants(page?: TenantPage): Promise<TenantInfo[]> {
-    return this.lifecycle.track(async () => this.#strategy.describe(await this.#registry.list(page)));
+    return this.lifecycle.track(async () => {
+      const tenants = await this.#strategy.describe(await this.#registry.list(page));
+      for (const tenant of tenants) {
+        if (tenant.sizeBytes !== undefined) {
+          this.#monitor.sized(tenant.tenantId, tenant.sizeBytes);
+        }
+      }
+      return tenants;
+    });
   }
 
   /** Compares the registry with the storage; with `fix`, repairs the registry. @throws TenantError `ERR_TENANCY_CLOSED` */
@@ -260,15 +298,30 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
   }
 
   /**
+   * What one tenant costs and may use, for admin tools: its quota (the `quota` option, per-tenant answer
+   * included) and its statements and their time over the statistics window of this process. Reads no storage.
+   * @throws TenantError `ERR_INVALID_TENANT_ID`, `ERR_INVALID_OPTION` for a bad per-tenant quota answer, `ERR_TENANCY_CLOSED`
+   */
+  async tenantUsage(tenantId: TenantIdInput): Promise<TenantUsageSummary> {
+    this.lifecycle.assertOpen();
+    const id = this.tenantId(tenantId);
+    const quotaBytes = await this.#monitor.quotaOf(id);
+    return { ...this.#monitor.usage.of(id), ...(quotaBytes === undefined ? {} : { quotaBytes }) };
+  }
+
+  /**
    * Applies pending migrations to one tenant (in one transaction) and records its schema version.
    * @throws TenantError `ERR_TENANT_MIGRATION_FAILED` (the tenant is rolled back), `ERR_TENANCY_CLOSED`
    */
   async migrateTenant(tenantId: TenantIdInput): Promise<SchemaApplyResult> {
     return this.lifecycle.track(async () => {
       const id = this.tenantId(tenantId);
-      const result = await this.run(id, em => this.#strategy.schemaUpdates.apply(em), { sharedContext: false });
-      await this.#registry.setSchemaVersion(id, result.version);
-      return result;
+      const from = (await this.#registry.get(id))?.schemaVersion ?? null;
+      return this.#monitor.migrating(id, from, async () => {
+        const result = await this.run(id, em => this.#strategy.schemaUpdates.apply(em), { sharedContext: false });
+        await this.#registry.setSchemaVersion(id, result.version);
+        return result;
+      });
     });
   }
 
@@ -288,17 +341,25 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
       await this.lifecycle.settle();
       await this.#strategy.provisioning.settle();
       await this.#strategy.shutDown();
+      this.#monitor.telemetry.close();
     });
   }
 
   async #deleteNow(id: string): Promise<boolean> {
     await this.#strategy.provisioning.pending(id)?.catch(() => undefined);
-    this.#strategy.markDeleted?.(this.pool.peek(id), id);
-    let existed = false;
-    await this.pool.retire(id, this.#deleteGraceMs, async () => {
-      existed = await this.#strategy.remove(id);
+    return this.#monitor.deleting(id, async () => {
+      this.#strategy.markDeleted?.(this.pool.peek(id), id);
+      let existed = false;
+      this.#deleting.add(id);
+      try {
+        await this.pool.retire(id, this.#deleteGraceMs, async () => {
+          existed = await this.#strategy.remove(id);
+        });
+      } finally {
+        this.#deleting.delete(id);
+      }
+      return existed;
     });
-    return existed;
   }
 
   /** Deletes without rejecting: whoever asked has had their answer already, so a failure is a warning. */
@@ -309,4 +370,17 @@ export abstract class AbstractTenancy<EM extends EntityManager, R = unknown> imp
       this.#warn(`mikro-tenant: deleting tenant "${id}" failed: ${(error as Error).message}`, 'MIKRO_TENANT_DELETION');
     }
   }
+}
+
+/**
+ * Routes every provisioning of the strategy through the monitor (span, latency, `tenantCreated`,
+ * `tenantProvisioningFailed`), also those the strategy starts itself (a first use with `autoCreate`): the
+ * provisioning object's own `provision` is wrapped once, here, so no strategy has to remember to report.
+ * A call that joins a provisioning under way is not observed twice.
+ */
+function observeProvisioning(provisioning: TenantProvisioning, monitor: TenancyMonitor): void {
+  const provision = provisioning.provision.bind(provisioning);
+  provisioning.provision = (tenantId, explicit) => (provisioning.pending(tenantId)
+    ? provision(tenantId, explicit)
+    : monitor.provisioning(tenantId, () => provision(tenantId, explicit)));
 }

@@ -12,9 +12,19 @@ export type TenantErrorCode =
   | 'ERR_TENANT_EVICTED'
   | 'ERR_TENANT_DELETED'
   | 'ERR_TENANCY_CLOSED'
+  | 'ERR_TENANT_QUOTA_EXCEEDED'
   | 'ERR_INVALID_OPTION'
   | 'ERR_FOREIGN_TENANT_ROW'
-  | 'ERR_UNSCOPED_QUERY';
+  | 'ERR_UNSCOPED_QUERY'
+  | 'ERR_TENANT_FILE_MISSING'
+  | 'ERR_TENANT_SCHEMA_MISSING'
+  | 'ERR_TENANT_FOLDER_UNUSABLE'
+  | 'ERR_BACKUP_EXISTS'
+  | 'ERR_INVALID_BACKUP'
+  | 'ERR_BACKUP_TOOL_MISSING'
+  | 'ERR_BACKUP_FAILED'
+  | 'ERR_RESTORE_FAILED'
+  | 'ERR_NOT_SUPPORTED';
 
 /**
  * The one error class of mikro-tenant. `code` says what went wrong; `cause` keeps the underlying error.
@@ -113,6 +123,13 @@ export class TenantError extends Error {
     return new TenantError('ERR_TENANT_DELETED', `Tenant "${id}" was deleted while this work was still using it.`, { tenantId: id });
   }
 
+  /** A write was refused: the tenant reached its size quota. Its data stays readable; deleting rows frees room. */
+  static quotaExceeded(id: string, limitBytes: number, cause?: unknown): TenantError {
+    return new TenantError('ERR_TENANT_QUOTA_EXCEEDED',
+      `Tenant "${id}" reached its size quota of ${limitBytes} bytes, so this write was refused. Its data stays readable; `
+      + 'delete data, or raise its quota (tenancy.quota.maxBytes).', { cause, tenantId: id });
+  }
+
   /** The tenancy was closed with `close()`. */
   static tenancyClosed(): TenantError {
     return new TenantError('ERR_TENANCY_CLOSED', 'The tenancy was closed; create a new one with init().');
@@ -130,6 +147,52 @@ export class TenantError extends Error {
     return new TenantError('ERR_UNSCOPED_QUERY',
       `${what} cannot be limited to the active tenant, so it was refused. Use the EntityManager's methods or its QueryBuilder, `
       + 'or wrap deliberate cross-tenant work in tenancy.unscoped(fn).');
+  }
+
+  /**
+   * Registered tenants whose storage is missing (`ERR_TENANT_FILE_MISSING` for a file,
+   * `ERR_TENANT_SCHEMA_MISSING` for a schema): a `reconcile` finding.
+   */
+  static storageMissing(tenantIds: string[], storage: 'file' | 'schema'): TenantError {
+    return new TenantError(storage === 'file' ? 'ERR_TENANT_FILE_MISSING' : 'ERR_TENANT_SCHEMA_MISSING',
+      `no database ${storage} for ${tenantIds.map(id => `"${id}"`).join(', ')}; see mikro-tenant reconcile`);
+  }
+
+  /** The tenant folder exists but is not a folder this user can list and write to. */
+  static folderUnusable(dir: string, reason: string, cause?: unknown): TenantError {
+    return new TenantError('ERR_TENANT_FOLDER_UNUSABLE', `tenant folder ${dir} ${reason}`, { cause });
+  }
+
+  /** A backup file is in the way. */
+  static backupExists(path: string): TenantError {
+    return new TenantError('ERR_BACKUP_EXISTS', `${path} exists; pass --force to replace it`);
+  }
+
+  /** A file given to restore is not a usable backup (`what` says what it should have been). */
+  static invalidBackup(path: string, reason: string, what = 'backup', cause?: unknown): TenantError {
+    return new TenantError('ERR_INVALID_BACKUP', `${path} is not a sound ${what}: ${reason}`, { cause });
+  }
+
+  /** A program backups need (`pg_dump`, `pg_restore`, `psql`) was not found where it was looked for. */
+  static backupToolMissing(tool: string, reason: string): TenantError {
+    return new TenantError('ERR_BACKUP_TOOL_MISSING',
+      `${tool} ${reason}; install the PostgreSQL client programs (e.g. apt-get install postgresql-client) or name their folder in MIKRO_TENANT_PG_BIN`);
+  }
+
+  /** Making a tenant's backup failed; no backup file was left. */
+  static backupFailed(id: string, cause: unknown): TenantError {
+    return new TenantError('ERR_BACKUP_FAILED', `Backing up tenant "${id}" failed: ${messageOf(cause)}. No backup file was left.`, { cause, tenantId: id });
+  }
+
+  /** Restoring a tenant failed and was rolled back: the tenant does not exist. */
+  static restoreFailed(id: string, cause: unknown): TenantError {
+    return new TenantError('ERR_RESTORE_FAILED',
+      `Restoring tenant "${id}" failed and was rolled back (nothing of it exists): ${messageOf(cause)}.`, { cause, tenantId: id });
+  }
+
+  /** An admin operation the tenancy's strategy does not offer. */
+  static notSupported(what: string, strategy: string, hint = ''): TenantError {
+    return new TenantError('ERR_NOT_SUPPORTED', `${what} is not supported by the ${strategy} strategy${hint ? `; ${hint}` : ''}`);
   }
 
   /** A configuration option has a wrong value. */

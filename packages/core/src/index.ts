@@ -15,7 +15,7 @@ export type { TenantPage } from './tenant-page.js';
 export { TenantDeletionSubscriber } from './tenant-deletion-subscriber.js';
 export type { TenantDeletionSubscriberOptions } from './tenant-deletion-subscriber.js';
 export type { TransactionInspector } from './transaction-inspector.js';
-export type { Tenancy, TenantRunOptions, TenantInfo } from './tenancy.js';
+export type { Tenancy, TenantRunOptions, TenantInfo, TenantUsageSummary } from './tenancy.js';
 export { AbstractTenancy } from './abstract-tenancy.js';
 export type { AbstractTenancyInit, TenancyStrategy } from './abstract-tenancy.js';
 export type { ProvisionResult, SchemaApplyResult, TenancyStats, TenantProvisioning, TenantSchemaUpdates } from './tenancy-strategy.js';
@@ -26,3 +26,18 @@ export {
 } from './tenant-request-context.js';
 export type { ContextTenantScope } from './tenant-request-context.js';
 export { closestName } from './closest-name.js';
+export { runAsCliTenant } from './cli-tenant.js';
+export type { AdminTenancy, AdminReconcileReport, TenancyAdmin, TenancyCliEntry, TenantBackup } from './tenancy-admin.js';
+export { TenancyEvents, TENANCY_EVENT_TYPES, eventError } from './tenancy-events.js';
+export type {
+  TenancyEvent, TenancyEventMap, TenancyEventListener, TenancySubscriber, TenantCreationMethod, TenantEventError,
+  TenantCreatedEvent, TenantOpenedEvent, TenantEvictedEvent, TenantMigratedEvent, TenantMigrationFailedEvent, TenantDeletedEvent,
+  TenantProvisioningFailedEvent, TenantQuotaExceededEvent,
+} from './tenancy-events.js';
+export type { TenantObserver } from './tenancy-monitor.js';
+export { OPERATING_OPTION_CHECKS, OPERATING_OPTION_DEFAULTS } from './tenancy-operating-options.js';
+export type { TenancyOperatingOptions } from './tenancy-operating-options.js';
+export { TENANCY_METRICS, TENANCY_SPANS, TENANT_ID_ATTRIBUTE } from './tenancy-telemetry.js';
+export type { TenancyTelemetryOptions } from './tenancy-telemetry.js';
+export type { TenantQuotaOptions, TenantQuotaLimit } from './tenant-quota.js';
+export type { TenantUsageStats, TenantUsageRow, TenantSizeRow, TenantStatsOptions } from './tenant-usage.js';

@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
+import type { TenantCreationMethod } from './tenancy-events.js';
 import type { TenantRecord } from './tenant-registry.js';
+import type { TenantUsageStats } from './tenant-usage.js';
 
 /** Outcome of provisioning one tenant. */
 export interface ProvisionResult {
@@ -7,6 +9,8 @@ export interface ProvisionResult {
   created: boolean;
   /** The tenant's registry row. */
   record: TenantRecord;
+  /** How the storage was made (for the `tenantCreated` event). @default 'migrations' */
+  how?: TenantCreationMethod;
 }
 
 /**
@@ -19,7 +23,8 @@ export interface TenantProvisioning {
   /** Provisionings this process lost to another process that created the tenant first. */
   readonly races: number;
   /**
-   * Creates the tenant's storage unless it exists. `created` is true if this call created it (for
+   * Creates the tenant's storage unless it exists. `AbstractTenancy` observes this method (events, spans,
+   * metrics), also when the strategy calls it itself: call it through the `provisioning` object. `created` is true if this call created it (for
    * `explicit` callers, a concurrent call's creation counts as "it existed").
    * @throws TenantError `ERR_TENANT_PROVISIONING_FAILED` (nothing is left behind)
    */
@@ -56,4 +61,6 @@ export interface TenancyStats {
   provisioned: number;
   /** Provisionings another process won. */
   provisionRaces: number;
+  /** The per-tenant view: the top tenants by query time over the stats window and by size. */
+  tenants: TenantUsageStats;
 }

@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type { TenantIdInput } from './tenant-id.js';
 import type { TenantPage } from './tenant-page.js';
+import type { TenancyEvents } from './tenancy-events.js';
 import type { TenantRecord } from './tenant-registry.js';
 
 /** Options of {@link Tenancy.run}. */
@@ -19,6 +20,16 @@ export interface TenantRunOptions {
    * @default the tenancy's `autoCreate`
    */
   create?: boolean;
+}
+
+/** One tenant's quota and cost, as admin tools show them ({@link Tenancy.tenantUsage}). */
+export interface TenantUsageSummary {
+  /** Statements this process ran for the tenant over the statistics window (0 with `stats: false`). */
+  queries: number;
+  /** Their time in milliseconds. */
+  queryTimeMs: number;
+  /** The tenant's size limit in bytes; absent when it has none. */
+  quotaBytes?: number;
 }
 
 /** What a tenant looks like to admin tools: its registry row plus what the strategy can tell about its storage. */
@@ -42,6 +53,8 @@ export interface Tenancy<EM extends EntityManager = EntityManager> {
    * @throws TenantError `ERR_NO_TENANT_CONTEXT` when used with no tenant active
    */
   readonly em: EM;
+  /** Lifecycle events of this tenancy's tenants (created, opened, evicted, migrated, deleted, ...). */
+  readonly events: TenancyEvents;
   /**
    * The canonical id of a tenant input under this tenancy's one rule: a string or number as it is, its
    * tenant entity through the tenancy's own reading of it (e.g. a `tenantIdOf` option). Adapters resolve
@@ -67,6 +80,8 @@ export interface Tenancy<EM extends EntityManager = EntityManager> {
    * @throws TenantError `ERR_TENANT_NOT_FOUND` for a missing tenant
    */
   pendingMigrations?(tenantId: TenantIdInput): Promise<string[]>;
+  /** One tenant's quota and its statements over the statistics window; optional: admin tools show it when the tenancy can tell. */
+  tenantUsage?(tenantId: TenantIdInput): Promise<TenantUsageSummary>;
   /** Closes every tenant connection and the shared ORM; afterwards every method rejects with `ERR_TENANCY_CLOSED`. Idempotent. */
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { TenantInfo } from '@mikro-tenant/core';
+import type { TenantInfo, TenantUsageSummary } from '@mikro-tenant/core';
 import { html, type SafeHtml } from './html.js';
 
 /** What every admin page shows in its header. */
@@ -17,6 +17,8 @@ export interface PageFrame {
 export interface TenantRow extends TenantInfo {
   /** Names of pending migrations; `undefined` when the tenancy cannot tell (or failed to). */
   pending: string[] | undefined;
+  /** Its quota and cost (statements over the statistics window); `undefined` when the tenancy cannot tell. */
+  usage: TenantUsageSummary | undefined;
 }
 
 /** The tenant list page's content. */
@@ -50,6 +52,21 @@ function time(date: Date | undefined): SafeHtml | string {
   }
   const iso = date.toISOString();
   return html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')}</time>`;
+}
+
+function quota(row: TenantRow): string {
+  if (row.usage === undefined) {
+    return '—';
+  }
+  return row.usage.quotaBytes === undefined ? 'none' : bytes(row.usage.quotaBytes);
+}
+
+function cost(row: TenantRow): SafeHtml | string {
+  if (row.usage === undefined) {
+    return '—';
+  }
+  const { queries, queryTimeMs } = row.usage;
+  return html`<span title="statements over the statistics window of this process">${queries} q, ${queryTimeMs.toFixed(1)} ms</span>`;
 }
 
 function pending(row: TenantRow): SafeHtml | string {
@@ -104,6 +121,8 @@ export function listPage(frame: PageFrame, view: ListView): string {
   const rows = view.rows.map(row => html`<tr>
 <td class="id">${row.tenantId}</td>
 <td data-label="Size">${bytes(row.sizeBytes)}</td>
+<td data-label="Quota">${quota(row)}</td>
+<td data-label="Cost" class="cost">${cost(row)}</td>
 <td data-label="Created">${time(row.createdAt)}</td>
 <td data-label="Modified">${time(row.modifiedAt)}</td>
 <td data-label="Schema" class="version" title="${row.schemaVersion ?? ''}">${row.schemaVersion ?? '—'}</td>
@@ -132,7 +151,7 @@ ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
 </form>
 ${view.q ? html`<p class="muted" id="search-summary">Tenants whose id starts with <code>${view.q}</code>. <a href="${prefix}">Show all</a></p>` : ''}
 ${view.rows.length === 0 ? html`<p class="muted" id="no-tenants">No tenants${view.q ? ' match' : view.after === undefined ? ' yet' : ' on this page'}.</p>` : html`<div class="table"><table id="tenants">
-<thead><tr><th>Tenant</th><th>Size</th><th>Created (UTC)</th><th>Modified (UTC)</th><th>Schema version</th><th>Pending migrations</th><th></th></tr></thead>
+<thead><tr><th>Tenant</th><th>Size</th><th>Quota</th><th>Cost (window)</th><th>Created (UTC)</th><th>Modified (UTC)</th><th>Schema version</th><th>Pending migrations</th><th></th></tr></thead>
 <tbody>
 ${rows}
 </tbody>

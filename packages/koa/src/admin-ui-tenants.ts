@@ -1,3 +1,4 @@
+import type { TenantUsageSummary } from '@mikro-tenant/core';
 import type { Tenancy } from './core-types.js';
 import type { TenantRow } from './admin-ui-pages.js';
 
@@ -23,7 +24,8 @@ function justBefore(prefix: string): string {
 /**
  * Reads one page of tenants from the registry: `limit` rows after `after`, or, with a search, the rows
  * whose id starts with `q` (a range of the registry's index: ids sharing a prefix sort together). Costs
- * one registry page and, when the tenancy can tell, one pending-migration check per row shown.
+ * one registry page and, when the tenancy can tell, one pending-migration check and one usage lookup (in
+ * memory) per row shown.
  */
 export async function loadTenantPage(tenancy: Tenancy, q: string, after: string | undefined, limit: number): Promise<TenantListPage> {
   if (q !== '' && !ID_PREFIX.test(q)) {
@@ -36,8 +38,22 @@ export async function loadTenantPage(tenancy: Tenancy, q: string, after: string 
     infos = end === -1 ? infos : infos.slice(0, end);
   }
   const next = infos.length > limit ? infos[limit - 1]!.tenantId : undefined;
-  const rows = await Promise.all(infos.slice(0, limit).map(async (info): Promise<TenantRow> => ({ ...info, pending: await pendingOf(tenancy, info.tenantId) })));
+  const rows = await Promise.all(infos.slice(0, limit).map(async (info): Promise<TenantRow> => ({
+    ...info, pending: await pendingOf(tenancy, info.tenantId), usage: await usageOf(tenancy, info.tenantId),
+  })));
   return { rows, next };
+}
+
+async function usageOf(tenancy: Tenancy, tenantId: string): Promise<TenantUsageSummary | undefined> {
+  if (typeof tenancy.tenantUsage !== 'function') {
+    return undefined;
+  }
+  try {
+    return await tenancy.tenantUsage(tenantId);
+  } catch {
+    // A quota callback that fails for this tenant, or an id the tenancy refuses: the list still shows the row.
+    return undefined;
+  }
 }
 
 async function pendingOf(tenancy: Tenancy, tenantId: string): Promise<string[] | undefined> {

@@ -16,6 +16,7 @@ export const TENANT_ERROR_STATUS: Readonly<Record<HttpErrorCode, number>> = Obje
   ERR_FOREIGN_TENANT_ROW: 404,
   ERR_TENANT_EXISTS: 409,
   ERR_TENANT_DELETED: 410,
+  ERR_TENANT_QUOTA_EXCEEDED: 413,
   ERR_TENANT_ENTITY_ON_SHARED_EM: 500,
   ERR_SHARED_WRITE_ON_TENANT_EM: 500,
   ERR_INVALID_OPTION: 500,
@@ -25,6 +26,16 @@ export const TENANT_ERROR_STATUS: Readonly<Record<HttpErrorCode, number>> = Obje
   ERR_TENANT_MIGRATION_FAILED: 503,
   ERR_TENANT_EVICTED: 503,
   ERR_TENANCY_CLOSED: 503,
+  // Admin errors (the CLI's): a request never causes them, so they are server errors if one does.
+  ERR_TENANT_FILE_MISSING: 500,
+  ERR_TENANT_SCHEMA_MISSING: 500,
+  ERR_TENANT_FOLDER_UNUSABLE: 500,
+  ERR_BACKUP_EXISTS: 500,
+  ERR_INVALID_BACKUP: 500,
+  ERR_BACKUP_TOOL_MISSING: 500,
+  ERR_BACKUP_FAILED: 500,
+  ERR_RESTORE_FAILED: 500,
+  ERR_NOT_SUPPORTED: 500,
 });
 
 /** The JSON body of an error answer: `{ error: { code, message } }`. */
@@ -50,6 +61,7 @@ export function respondWithError(ctx: Context, code: HttpErrorCode, message: str
  */
 const CLIENT_MESSAGES: Partial<Record<HttpErrorCode, (error: TenantError) => string>> = {
   ERR_TENANT_NOT_FOUND: error => (error.tenantId ? `Tenant "${error.tenantId}" does not exist.` : 'This tenant does not exist.'),
+  ERR_TENANT_QUOTA_EXCEEDED: () => 'This tenant has reached its storage quota: delete data or ask for more room.',
   ERR_NO_TENANT_CONTEXT: () => 'This request names no tenant: log in, or send the tenant as configured.',
 };
 

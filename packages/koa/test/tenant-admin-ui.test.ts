@@ -158,8 +158,33 @@ describe('tenantAdminUi: the tenant admin page', () => {
       expect(call).to.have.property('limit', 11); // a page and one more row, to know whether a next page exists
     }
     const first = (await agent.get('/admin').set('x-user', 'root').set('x-admin', 'yes')).text;
-    expect(first).to.match(/<td class="id">ann<\/td>\s*<td data-label="Size">\d+\.\d KiB<\/td>\s*<td data-label="Created"><time datetime="\d{4}-[^"]+">[^<]+<\/time><\/td>\s*<td data-label="Modified"><time datetime=/);
+    expect(first).to.match(/<td class="id">ann<\/td>\s*<td data-label="Size">\d+\.\d KiB<\/td>\s*<td data-label="Quota">none<\/td>\s*<td data-label="Cost" class="cost"><span [^>]*>\d+ q, \d+\.\d ms<\/span><\/td>\s*<td data-label="Created"><time datetime="\d{4}-[^"]+">[^<]+<\/time><\/td>\s*<td data-label="Modified"><time datetime=/);
     expect(first).to.match(/<td class="id">ann<\/td>(?:(?!<\/tr>)[\s\S])*<td data-label="Pending">0<\/td>\s*<td><div class="actions">/); // pending migrations
+  });
+
+  it('shows each listed tenant\'s quota (the per-tenant answer included) and its statements over the statistics window', async () => {
+    await tenancy.close();
+    cleanup();
+    ({ dir, cleanup } = tempDir('mt-admin-ui'));
+    tenancy = await makeTenancy(dir, { quota: { maxBytes: id => (id === 'ann' ? 5 * 1024 * 1024 : undefined) } });
+    await tenancy.createTenant('bob');
+    for (let i = 0; i < 4; i++) {
+      await tenancy.run('ann', em => em.fork().find(Tag, {}));
+    }
+    build();
+    const { agent } = await superuser();
+    const page = (await agent.get('/admin').set('x-user', 'root').set('x-admin', 'yes')).text;
+    const cells = (id: string) => new RegExp(`<td class="id">${id}</td>\\s*<td data-label="Size">[^<]*</td>\\s*<td data-label="Quota">([^<]*)</td>\\s*<td data-label="Cost" class="cost"><span [^>]*>(\\d+) q, `).exec(page);
+    const ann = cells('ann');
+    const bob = cells('bob');
+    expect(ann, 'ann\'s row').to.not.equal(null);
+    expect(bob, 'bob\'s row').to.not.equal(null);
+    expect(ann![1]).to.equal('5.0 MiB');
+    expect(bob![1]).to.equal('none');
+    // Both were created and checked for pending migrations alike (statements of theirs too); ann ran 4 finds more.
+    expect(Number(ann![2])).to.be.at.least(Number(bob![2]) + 4);
+    expect(await tenancy.tenantUsage('ann')).to.include({ quotaBytes: 5 * 1024 * 1024 });
+    expect(await tenancy.tenantUsage('bob')).to.not.have.property('quotaBytes');
   });
 
   it('searches by id prefix, reading only the range of the registry that matches', async () => {

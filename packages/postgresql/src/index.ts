@@ -6,4 +6,6 @@ export { TenantSchemas, DEFAULT_SCHEMA_PATTERN, MAX_IDENTIFIER_BYTES } from './t
 export type { SchemaReconcileReport } from './schema-inventory.js';
 export type { SchemaApplyResult, TenantSchemaSource, ProvisionTemplate } from './tenant-schema.js';
 export { TenantEntityManager, TenantContextEntityManager } from './tenant-entity-manager.js';
+export type { PostgresAdmin } from './admin/postgres-admin.js';
+export { postgresTenancyCli as tenancyCli } from './admin/postgres-cli.js';
 export * from '@mikro-tenant/core';

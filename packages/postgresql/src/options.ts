@@ -1,13 +1,18 @@
 import type { EntityName, MigrationsOptions, Options } from '@mikro-orm/core';
-import { TenantError } from '@mikro-tenant/core';
+import { OPERATING_OPTION_CHECKS, OPERATING_OPTION_DEFAULTS, TenantError, type TenancyOperatingOptions } from '@mikro-tenant/core';
 import { closestName } from '@mikro-tenant/core';
 import { DEFAULT_SCHEMA_PATTERN, splitSchemaPattern } from './tenant-schemas.js';
 
 /** Migrations of the tenant schemas: a folder (`path`) or a bundled list (`migrationsList`), as in MikroORM. */
 export type TenantMigrationsOptions = Pick<MigrationsOptions, 'path' | 'pathTs' | 'glob' | 'migrationsList' | 'tableName' | 'disableForeignKeys'>;
 
-/** Tenant options of {@link PostgresSchemaTenancy.init}, given as `tenancy` next to the shared ORM's options. */
-export interface PostgresTenancyOptions {
+/**
+ * Tenant options of {@link PostgresSchemaTenancy.init}, given as `tenancy` next to the shared ORM's options;
+ * with core's operating options (`subscribers`, `quota`, `stats`, `telemetry`). A `quota` is checked by
+ * measuring the tenant's schema (its tables, indexes and TOAST) on open and then at most every
+ * `quota.checkIntervalMs` while the tenant is used; once over, its inserts and updates fail with `ERR_TENANT_QUOTA_EXCEEDED`.
+ */
+export interface PostgresTenancyOptions extends TenancyOperatingOptions {
   /** The per-tenant entities (classes or `EntitySchema`s): their tables live in every tenant's schema. Every other entity is shared. */
   entities: EntityName<any>[];
   /**
@@ -62,6 +67,7 @@ const DEFAULTS = {
   tenantEntity: undefined,
   tenantIdOf: undefined,
   migrations: undefined,
+  ...OPERATING_OPTION_DEFAULTS,
 };
 
 const OPTION_NAMES = Object.freeze(['entities', ...Object.keys(DEFAULTS)]);
@@ -84,6 +90,7 @@ const CHECKS: Record<string, Check> = {
   registryTable: v => (typeof v === 'string' && IDENTIFIER.test(v) ? undefined : 'expected a lower-case SQL identifier (a-z, 0-9 and _)'),
   deleteGraceMs: v => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'expected a non-negative number of milliseconds'),
   warn: v => (typeof v === 'function' ? undefined : 'expected a function (message, code) => void'),
+  ...OPERATING_OPTION_CHECKS,
 };
 
 /**

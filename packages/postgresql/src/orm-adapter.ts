@@ -8,7 +8,7 @@
  * @module
  */
 import { Utils, type Configuration, type EntityManager, type EventManager, type MetadataStorage, type MigrationsOptions, type MikroORM, type Options } from '@mikro-orm/core';
-import { TenantError, type TransactionInspector } from '@mikro-tenant/core';
+import { TenantError, type TenantObserver, type TransactionInspector } from '@mikro-tenant/core';
 
 /** The shared ORM's way to its connection pool now (knex on 6, the `pg` pool on 7): it changes when the ORM reconnects. */
 export type SharedPool = () => unknown;
@@ -27,6 +27,10 @@ export interface TenantSchemaBinding {
   readonly record?: (sql: string) => void;
   /** Called before every statement: throws `ERR_TENANT_DELETED` once the tenant was deleted, `ERR_TENANCY_CLOSED` once the tenancy closed. */
   readonly assertUsable?: () => void;
+  /** Times each statement (the tenancy's statistics, metrics and traces). */
+  readonly observer?: TenantObserver;
+  /** The tenant's size quota: called before each statement with a way to get its SQL; throws `ERR_TENANT_QUOTA_EXCEEDED` for a write over it. */
+  readonly quota?: { beforeStatement(sql: () => string): void };
 }
 
 /** What an EntityManager that only builds SQL (DDL for a schema) needs. */

@@ -1,10 +1,11 @@
 import type { Configuration } from '@mikro-orm/core';
-import { TenantError, type TenancyStrategy, type TenantInfo, type TenantRecord } from '@mikro-tenant/core';
+import { TenantError, type TenancyStrategy, type TenantInfo, type TenantObserver, type TenantRecord } from '@mikro-tenant/core';
 import { quoteIdentifier, tenantSearchPath } from './identifiers.js';
 import type { PgOrmAdapter, SharedPool } from './orm-adapter.js';
 import type { TenantEntityManager } from './tenant-entity-manager.js';
 import { reconcileWithSchemas, withSchemaSizes, type SchemaReconcileReport } from './schema-inventory.js';
 import { SchemaProvisioner } from './schema-provisioner.js';
+import { SchemaQuota } from './schema-quota.js';
 import type { RegistryConnection, SchemaTenantRegistry } from './schema-registry.js';
 import type { TenantSchemaSource } from './tenant-schema.js';
 import type { TenantSchemas } from './tenant-schemas.js';
@@ -38,6 +39,9 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
   /** Deletions per tenant id in this process: EntityManagers of an earlier incarnation refuse to run. */
   readonly #incarnations = new Map<string, number>();
   #closed = false;
+  #observer?: TenantObserver;
+  /** Background quota measurements under way: the shared ORM closes after them. */
+  readonly #measuring = new Set<Promise<void>>();
 
   constructor(init: PostgresSchemaStrategyInit) {
     this.#init = init;
@@ -50,6 +54,10 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
       execute: sql => this.#connection().execute(sql, [], 'run'),
       schemaExists: schema => this.#schemaExists(schema),
     });
+  }
+
+  observe(observer: TenantObserver): void {
+    this.#observer = observer;
   }
 
   checkId(tenantId: string): void {
@@ -70,9 +78,28 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
       await this.provisioning.provision(tenantId, false);
     }
     const incarnation = this.#incarnations.get(tenantId) ?? 0;
+    const observer = this.#observer;
+    const limitBytes = await observer?.quotaOf(tenantId);
+    let quota: SchemaQuota | undefined;
+    if (observer && limitBytes !== undefined) {
+      quota = new SchemaQuota({
+        tenantId,
+        limitBytes,
+        observer,
+        intervalMs: observer.quotaCheckIntervalMs,
+        measure: () => this.#schemaSize(schema),
+        track: measuring => {
+          this.#measuring.add(measuring);
+          void measuring.finally(() => this.#measuring.delete(measuring));
+        },
+      });
+      await quota.measure();
+    }
     return adapter.createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), {
       tenantId,
       schema,
+      observer,
+      quota,
       searchPath: tenantSearchPath(schema, sharedSchema),
       shared,
       assertUsable: () => {
@@ -115,6 +142,7 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
 
   async shutDown(): Promise<void> {
     this.#closed = true;
+    await Promise.allSettled([...this.#measuring]);
     this.#init.adapter.releaseTenantConfig(this.#init.orm.config);
     await this.#init.orm.close(true);
   }
@@ -122,6 +150,14 @@ export class PostgresSchemaStrategy implements TenancyStrategy<TenantEntityManag
   /** The shared ORM's own connection (never a context's transaction). */
   #connection(): RegistryConnection {
     return this.#init.orm.em.getConnection() as unknown as RegistryConnection;
+  }
+
+  /** Bytes of a schema's tables, with their indexes and TOAST (as `listTenants()` reports them). */
+  async #schemaSize(schema: string): Promise<number> {
+    const rows = await this.#connection().execute<{ size: string | number }[]>(
+      "select coalesce(sum(pg_total_relation_size(c.oid)), 0) as size from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+      + "where n.nspname = ? and c.relkind in ('r', 'm', 'p')", [schema], 'all', undefined, { enabled: false });
+    return Number(rows[0]?.size ?? 0);
   }
 
   async #schemaExists(schema: string): Promise<boolean> {

@@ -3,6 +3,7 @@ import {
   AbstractTenancy, DeferredTenantRegistry, TenantDeletionSubscriber, TenantError, resolveTenantTransactionsInContext,
   type TenancyStats, type TenancyStrategy,
 } from '@mikro-tenant/core';
+import { PostgresAdmin } from './admin/postgres-admin.js';
 import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js';
 import { followTenantContext } from './global-entity-manager.js';
 import { tenantSearchPath } from './identifiers.js';
@@ -58,6 +59,8 @@ export class PostgresSchemaTenancy<EM extends EntityManager = EntityManager> ext
   readonly options: ResolvedPostgresTenancyOptions;
   /** How tenant schemas get their tables (migrations or entity metadata). */
   readonly schema: TenantSchemaSource;
+  readonly #registry: SchemaTenantRegistry;
+  #admin?: PostgresAdmin;
 
   private constructor(init: Init) {
     super({
@@ -71,11 +74,22 @@ export class PostgresSchemaTenancy<EM extends EntityManager = EntityManager> ext
       autoCreate: init.options.autoCreate,
       deleteGraceMs: init.options.deleteGraceMs,
       warn: init.options.warn,
+      operating: init.options,
     });
     this.options = init.options;
     this.schemas = init.schemas;
     this.sharedSchema = init.sharedSchema;
     this.schema = init.source;
+    this.#registry = init.registry;
+  }
+
+  /**
+   * The strategy's admin operations, for tools such as the `mikro-tenant` CLI (`@mikro-tenant/cli`):
+   * tenant schemas, migrations without the registry, backups (`pg_dump`) and restores. Not needed by apps.
+   */
+  admin(): PostgresAdmin {
+    this.#admin ??= new PostgresAdmin(this, this.#registry, fn => this.lifecycle.track(fn));
+    return this.#admin;
   }
 
   /**

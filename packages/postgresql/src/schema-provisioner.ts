@@ -1,4 +1,4 @@
-import { TenantError, isTenantError, type TenantRecord } from '@mikro-tenant/core';
+import { TenantError, isTenantError, type TenantCreationMethod, type TenantRecord } from '@mikro-tenant/core';
 import { quoteIdentifier } from './identifiers.js';
 import type { SchemaTenantRegistry } from './schema-registry.js';
 import type { TenantSchemaSource } from './tenant-schema.js';
@@ -10,6 +10,8 @@ export interface ProvisionResult {
   created: boolean;
   /** The tenant's registry row (written with the schema). */
   record: TenantRecord;
+  /** How the schema was made: always one SQL script (recorded once from the migrations or the entities). */
+  how?: TenantCreationMethod;
 }
 
 /** What a {@link SchemaProvisioner} works with. */
@@ -104,7 +106,7 @@ export class SchemaProvisioner {
         throw error;
       }
       this.#provisioned++;
-      return { created: true, record };
+      return { created: true, record, how: 'script' };
     } catch (error) {
       // One code for every way provisioning fails (a migration error, say), the reason kept as `cause`.
       throw isTenantError(error, 'ERR_TENANT_PROVISIONING_FAILED') ? error : TenantError.provisioningFailed(tenantId, error);

@@ -46,7 +46,11 @@ export class SchemaTenantRegistry implements TenantRegistry {
   }
 
   async ensure(): Promise<void> {
-    await this.#execute(`create table if not exists ${this.table} (`
+    // CREATE TABLE IF NOT EXISTS is not safe against itself: processes starting at once on a fresh database
+    // can fail on the catalog's unique index. One transaction (one multi-statement query) under a lock
+    // named after the table serialises them.
+    await this.#execute(`select pg_advisory_xact_lock(hashtext('${this.table.replace(/'/g, "''")}'));\n`
+      + `create table if not exists ${this.table} (`
       + 'tenant_id varchar(64) not null primary key, location varchar(1024) not null, '
       + 'created_at bigint not null, schema_version varchar(255) null)', [], 'run');
   }

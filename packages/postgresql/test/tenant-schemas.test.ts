@@ -79,6 +79,10 @@ describe('resolvePostgresTenancyOptions', () => {
     registryTable: [5, '', 'a b', 'x;drop table y', 'Registry', null],
     deleteGraceMs: ['10', -1, Infinity, null],
     warn: ['console', 5, null],
+    subscribers: [{}, 'x', [5], [{ notAnEvent() {} }], [null], null],
+    quota: [true, 5, 'x', {}, { maxBytes: 0 }, { maxBytes: '1' }, { maxBytes: Infinity }, { maxBytes: 1, checkIntervalMs: -1 }, { maxBytes: 1, other: 1 }, null],
+    stats: [5, true, null, [], { windowMs: 0 }, { top: 1.5 }, { top: 0 }, { other: 1 }],
+    telemetry: [5, null, [], { tracerProvider: {} }, { meterProvider: 5 }, { other: 1 }],
   };
 
   it('refuses a wrong value of every option with ERR_INVALID_OPTION naming it', () => {

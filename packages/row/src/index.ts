@@ -1,4 +1,6 @@
 export { RowTenancy } from './row-tenancy.js';
+export { rowTenancyCli as tenancyCli } from './admin/row-cli.js';
+export type { RowAdmin } from './admin/row-admin.js';
 export type { RowORM } from './row-tenancy.js';
 export { resolveRowTenancyOptions } from './options.js';
 export type { RowTenancyOptions, RowTenancyConfig, ResolvedRowTenancyOptions } from './options.js';

@@ -1,8 +1,10 @@
 import type { EntityName, Options } from '@mikro-orm/core';
-import { SqlTenantRegistry, TenantError, closestName } from '@mikro-tenant/core';
+import {
+  OPERATING_OPTION_CHECKS, OPERATING_OPTION_DEFAULTS, SqlTenantRegistry, TenantError, closestName, type TenancyOperatingOptions,
+} from '@mikro-tenant/core';
 
 /** Tenant options of {@link RowTenancy.init}, given as `tenancy` next to MikroORM's options. */
-export interface RowTenancyOptions {
+export interface RowTenancyOptions extends Omit<TenancyOperatingOptions, 'quota'> {
   /**
    * The tenant-owned entities (classes or `EntitySchema`s): their rows carry the tenant column, filled from
    * the active tenant, and every query on them is limited to it. Every other entity is shared.
@@ -64,6 +66,9 @@ const DEFAULTS = {
   registryTable: 'mikro_tenant_registry',
   deleteGraceMs: 10_000,
   warn: (message: string, code: string) => process.emitWarning(message, 'MikroTenantWarning', code),
+  subscribers: OPERATING_OPTION_DEFAULTS.subscribers,
+  stats: OPERATING_OPTION_DEFAULTS.stats,
+  telemetry: OPERATING_OPTION_DEFAULTS.telemetry,
 };
 
 const OPTION_NAMES = Object.freeze(['entities', ...Object.keys(DEFAULTS)]);
@@ -84,6 +89,9 @@ const CHECKS: Record<string, Check> = {
   registryTable: v => (SqlTenantRegistry.isValidTableName(v) ? undefined : 'expected a plain SQL identifier'),
   deleteGraceMs: v => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'expected a non-negative number of milliseconds'),
   warn: v => (typeof v === 'function' ? undefined : 'expected a function (message, code) => void'),
+  subscribers: OPERATING_OPTION_CHECKS.subscribers,
+  stats: OPERATING_OPTION_CHECKS.stats,
+  telemetry: OPERATING_OPTION_CHECKS.telemetry,
 };
 
 /**

@@ -9,6 +9,8 @@ import { TenantError } from '@mikro-tenant/core';
 
 /** Logger-context key naming the tenant of an EntityManager's statements. */
 export const TENANT_KEY = 'mikroTenant';
+/** Logger-context key naming the life of the tenant an EntityManager was made in (see tenant-incarnations.ts). */
+export const INCARNATION_KEY = 'mikroTenantIncarnation';
 /** Logger-context key set by `unscoped()`: the statements see every tenant. */
 export const UNSCOPED_KEY = 'mikroTenantUnscoped';
 /** Label MikroORM's default logger prints in front of unscoped statements. */
@@ -17,9 +19,12 @@ export const UNSCOPED_LABEL = 'mikro-tenant: unscoped, all tenants';
 /** What an EntityManager's statements are limited to: one tenant, all of them (`unscoped()`), or nothing said. */
 export type RowScope = { tenantId: string } | { all: true } | undefined;
 
-/** The logger context that marks an EntityManager as working for `tenantId`. */
-export function tenantLoggerContext(tenantId: string): Record<string, unknown> {
-  return { [TENANT_KEY]: tenantId };
+/**
+ * The logger context that marks an EntityManager as working for `tenantId`; with `incarnation`, only for as
+ * long as that life of the tenant lasts (the tenancy's own statements carry none).
+ */
+export function tenantLoggerContext(tenantId: string, incarnation?: number): Record<string, unknown> {
+  return incarnation === undefined ? { [TENANT_KEY]: tenantId } : { [TENANT_KEY]: tenantId, [INCARNATION_KEY]: incarnation };
 }
 
 /** The logger context of `unscoped()`: every tenant, and a label the query log shows. */

@@ -7,6 +7,7 @@ import { qualifiedTable } from './row-security-sql.js';
 import { settingStatement } from './mikro-orm-6/row-security-binding.js';
 import type { AbstractSqlConnection, SqlEntityManager } from './mikro-orm-6/row-entity-manager.js';
 import { tenantLoggerContext } from './row-scope.js';
+import type { TenantIncarnations } from './tenant-incarnations.js';
 import type { TenantOwnedModel } from './tenant-owned-model.js';
 
 /** What {@link RowTenancy.reconcile} found: tenant ids with rows in tenant-owned tables but no registry row. */
@@ -22,6 +23,8 @@ interface RowStrategyInit {
   orm: MikroORM;
   model: TenantOwnedModel;
   registry: SqlTenantRegistry;
+  /** The life of each tenant its EntityManagers are marked with (deleting a tenant ends it). */
+  incarnations: TenantIncarnations;
   /** The database enforces the tenant (statements must name it). */
   databaseEnforces: boolean;
 }
@@ -49,7 +52,7 @@ class RowProvisioning implements TenantProvisioning {
           this.provisioned++;
         }
         const record = await this.#registry.get(tenantId);
-        return { created, record: record! };
+        return { created, record: record!, how: 'registered' as const };
       } catch (error) {
         throw TenantError.provisioningFailed(tenantId, error);
       } finally {
@@ -101,7 +104,7 @@ export class RowStrategy implements TenancyStrategy<SqlEntityManager, RowReconci
       await this.provisioning.provision(tenantId);
     }
     const em = this.#init.orm.em.fork({ clear: true, useContext: false }) as SqlEntityManager;
-    em.setLoggerContext(tenantLoggerContext(tenantId));
+    em.setLoggerContext(tenantLoggerContext(tenantId, this.#init.incarnations.current(tenantId)));
     return em;
   }
 
@@ -109,7 +112,9 @@ export class RowStrategy implements TenancyStrategy<SqlEntityManager, RowReconci
   async close(): Promise<void> {}
 
   async remove(tenantId: string): Promise<boolean> {
-    const { orm, model, registry, databaseEnforces } = this.#init;
+    const { orm, model, registry, databaseEnforces, incarnations } = this.#init;
+    // From here on every EntityManager of this life of the tenant refuses to run (a late write would leave orphan rows).
+    incarnations.end(tenantId);
     const connection = orm.em.getConnection() as AbstractSqlConnection;
     const context = tenantLoggerContext(tenantId);
     let existed = false;

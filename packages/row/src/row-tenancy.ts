@@ -2,16 +2,19 @@ import { MikroORM, Utils, type EntityMetadata, type Options, type Platform } fro
 import {
   AbstractTenancy, DeferredTenantRegistry, SqlTenantRegistry, TenantDeletionSubscriber, TenantError, resolveTenantTransactionsInContext,
 } from '@mikro-tenant/core';
+import { RowAdmin } from './admin/row-admin.js';
 import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js';
 import { RowFlushGuard } from './mikro-orm-6/flush-guard.js';
 import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
 import { rowEntityManagerClass, sqlEntityManagerBase, type AbstractSqlConnection, type SqlEntityManager } from './mikro-orm-6/row-entity-manager.js';
 import { ScopePerTransaction, bindScopePerStatement } from './mikro-orm-6/row-security-binding.js';
+import { refuseEndedLives } from './mikro-orm-6/ended-lives-guard.js';
 import { TenantRowsDeletion } from './mikro-orm-6/tenant-rows-deletion.js';
 import { resolveRowTenancyOptions, type ResolvedRowTenancyOptions, type RowTenancyConfig } from './options.js';
 import { unscopedLoggerContext } from './row-scope.js';
 import { rowSecurityStatements } from './row-security-sql.js';
 import { RowStrategy, type RowReconcileReport } from './row-strategy.js';
+import { TenantIncarnations } from './tenant-incarnations.js';
 import { TenantOwnedModel } from './tenant-owned-model.js';
 
 /** The ORM of a row tenancy: a MikroORM on a SQL driver whose EntityManager is a `SqlEntityManager`. */
@@ -40,6 +43,7 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
   /** The database enforces the tenant itself (PostgreSQL row level security is on). */
   readonly rowLevelSecurity: boolean;
   readonly #model: TenantOwnedModel;
+  #admin?: RowAdmin;
 
   private constructor(init: Init) {
     super({
@@ -53,6 +57,8 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
       autoCreate: init.options.autoCreate,
       deleteGraceMs: init.options.deleteGraceMs,
       warn: init.options.warn,
+      // Events and spans of the lifecycle; no quota (tenants share tables) and no per-tenant statement timing yet.
+      operating: init.options,
     });
     this.options = init.options;
     this.rowLevelSecurity = init.rowLevelSecurity;
@@ -103,14 +109,16 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
       settings.databaseEnforces = rowLevelSecurity;
       model.bind(orm.getMetadata());
       const tenantMeta = tenantEntityMetadata(orm.getMetadata(), options.tenantEntity, new Set(options.entities.map(e => Utils.className(e))));
+      const incarnations = new TenantIncarnations();
       if (rowLevelSecurity) {
         bindScopePerStatement(orm.em.getConnection() as AbstractSqlConnection);
         orm.em.getEventManager().registerSubscriber(new ScopePerTransaction());
       }
+      refuseEndedLives(orm.em.getConnection() as AbstractSqlConnection, incarnations);
       const registry = new SqlTenantRegistry(() => orm.em.getContext(false), options.registryTable, knexTransactions);
       await registry.ensure();
       resolveTenantTransactionsInContext(orm.config, orm.em.name);
-      const strategy = new RowStrategy({ orm, model, registry, databaseEnforces: rowLevelSecurity });
+      const strategy = new RowStrategy({ orm, model, registry, incarnations, databaseEnforces: rowLevelSecurity });
       const makeContextEm = (check: () => void) => {
         const em = orm.em.fork({ useContext: true }) as SqlEntityManager & { contextCheck?: () => void };
         em.contextCheck = check;
@@ -150,6 +158,16 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
       await orm.close(true);
       throw error;
     }
+  }
+
+  /**
+   * The strategy's admin operations, for tools such as the `mikro-tenant` CLI (`@mikro-tenant/cli`): a
+   * tenant is its rows, so `migrate` has nothing to do per tenant and backup, restore and templates are not
+   * supported (`ERR_NOT_SUPPORTED`).
+   */
+  admin(): RowAdmin {
+    this.#admin ??= new RowAdmin(this);
+    return this.#admin;
   }
 
   /**

@@ -1,14 +1,18 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { EntityName, Options } from '@mikro-orm/core';
-import { SqlTenantRegistry, TenantError } from '@mikro-tenant/core';
+import { OPERATING_OPTION_CHECKS, OPERATING_OPTION_DEFAULTS, SqlTenantRegistry, TenantError, type TenancyOperatingOptions } from '@mikro-tenant/core';
 import { closestName } from '@mikro-tenant/core';
 import { sharedPragmaStatements } from './shared-database.js';
 import { pragmaStatements, type PragmaValue } from './sqlite-setup.js';
 import type { TenantMigrationsOptions } from './tenant-schema.js';
 import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, DEFAULT_NAME_PATTERN, splitNamePattern } from './tenant-files.js';
 
-/** Tenant options of {@link SqliteTenancy.init}, given as `tenancy` next to the shared ORM's options. */
-export interface SqliteTenancyOptions {
+/**
+ * Tenant options of {@link SqliteTenancy.init}, given as `tenancy` next to the shared ORM's options; with
+ * core's operating options (`subscribers`, `quota`, `stats`, `telemetry`). A `quota` is enforced by SQLite
+ * itself: `PRAGMA max_page_count` on each tenant connection, so a write past it fails with `ERR_TENANT_QUOTA_EXCEEDED`.
+ */
+export interface SqliteTenancyOptions extends TenancyOperatingOptions {
   /** Folder of the tenant database files. Created if missing. */
   dir: string;
   /** The per-tenant entities (classes or `EntitySchema`s). Every other entity lives in the shared database. */
@@ -104,6 +108,7 @@ const DEFAULTS = {
   tenantEntity: undefined,
   tenantIdOf: undefined,
   migrations: undefined,
+  ...OPERATING_OPTION_DEFAULTS,
 };
 
 /** Every option's name, as the unknown-key check knows them. */
@@ -137,6 +142,7 @@ const CHECKS: Record<string, Check> = {
     : 'expected a folder mode such as 0o700 (within 0o777, keeping the owner\'s rwx)'),
   fileMode: v => (Number.isInteger(v) && (v & ~0o666) === 0 && (v & 0o600) === 0o600 ? undefined
     : 'expected a file mode such as 0o600 (within 0o666, keeping the owner\'s rw)'),
+  ...OPERATING_OPTION_CHECKS,
 };
 
 /**

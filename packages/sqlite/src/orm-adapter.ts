@@ -7,7 +7,7 @@
  * @module
  */
 import { Utils, type Configuration, type EntityManager, type EventManager, type MetadataStorage, type MigrationsOptions, type MikroORM, type Options } from '@mikro-orm/core';
-import { TenantError } from '@mikro-tenant/core';
+import { TenantError, type TenantObserver } from '@mikro-tenant/core';
 import type { SharedWriteRouter, SqlTransactions } from './shared-write-router.js';
 import type { StatementGuard } from './shared-write-guard.js';
 import type { SqliteHandle } from './sqlite-setup.js';
@@ -28,6 +28,10 @@ export interface TenantBinding {
   readonly sharedWrites?: SharedWriteRouter;
   /** Checks every statement before it runs (refuses writes of the attached shared database). */
   readonly guard?: StatementGuard;
+  /** Times each statement (the tenancy's statistics, metrics and traces) and hears of refused writes. */
+  readonly observer?: TenantObserver;
+  /** The tenant's size quota in bytes: SQLite refuses writes past it (`PRAGMA max_page_count`). */
+  readonly quotaBytes?: number;
 }
 
 /** What the tenancy does with a tenant's connection (the rest is MikroORM's). */

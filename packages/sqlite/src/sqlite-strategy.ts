@@ -1,6 +1,8 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, statSync } from 'node:fs';
 import type { Configuration } from '@mikro-orm/core';
-import { TenantError, type DeferredTenantRegistry, type TenancyStrategy, type TenantInfo, type TenantRecord } from '@mikro-tenant/core';
+import {
+  TenantError, type DeferredTenantRegistry, type TenancyStrategy, type TenantInfo, type TenantObserver, type TenantRecord,
+} from '@mikro-tenant/core';
 import type { OrmAdapter, StatementGuard, TenantBinding } from './orm-adapter.js';
 import type { TenantEntityManager } from './tenant-entity-manager.js';
 import type { ResolvedTenancyOptions } from './options.js';
@@ -40,6 +42,7 @@ export class SqliteStrategy implements TenancyStrategy<TenantEntityManager, Reco
   /** Copies of the template made ahead of need, unless `template: false`. */
   readonly spares?: TemplateSpares;
   readonly #init: SqliteStrategyInit;
+  #observer?: TenantObserver;
 
   constructor(init: SqliteStrategyInit) {
     this.#init = init;
@@ -50,8 +53,12 @@ export class SqliteStrategy implements TenancyStrategy<TenantEntityManager, Reco
     }
     this.provisioning = new TenantProvisioner({
       files: init.files, registry: init.registry, template: this.template, spares: this.spares, version: init.schema.version,
-      build: path => this.#build(path), warn: init.options.warn,
+      build: path => this.#build(path), warn: init.options.warn, built: init.options.migrations ? 'migrations' : 'entities',
     });
+  }
+
+  observe(observer: TenantObserver): void {
+    this.#observer = observer;
   }
 
   async exists(tenantId: string): Promise<boolean> {
@@ -67,14 +74,17 @@ export class SqliteStrategy implements TenancyStrategy<TenantEntityManager, Reco
       await this.provisioning.provision(tenantId, false);
       provisioned = true;
     }
+    const observer = this.#observer;
+    const quotaBytes = await observer?.quotaOf(tenantId);
     const em = adapter.createTenantEntityManager(config, orm.getMetadata(), orm.em.getEventManager(), {
-      tenantId, file, setup, sharedWrites: shared.router, guard,
+      tenantId, file, setup, sharedWrites: shared.router, guard, observer, quotaBytes,
     });
     // The file may still vanish or appear (other processes) before the open: the loop settles that.
     for (let attempt = 0; ; attempt++) {
       let failure: TenantError | undefined;
       try {
         adapter.connectionOf(em).open();
+        this.#measure(tenantId, file);
         return em;
       } catch (error) {
         if (fileExists(file)) {
@@ -101,12 +111,23 @@ export class SqliteStrategy implements TenancyStrategy<TenantEntityManager, Reco
     }
   }
 
-  close(em: TenantEntityManager, _tenantId: string, closing: boolean): Promise<void> {
+  async close(em: TenantEntityManager, tenantId: string, closing: boolean): Promise<void> {
     if (closing) {
       // Work still holding it learns why: the tenancy closed (not an eviction).
       this.#init.adapter.connectionOf(em).markTenancyClosed();
     }
-    return this.#init.adapter.connectionOf(em).evict();
+    await this.#init.adapter.connectionOf(em).evict();
+    this.#measure(tenantId, this.#init.files.path(tenantId));
+  }
+
+  /** Records the file's size for `stats()` (a stat: a few microseconds, on open and close only). */
+  #measure(tenantId: string, file: string): void {
+    if (this.#observer) {
+      const size = statSync(file, { throwIfNoEntry: false })?.size;
+      if (size !== undefined) {
+        this.#observer.sized(tenantId, size);
+      }
+    }
   }
 
   markDeleted(em: TenantEntityManager | undefined): void {

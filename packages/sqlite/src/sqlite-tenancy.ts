@@ -18,7 +18,8 @@ import { sharedDatabaseFile } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { SqliteStrategy } from './sqlite-strategy.js';
-import { registerTenancyInternals } from './tenancy-tools.js';
+import type { TenancyInternals } from './tenancy-tools.js';
+import { SqliteAdmin } from './admin/sqlite-admin.js';
 import { checkSharedFileApart, entityTenantIdRule, tenantEntityMetadata } from './init-checks.js';
 import type { ReconcileReport } from './tenant-inventory.js';
 import { TenantFiles, removeStaleTmpFiles } from './tenant-files.js';
@@ -69,6 +70,8 @@ export class SqliteTenancy<EM extends EntityManager = EntityManager> extends Abs
    */
   readonly sharedSchema: SharedSchemaTools;
   readonly #strategy: SqliteStrategy;
+  readonly #internals: TenancyInternals;
+  #admin?: SqliteAdmin;
 
   private constructor(init: {
     orm: SharedORM; adapter: OrmAdapter; config: Configuration; options: ResolvedTenancyOptions; files: TenantFiles; strategy: SqliteStrategy;
@@ -85,17 +88,27 @@ export class SqliteTenancy<EM extends EntityManager = EntityManager> extends Abs
       autoCreate: init.options.autoCreate,
       deleteGraceMs: init.options.deleteGraceMs,
       warn: init.options.warn,
+      operating: init.options,
     });
     this.options = init.options;
     this.files = init.files;
     this.schema = init.schema;
     this.sharedSchema = init.adapter.sharedSchema(init.orm);
     this.#strategy = init.strategy;
-    registerTenancyInternals(this, {
+    this.#internals = {
       files: this.files, schema: this.schema, config: init.config, setup: init.setup, guard: init.guard,
       busy: id => this.pool.has(id) || init.strategy.provisioning.pending(id) !== undefined,
       track: fn => this.lifecycle.track(fn),
-    });
+    };
+  }
+
+  /**
+   * The strategy's admin operations, for tools such as the `mikro-tenant` CLI (`@mikro-tenant/cli`):
+   * tenant files, migrations without the registry, backups and restores. Not needed by apps.
+   */
+  admin(): SqliteAdmin {
+    this.#admin ??= new SqliteAdmin(this, this.#internals);
+    return this.#admin;
   }
 
   /**
@@ -211,13 +224,20 @@ export class SqliteTenancy<EM extends EntityManager = EntityManager> extends Abs
   /**
    * Builds the template for the current schema now (it is otherwise built on the first provisioning), and
    * the spare copies new tenants are provisioned from; resolves when both are ready (so a deploy step or a
-   * test that calls it finds the next new tenant at the link floor). @throws TenantError `ERR_TENANCY_CLOSED`
+   * test that calls it finds the next new tenant at the link floor). `{ spares: false }` builds the
+   * template alone (a process about to end, such as the CLI's, has no use for spares).
+   * @throws TenantError `ERR_INVALID_OPTION` (before anything is built), `ERR_TENANCY_CLOSED`
    */
-  async buildTemplate(): Promise<string | undefined> {
+  async buildTemplate(options: { spares?: boolean } = {}): Promise<string | undefined> {
+    if (typeof options !== 'object' || options === null || (options.spares !== undefined && typeof options.spares !== 'boolean')) {
+      throw TenantError.invalidOption('buildTemplate(options).spares', 'true or false');
+    }
     return this.lifecycle.track(async () => {
       const path = await this.#strategy.template?.ensure();
-      this.#strategy.spares?.fill();
-      await this.#strategy.spares?.settle();
+      if (options.spares !== false) {
+        this.#strategy.spares?.fill();
+        await this.#strategy.spares?.settle();
+      }
       return path;
     });
   }

@@ -2,13 +2,18 @@ import { constants as fsConstants, chmodSync, mkdirSync, promises as fsp, statSy
 import type { TemplateCache } from './template-cache.js';
 import type { TenantFiles } from './tenant-files.js';
 
-/** Spare copies kept ready per process. */
+/** Spare copies kept ready per process at first. */
 export const SPARES = 4;
+
+/** The most spare copies a process keeps ready once bursts of new tenants have outrun fewer. */
+export const MAX_SPARES = 16;
 
 /**
  * A few copies of the template made ahead of need, so that provisioning a tenant is a hard link of a
  * spare into place instead of a copy of the template on the request's path. Copies are made in the
- * background (libuv's thread pool) after one is taken.
+ * background (libuv's thread pool) after one is taken. A tenant that finds none ready (a burst outran
+ * them) doubles how many are kept, up to {@link MAX_SPARES}, so a process that provisions in bursts soon
+ * provisions its bursts by links alone.
  *
  * What keeps them safe:
  * - A spare is a copy of this process's template (one schema key, fixed for the tenancy's life) and is
@@ -24,24 +29,36 @@ export class TemplateSpares {
   readonly #files: TenantFiles;
   readonly #template: TemplateCache;
   readonly #key: string;
-  readonly #size: number;
+  #size: number;
+  readonly #max: number;
   readonly #ready: string[] = [];
   #refilling?: Promise<void>;
   /** Bumped by clear(): copies started before it are discarded when they finish. */
   #generation = 0;
   #closed = false;
+  /** Some spare was made: a take that finds none after that was a burst outrunning them (not a cold start). */
+  #primed = false;
 
-  /** @param key the template's schema key @param size how many spares to keep ready */
-  constructor(files: TenantFiles, template: TemplateCache, key: string, size = SPARES) {
+  /**
+   * @param key the template's schema key @param size how many spares to keep ready at first
+   * @param max how many at most, after bursts that found none ready
+   */
+  constructor(files: TenantFiles, template: TemplateCache, key: string, size = SPARES, max = Math.max(size, MAX_SPARES)) {
     this.#files = files;
     this.#template = template;
     this.#key = key;
     this.#size = size;
+    this.#max = max;
   }
 
   /** Spares ready now. */
   get ready(): number {
     return this.#ready.length;
+  }
+
+  /** How many spares are kept ready now (grows after bursts, up to the maximum). */
+  get target(): number {
+    return this.#size;
   }
 
   /**
@@ -50,6 +67,9 @@ export class TemplateSpares {
    */
   take(): string | undefined {
     const spare = this.#ready.pop();
+    if (spare === undefined && this.#primed && !this.#closed) {
+      this.#size = Math.min(this.#max, this.#size * 2);
+    }
     this.fill();
     return spare;
   }
@@ -92,6 +112,7 @@ export class TemplateSpares {
           await fsp.rm(spare, { force: true });
         } else {
           this.#ready.push(spare);
+          this.#primed = true;
         }
       }));
       if (generation !== this.#generation) {

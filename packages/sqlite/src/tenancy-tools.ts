@@ -5,7 +5,7 @@ import { openTenantHandle } from './tenant-handle.js';
 import type { TenantFiles } from './tenant-files.js';
 import type { SchemaApplyResult, TenantSchemaSource } from './tenant-schema.js';
 
-/** What the package's own tools (the CLI) reach of a tenancy beyond its public API. Not exported from the package. */
+/** What the package's own admin tools (`SqliteAdmin`) reach of a tenancy beyond its public API. Not exported from the package. */
 export interface TenancyInternals {
   readonly files: TenantFiles;
   readonly schema: TenantSchemaSource;
@@ -21,24 +21,16 @@ export interface TenancyInternals {
   track<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-const internalsOf = new WeakMap<object, TenancyInternals>();
-
-/** Registers a tenancy's internals (its constructor does). */
-export function registerTenancyInternals(tenancy: object, internals: TenancyInternals): void {
-  internalsOf.set(tenancy, internals);
-}
-
 /**
  * Applies a tenant's pending migrations on a bare handle of its file, without a connection, an
  * EntityManager or the pool (about the cost of opening the file, running the SQL and closing it), when
  * the schema source can (a `migrationsList` whose pending migrations only add SQL) and no connection of
  * the tenancy holds the tenant. Resolves undefined, having done nothing, otherwise: then migrate through
- * `run()`. For the CLI, which migrates one tenant at a time and does nothing else with the tenancy.
+ * `run()`. For admin tools (the CLI), which migrate one tenant at a time and do nothing else with the tenancy.
  * @throws TenantError `ERR_TENANT_MIGRATION_FAILED` (rolled back), `ERR_TENANCY_CLOSED`
  */
-export async function migrateOnHandle(tenancy: object, tenantId: string): Promise<SchemaApplyResult | undefined> {
-  const internals = internalsOf.get(tenancy);
-  if (!internals?.schema.applyOnHandle || internals.busy(tenantId)) {
+export async function migrateOnHandle(internals: TenancyInternals, tenantId: string): Promise<SchemaApplyResult | undefined> {
+  if (!internals.schema.applyOnHandle || internals.busy(tenantId)) {
     return undefined;
   }
   return internals.track(async () => {

@@ -1,5 +1,5 @@
 import { constants as fsConstants, copyFileSync, linkSync, promises as fsp, unlinkSync } from 'node:fs';
-import { TenantError, isTenantError, type DeferredTenantRegistry, type TenantRecord } from '@mikro-tenant/core';
+import { TenantError, isTenantError, type DeferredTenantRegistry, type TenantCreationMethod, type TenantRecord } from '@mikro-tenant/core';
 import type { TemplateCache } from './template-cache.js';
 import { keepWithinMode, type TemplateSpares } from './template-spares.js';
 import { fileExists, placeNoOverwrite, removeDatabaseFiles, type TenantFiles } from './tenant-files.js';
@@ -10,6 +10,8 @@ export interface ProvisionResult {
   created: boolean;
   /** The tenant's registry row (written just after). */
   record: TenantRecord;
+  /** How the file was made: a copy of the template, or built (migrations, or tables from the entities). */
+  how?: TenantCreationMethod;
 }
 
 /** What a {@link TenantProvisioner} works with. */
@@ -25,6 +27,8 @@ export interface TenantProvisionerInit {
   /** Builds an up-to-date empty database at a tmp path; resolves its schema version. */
   build: (path: string) => Promise<string | null>;
   warn: (message: string, code: string) => void;
+  /** How {@link build} makes a database. */
+  built: TenantCreationMethod;
 }
 
 /**
@@ -92,8 +96,9 @@ export class TenantProvisioner {
     const tmp = spare ?? files.tmpPath(`tenant-${tenantId}`);
     let created: boolean;
     let version: string | null;
+    let how: TenantCreationMethod = 'template';
     try {
-      version = spare ? this.#init.version : await this.#fill(tenantId, tmp);
+      version = spare ? this.#init.version : await this.#fill(tenantId, tmp, used => { how = used; });
       created = placeTmpFile(tmp, target) || await placeNoOverwrite(tmp, target);
     } catch (error) {
       await removeDatabaseFiles(tmp);
@@ -105,13 +110,14 @@ export class TenantProvisioner {
     } else {
       this.#races++;
     }
-    return { created, record: this.#register(tenantId, version) };
+    return { created, record: this.#register(tenantId, version), how };
   }
 
   /** Writes a fresh database at `tmp`: a copy of the template, else a build. Resolves its schema version. */
-  async #fill(tenantId: string, tmp: string): Promise<string | null> {
-    const { template, build, warn, version } = this.#init;
+  async #fill(tenantId: string, tmp: string, used: (how: TenantCreationMethod) => void): Promise<string | null> {
+    const { template, build, warn, version, built } = this.#init;
     if (!template) {
+      used(built);
       return build(tmp);
     }
     try {
@@ -124,6 +130,7 @@ export class TenantProvisioner {
       warn(`mikro-tenant: the template failed (${(error as Error).message}); migrating tenant "${tenantId}" instead.`,
         'MIKRO_TENANT_TEMPLATE_FAILED');
       await fsp.rm(tmp, { force: true });
+      used(built);
       return build(tmp);
     }
   }

@@ -88,7 +88,9 @@ export class TenantPgConnection extends PostgreSqlConnection {
       const { sql, bindings } = typeof query === 'string' ? { sql: query, bindings: params } : query.toSQL();
       binding.record(this.platform.formatQuery(sql, bindings as unknown[]));
     }
-    return super.execute(...args) as Promise<T>;
+    binding.quota?.beforeStatement(() => (typeof args[0] === 'string' ? args[0] : args[0].toSQL().sql));
+    const { observer } = binding;
+    return (observer?.timesQueries ? observer.query(binding.tenantId, () => super.execute(...args)) : super.execute(...args)) as Promise<T>;
   }
 
   override async begin(...args: Parameters<PostgreSqlConnection['begin']>): ReturnType<PostgreSqlConnection['begin']> {

@@ -1,4 +1,5 @@
-import type { Configuration, MetadataStorage } from '@mikro-orm/core';
+import type { Configuration, DriverException, MetadataStorage } from '@mikro-orm/core';
+import { TenantError } from '@mikro-tenant/core';
 import { AbstractSqlDriver, type AbstractSqlPlatform } from '@mikro-orm/knex';
 import type { TenantEntityManager } from './tenant-entity-manager.js';
 import { TenantPgConnection } from './tenant-pg-connection.js';
@@ -18,6 +19,11 @@ export class TenantPgDriver extends AbstractSqlDriver<TenantPgConnection> {
     // The configuration caches compiled comparators/mappers: share them instead of recompiling per tenant.
     this.comparator = this.config.getComparator(metadata);
     this.connection.setMetadata(metadata);
+  }
+
+  // Our coded errors (a quota, a deleted tenant) reach the caller as they are, not wrapped in a DriverException.
+  override convertException(exception: Error): DriverException {
+    return exception instanceof TenantError ? exception as unknown as DriverException : super.convertException(exception);
   }
 
   // A tenant driver opens no connection and no replicas of its own.

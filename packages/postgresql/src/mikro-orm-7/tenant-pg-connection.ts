@@ -47,7 +47,11 @@ export class TenantPgConnection extends PostgreSqlConnection {
     // logged with the tenant too, as the tenant's EntityManagers log theirs.
     const labelled = (loggerContext as { label?: unknown } | undefined)?.label !== undefined
       ? loggerContext : { label: `tenant:${binding.tenantId}`, tenantId: binding.tenantId, ...loggerContext };
-    return super.execute(query, params, method, ctx, labelled as never) as Promise<T>;
+    binding.quota?.beforeStatement(() => (typeof query === 'string' ? query
+      : (((query as { toRaw?(): unknown }).toRaw?.() ?? query) as { sql: string }).sql));
+    const run = () => super.execute(query, params, method, ctx, labelled as never) as Promise<T>;
+    const { observer } = binding;
+    return observer?.timesQueries ? observer.query(binding.tenantId, run) : run();
   }
 
   override async begin(...args: Parameters<PostgreSqlConnection['begin']>): ReturnType<PostgreSqlConnection['begin']> {

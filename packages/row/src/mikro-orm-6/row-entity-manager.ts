@@ -14,7 +14,7 @@
 import { QueryHelper, Utils, helper, type Dictionary, type EntityName, type FilterQuery } from '@mikro-orm/core';
 import { SqlEntityManager } from '@mikro-orm/knex';
 import { TenantError } from '@mikro-tenant/core';
-import { UNSCOPED_KEY, TENANT_KEY, requireTenant, scopeOfContext, type RowScope } from '../row-scope.js';
+import { INCARNATION_KEY, UNSCOPED_KEY, TENANT_KEY, requireTenant, scopeOfContext, type RowScope } from '../row-scope.js';
 import type { TenantOwnedModel } from '../tenant-owned-model.js';
 import { scopeQueryBuilder } from './query-builder-scope.js';
 
@@ -206,7 +206,7 @@ export function rowEntityManagerClass(Base: SqlEmClass, settings: RowGuardSettin
 
     override setLoggerContext(context: Dictionary): void {
       const em = this.getContext() as AnyEm;
-      const kept = Object.fromEntries(Object.entries(em.loggerContext ?? {}).filter(([key]) => key === TENANT_KEY || key === UNSCOPED_KEY));
+      const kept = Object.fromEntries(Object.entries(em.loggerContext ?? {}).filter(([key]) => key === TENANT_KEY || key === INCARNATION_KEY || key === UNSCOPED_KEY));
       super.setLoggerContext({ ...context, ...kept });
     }
   }

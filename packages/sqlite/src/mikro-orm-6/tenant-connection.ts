@@ -86,7 +86,29 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
 
   override async execute<T>(...args: Parameters<BetterSqliteConnection['execute']>): Promise<T> {
     this.#assertUsable();
-    return super.execute(...args) as Promise<T>;
+    const binding = this.#binding!;
+    const { observer } = binding;
+    const run = observer?.timesQueries ? observer.query(binding.tenantId, () => super.execute(...args) as Promise<T>) : super.execute(...args) as Promise<T>;
+    if (binding.quotaBytes === undefined) {
+      return run;
+    }
+    try {
+      return await run;
+    } catch (error) {
+      throw this.#quotaError(error);
+    }
+  }
+
+  /** SQLITE_FULL on a tenant with a quota is the quota (its page cap), reported and coded; other errors pass. */
+  #quotaError(error: unknown): unknown {
+    const binding = this.#binding!;
+    if (binding.quotaBytes === undefined || (error as { code?: unknown } | undefined)?.code !== 'SQLITE_FULL') {
+      return error;
+    }
+    const db = (this.client?.client as unknown as TenantKnexDialect | undefined)?.currentHandle();
+    const size = db ? (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number) : undefined;
+    binding.observer?.quotaExceeded(binding.tenantId, binding.quotaBytes, size);
+    return TenantError.quotaExceeded(binding.tenantId, binding.quotaBytes, error);
   }
 
   /**

@@ -1,4 +1,5 @@
-import type { Configuration, MetadataStorage } from '@mikro-orm/core';
+import type { Configuration, DriverException, MetadataStorage } from '@mikro-orm/core';
+import { TenantError } from '@mikro-tenant/core';
 import type { AbstractSqlPlatform } from '@mikro-orm/knex';
 import { SharedRoutingDriver } from './shared-routing-driver.js';
 import { TenantSqliteConnection } from './tenant-connection.js';
@@ -25,6 +26,11 @@ export class TenantSqliteDriver extends SharedRoutingDriver<TenantSqliteConnecti
     // The configuration caches compiled comparators/mappers: share them instead of recompiling per tenant.
     this.comparator = this.config.getComparator(metadata);
     this.connection.setMetadata(metadata);
+  }
+
+  // Our coded errors (a quota, a refused shared write) reach the caller as they are, not wrapped in a DriverException.
+  override convertException(exception: Error): DriverException {
+    return exception instanceof TenantError ? exception as unknown as DriverException : super.convertException(exception);
   }
 
   // A tenant driver opens no replica connections: close the one it has, without MikroORM's Promise.all round.

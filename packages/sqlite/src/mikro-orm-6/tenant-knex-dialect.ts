@@ -66,6 +66,11 @@ export class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as ne
     return handle.db ??= this.openRaw();
   }
 
+  /** The open handle, if any (without opening one). */
+  currentHandle(): Database.Database | undefined {
+    return this.handle.db;
+  }
+
   override async acquireRawConnection(): Promise<Database.Database> {
     return this.openRaw();
   }
@@ -158,6 +163,19 @@ export class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as ne
     if (binding.guard) {
       handleGuards.set(db, binding.guard);
     }
+    if (binding.quotaBytes !== undefined) {
+      limitPages(db, binding.quotaBytes);
+    }
     return db;
   }
+}
+
+/**
+ * Caps the file at `quotaBytes` (rounded down to whole pages, at least one): SQLite then refuses, with
+ * SQLITE_FULL, any statement that would grow the file past it, and rolls that statement back. A file already
+ * larger keeps its size (SQLite never lowers the cap below it): it can be read and shrunk, not grown.
+ */
+function limitPages(db: Database.Database, quotaBytes: number): void {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.pragma(`max_page_count = ${Math.max(1, Math.floor(quotaBytes / pageSize))}`);
 }

@@ -97,7 +97,10 @@ export class TenantSqliteConnection extends SqliteConnection implements TenantCo
     const tenantId = this.#binding!.tenantId;
     const labelled = (loggerContext as { label?: unknown } | undefined)?.label !== undefined
       ? loggerContext : { label: `tenant:${tenantId}`, tenantId, ...loggerContext };
-    return super.execute(query, params, method, ctx, labelled as never) as Promise<T>;
+    const run = () => super.execute(query, params, method, ctx, labelled as never) as Promise<T>;
+    const { observer } = this.#binding!;
+    // TODO(mo7-merge): the quota's SQLITE_FULL -> ERR_TENANT_QUOTA_EXCEEDED mapping (as mikro-orm-6/tenant-connection.ts does).
+    return observer?.timesQueries ? observer.query(tenantId, run) : run();
   }
 
   // A tenant transaction's shared writes (if any) commit just before it, and roll back with it.

@@ -1,8 +1,0 @@
-#!/usr/bin/env node
-/**
- * The `mikro-tenant` bin: runs the command line and exits with its code (see CLI.md).
- * @module
- */
-import { runCli } from './program.js';
-
-process.exitCode = await runCli(process.argv.slice(2));

@@ -1,0 +1,165 @@
+/**
+ * The cost of leaving the operating features on, on the HTTP scenario's workload: `GET /notes` (20 rows)
+ * through Koa for 100 warm tenants round-robin (autocannon over loopback), served by two tenancies, each in
+ * its own process:
+ * - `on`: per-tenant statistics (every statement timed), a lifecycle event subscriber, and a real
+ *   OpenTelemetry MeterProvider and TracerProvider (SDK, in-memory exporters) so every metric is aggregated;
+ * - `off`: `stats: false`, no subscriber, no SDK (the OpenTelemetry API's no-ops).
+ * Rounds alternate which server is loaded first. The ratio compares the servers' CPU time per request
+ * (`process.cpuUsage()` of each server process over its load), which other processes on the machine
+ * disturb far less than throughput; requests per second are shown beside it.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import Koa from 'koa';
+import type { EntityManager } from '@mikro-orm/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { fromHeader, tenantMiddleware } from '@mikro-tenant/koa';
+import { entry, median, type Scenario } from './harness.js';
+import { NOTES_PER_TENANT, makeNote, noteRows, openTenancy, seedTenantFiles } from './model.js';
+
+type Kind = 'on' | 'off';
+const KINDS: Kind[] = ['on', 'off'];
+const TENANTS = 100;
+const tenantIds = Array.from({ length: TENANTS }, (_, i) => `t${i}`);
+
+function operatingOptions(kind: Kind): object {
+  if (kind === 'off') {
+    return { stats: false };
+  }
+  const meterProvider = new MeterProvider({
+    readers: [new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 10_000 })],
+  });
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] });
+  let events = 0;
+  return { telemetry: { meterProvider, tracerProvider }, subscribers: [{ onEvent: () => { events++; } }] };
+}
+
+async function serve(kind: Kind, dir: string): Promise<void> {
+  const app = new Koa<{ em?: EntityManager }>();
+  const Note = makeNote();
+  const tenancy = await openTenancy(dir, { entities: [Note], maxOpen: TENANTS, ...operatingOptions(kind) });
+  await seedTenantFiles(tenancy, TENANTS, async em => {
+    noteRows().forEach(row => em.create(Note, row));
+    await em.flush();
+  });
+  app.use(tenantMiddleware(tenancy, { resolve: fromHeader('X-Tenant-ID') }));
+  app.use(async ctx => {
+    ctx.body = await ctx.state.em!.find(Note as never, {}, { orderBy: { id: 'asc' }, limit: NOTES_PER_TENANT } as never);
+  });
+  const server = app.listen(0, '127.0.0.1', () => {
+    process.send!({ port: (server.address() as { port: number }).port });
+  });
+  process.on('message', async (message: { stop?: boolean; cpu?: boolean }) => {
+    if (message.cpu) {
+      const { user, system } = process.cpuUsage();
+      process.send!({ cpuUs: user + system });
+    }
+    if (message.stop) {
+      server.close();
+      await tenancy.close();
+      process.exit(0);
+    }
+  });
+}
+
+interface Server {
+  kind: Kind;
+  port: number;
+  proc: ChildProcess;
+}
+
+function start(kind: Kind, dir: string): Promise<Server> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--server', kind, '--dir', join(dir, kind)], {
+    execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    proc.once('message', (message: { port: number }) => resolve({ kind, port: message.port, proc }));
+    proc.once('exit', code => reject(new Error(`${kind} server exited with ${code}`)));
+  });
+}
+
+/** CPU time the server process has used so far, in microseconds. */
+function cpuOf(server: Server): Promise<number> {
+  return new Promise(resolve => {
+    const onMessage = (message: { cpuUs?: number }) => {
+      if (message.cpuUs !== undefined) {
+        server.proc.off('message', onMessage);
+        resolve(message.cpuUs);
+      }
+    };
+    server.proc.on('message', onMessage);
+    server.proc.send({ cpu: true });
+  });
+}
+
+/** Loads `server`: requests per second, and the server's CPU time per request in microseconds. */
+async function load(server: Server, durationS: number, amount?: number): Promise<{ reqS: number; cpuUs: number }> {
+  const before = await cpuOf(server);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${server.port}`,
+    connections: 10,
+    pipelining: 1,
+    ...(amount ? { amount } : { duration: durationS }),
+    requests: tenantIds.map(id => ({ method: 'GET', path: '/notes', headers: { 'x-tenant-id': id } })),
+  });
+  if (result.non2xx || result.errors || result.timeouts) {
+    throw new Error(`${server.kind}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  }
+  const cpuUs = (await cpuOf(server) - before) / result.requests.total;
+  return { reqS: result.requests.average, cpuUs };
+}
+
+const scenario: Scenario = {
+  name: 'operating',
+  title: 'HTTP GET /notes, 100 warm tenants: statistics, events and OpenTelemetry on vs off',
+  async run(ctx) {
+    const rounds = ctx.quick ? 1 : 10;
+    const durationS = ctx.quick ? 1 : 3;
+    const servers = await Promise.all(KINDS.map(kind => start(kind, ctx.dir)));
+    const byKind = Object.fromEntries(servers.map(s => [s.kind, s])) as Record<Kind, Server>;
+    try {
+      for (const server of servers) {
+        await load(server, 1, ctx.quick ? 100 : 3000);
+      }
+      const samples: Record<Kind, { reqS: number; cpuUs: number }[]> = { on: [], off: [] };
+      const ratios: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
+        const got = {} as Record<Kind, { reqS: number; cpuUs: number }>;
+        for (const kind of order) {
+          got[kind] = await load(byKind[kind], durationS);
+          samples[kind].push(got[kind]);
+        }
+        ctx.log(`round ${round + 1}: on ${got.on.reqS.toFixed(0)} req/s ${got.on.cpuUs.toFixed(0)} us CPU/req, `
+          + `off ${got.off.reqS.toFixed(0)} req/s ${got.off.cpuUs.toFixed(0)} us CPU/req`);
+        ratios.push(got.off.cpuUs / got.on.cpuUs);
+      }
+      const of = (kind: Kind, key: 'reqS' | 'cpuUs') => median(samples[kind].map(sample => sample[key]));
+      return [entry({
+        scenario: 'operating', name: 'GET /notes, 100 warm tenants: operating features on (server CPU per request, off/on)',
+        baseline: 'the same tenancy with stats: false, no subscriber, no OpenTelemetry SDK',
+        ratio: median(ratios), goal: { op: '>=', value: 0.97 }, rounds,
+        medians: { 'on us CPU/req': of('on', 'cpuUs'), 'off us CPU/req': of('off', 'cpuUs'), 'on req/s': of('on', 'reqS'), 'off req/s': of('off', 'reqS') },
+        detail: { connections: 10, durationS, tenants: TENANTS, on: 'stats (default window), one subscriber, SDK MeterProvider + TracerProvider (in-memory exporters)' },
+      })];
+    } finally {
+      await Promise.all(servers.map(server => new Promise(resolve => {
+        server.proc.once('exit', resolve);
+        server.proc.send({ stop: true });
+      })));
+    }
+  },
+};
+
+export default scenario;
+
+if (process.argv.includes('--server')) {
+  const arg = (name: string) => process.argv[process.argv.indexOf(name) + 1]!;
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(arg('--dir'), { recursive: true });
+  await serve(arg('--server') as Kind, arg('--dir'));
+}
