@@ -1,4 +1,5 @@
-import type { Configuration, EntityManagerType, MetadataStorage } from '@mikro-orm/core';
+import type { Configuration, DriverException, EntityManagerType, MetadataStorage } from '@mikro-orm/core';
+import { TenantError } from '@mikro-tenant/core';
 import type { AbstractSqlPlatform, SqlEntityManager } from '@mikro-orm/sql';
 import { SharedRoutingDriver } from './shared-routing-driver.js';
 import { TenantSqliteConnection } from './tenant-connection.js';
@@ -30,6 +31,11 @@ export class TenantSqliteDriver extends SharedRoutingDriver<TenantSqliteConnecti
     this.comparator = this.config.getComparator(metadata);
     this.connection.setMetadata(metadata);
     this.connection.setPlatform(this.platform);
+  }
+
+  // Our coded errors (a quota, a deleted tenant) reach the caller as they are, not wrapped in a DriverException.
+  override convertException(exception: Error): DriverException {
+    return exception instanceof TenantError ? exception as unknown as DriverException : super.convertException(exception);
   }
 
   // A tenant driver opens no replica connections: close the one it has, without MikroORM's Promise.all round.
