@@ -58,6 +58,11 @@ export class TenantSqliteConnection extends SqliteConnection implements TenantCo
     const db = this.#handle()!;
     try {
       binding.setup(db);
+      if (binding.quotaBytes !== undefined) {
+        // The quota: SQLite refuses (SQLITE_FULL) and rolls back any statement growing the file past it.
+        const pageSize = db.pragma('page_size', { simple: true }) as number;
+        db.pragma(`max_page_count = ${Math.max(1, Math.floor(binding.quotaBytes / pageSize))}`);
+      }
     } catch (error) {
       db.close();
       throw error;
@@ -98,9 +103,30 @@ export class TenantSqliteConnection extends SqliteConnection implements TenantCo
     const labelled = (loggerContext as { label?: unknown } | undefined)?.label !== undefined
       ? loggerContext : { label: `tenant:${tenantId}`, tenantId, ...loggerContext };
     const run = () => super.execute(query, params, method, ctx, labelled as never) as Promise<T>;
-    const { observer } = this.#binding!;
-    // TODO(mo7-merge): the quota's SQLITE_FULL -> ERR_TENANT_QUOTA_EXCEEDED mapping (as mikro-orm-6/tenant-connection.ts does).
-    return observer?.timesQueries ? observer.query(tenantId, run) : run();
+    const binding = this.#binding!;
+    const { observer } = binding;
+    const running = observer?.timesQueries ? observer.query(tenantId, run) : run();
+    if (binding.quotaBytes === undefined) {
+      return running;
+    }
+    try {
+      return await running;
+    } catch (error) {
+      throw this.#quotaError(error);
+    }
+  }
+
+  /** SQLITE_FULL on a tenant with a quota is the quota (its page cap), reported and coded; other errors pass. */
+  #quotaError(error: unknown): unknown {
+    const binding = this.#binding!;
+    const code = (error as { code?: unknown } | undefined)?.code ?? (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+    if (binding.quotaBytes === undefined || code !== 'SQLITE_FULL') {
+      return error;
+    }
+    const db = this.#handle();
+    const size = db?.open ? (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number) : undefined;
+    binding.observer?.quotaExceeded(binding.tenantId, binding.quotaBytes, size);
+    return TenantError.quotaExceeded(binding.tenantId, binding.quotaBytes, error);
   }
 
   // A tenant transaction's shared writes (if any) commit just before it, and roll back with it.
