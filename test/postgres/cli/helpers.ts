@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
+import { moduleUrl } from '../../orm-packages.js';
 
-const require = createRequire(import.meta.url);
 /** The built bin, as users run it. */
 export const BIN = fileURLToPath(new URL('../../../packages/cli/dist/main.js', import.meta.url));
 /** The built PostgreSQL package, for scripts run by `exec`. */
@@ -17,7 +16,7 @@ export interface BinResult { code: number; stdout: string; stderr: string }
 /** Runs the built bin in a child process (plain node, no tsx); never rejects. */
 export function runBin(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<BinResult> {
   return new Promise(resolve => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NODE_OPTIONS: '', ...env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env, NODE_OPTIONS: [process.env.MIKRO_ORM_7_NODE_OPTIONS, env?.NODE_OPTIONS].filter(Boolean).join(' ') } }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -70,9 +69,6 @@ export async function configTenancy(dir: string): Promise<{ tenancy: PostgresSch
   return { tenancy: await PostgresSchemaTenancy.init(config as never), Item: module.Item };
 }
 
-function moduleUrl(name: string): string {
-  return pathToFileURL(require.resolve(name)).href;
-}
 
 /** One line on stderr, `mikro-tenant: <message> (<code>)`. */
 export const oneLine = (code: string): RegExp => new RegExp(`^mikro-tenant: [^\\n]+ \\(${code}\\)\\n$`);
