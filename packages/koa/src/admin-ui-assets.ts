@@ -26,9 +26,9 @@ button.danger, .button.danger { background: var(--danger); border-color: var(--d
 button:disabled { opacity: .45; cursor: not-allowed; }
 .table { overflow-x: auto; background: #fff; border: 1px solid var(--line); border-radius: .5rem; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .5rem .7rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
-th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); }
-td.version { max-width: 12rem; overflow: hidden; text-overflow: ellipsis; }
+th, td { text-align: left; padding: .5rem .55rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); white-space: normal; vertical-align: bottom; }
+td.version { max-width: 9rem; overflow: hidden; text-overflow: ellipsis; }
 td.id { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 .actions { display: flex; gap: .4rem; justify-content: flex-end; }
 .actions form { margin: 0; }
