@@ -23,21 +23,8 @@ export function csrfToken(ctx: Context, path: string): string {
  * say it comes from another site (`Origin` of another host, `Sec-Fetch-Site` other than same-origin).
  */
 export function csrfAllows(ctx: Context, formToken: string | undefined): boolean {
-  const site = ctx.get('sec-fetch-site');
-  if (site && site !== 'same-origin' && site !== 'none') {
+  if (fromAnotherSite(ctx)) {
     return false;
-  }
-  const origin = ctx.get('origin');
-  if (origin) {
-    let host: string;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      return false;
-    }
-    if (host !== ctx.host) {
-      return false;
-    }
   }
   const cookie = ctx.cookies.get(COOKIE);
   if (!cookie || !formToken || !TOKEN.test(cookie)) {
@@ -46,4 +33,25 @@ export function csrfAllows(ctx: Context, formToken: string | undefined): boolean
   const a = Buffer.from(cookie);
   const b = Buffer.from(formToken);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * True when the browser says the request comes from another site: `Sec-Fetch-Site` other than
+ * same-origin (or none: typed or bookmarked), or an `Origin` whose host is not this one. Browsers send
+ * `Origin` with every cross-site POST; clients that are not browsers (curl, tests) send neither.
+ */
+export function fromAnotherSite(ctx: Context): boolean {
+  const site = ctx.get('sec-fetch-site');
+  if (site && site !== 'same-origin' && site !== 'none') {
+    return true;
+  }
+  const origin = ctx.get('origin');
+  if (!origin) {
+    return false;
+  }
+  try {
+    return new URL(origin).host !== ctx.host;
+  } catch {
+    return true;
+  }
 }

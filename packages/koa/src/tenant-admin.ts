@@ -1,5 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { TenantError, canonicalTenantId, type Tenancy } from './core-types.js';
+import { fromAnotherSite } from './csrf.js';
 import { respondWithError, respondWithTenantError } from './http-errors.js';
 import type { TenantSwitchReader } from './tenant-middleware.js';
 
@@ -37,7 +38,8 @@ function escapeRegExp(text: string): string {
  * - `POST {prefix}/:id/switch`: 204; afterwards the tenant middleware serves this superuser tenant `:id`'s data
  * - `POST {prefix}/switch/clear`: 204; back to their own tenant
  *
- * Everyone who is not a superuser gets 403 `ERR_FORBIDDEN`; an invalid id 400 (checked before
+ * Everyone who is not a superuser gets 403 `ERR_FORBIDDEN`, and so does a POST a browser says comes from
+ * another site (`Origin` of another host, or `Sec-Fetch-Site` cross-site or same-site); an invalid id 400 (checked before
  * anything touches the disk); an unknown tenant 404 (it is not created). Only the switching user's
  * session changes. Mount it before `tenantMiddleware`, and give that the same object as `adminSwitch`.
  *
@@ -65,6 +67,11 @@ export function tenantAdmin(tenancy: Tenancy, options: TenantAdminOptions): Midd
     }
     if (await isSuperuser(ctx) !== true) {
       return respondWithError(ctx, 'ERR_FORBIDDEN', 'Only superusers may use the tenant admin.');
+    }
+    // A page on another site must not switch a superuser's session (a form posted there carries their
+    // cookies wherever SameSite does not stop it): the switch routes answer only same-site requests.
+    if (method === 'POST' && fromAnotherSite(ctx)) {
+      return respondWithError(ctx, 'ERR_FORBIDDEN', 'The tenant switch refuses requests from another site (Origin or Sec-Fetch-Site).');
     }
     try {
       if (isList) {

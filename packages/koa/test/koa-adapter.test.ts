@@ -301,6 +301,29 @@ describe('@mikro-tenant/koa', () => {
       expect(switches.size).to.equal(0);
     });
 
+    it('refuses a switch or clear a browser says comes from another site (403), and takes same-origin ones', async () => {
+      const { server, switches } = adminApp();
+      const crossSite: Array<[string, string]> = [
+        ['origin', 'http://evil.example'], ['origin', 'null'], ['sec-fetch-site', 'cross-site'], ['sec-fetch-site', 'same-site'],
+      ];
+      for (const path of ['/admin/tenants/bob/switch', '/admin/tenants/switch/clear']) {
+        for (const [header, value] of crossSite) {
+          switches.set('root', 'ann');
+          const res = await request(server).post(path).set('x-user', 'root').set('x-admin', 'yes').set(header, value);
+          expect(res.status, `${path} ${header}: ${value}`).to.equal(403);
+          expect(res.body.error.code).to.equal('ERR_FORBIDDEN');
+          expect(switches.get('root'), `${path} ${header}: ${value}`).to.equal('ann');
+        }
+      }
+      switches.clear();
+      const sameOrigin = await request(server).post('/admin/tenants/bob/switch').set('x-user', 'root').set('x-admin', 'yes')
+        .set('host', 'notes.example').set('origin', 'http://notes.example').set('sec-fetch-site', 'same-origin');
+      expect(sameOrigin.status).to.equal(204);
+      expect(switches.get('root')).to.equal('bob');
+      // Reading the list sends nothing anywhere: GET stays open to the superuser from anywhere the session reaches.
+      expect((await request(server).get('/admin/tenants').set('x-user', 'root').set('x-admin', 'yes').set('origin', 'http://evil.example')).status).to.equal(200);
+    });
+
     it('answers 404 for a switch that outlived its tenant, without creating the tenant again', async () => {
       const { server } = adminApp();
       expect((await request(server).post('/admin/tenants/bob/switch').set('x-user', 'root').set('x-admin', 'yes')).status).to.equal(204);
