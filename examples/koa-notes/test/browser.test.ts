@@ -68,13 +68,14 @@ describe('koa-notes in a real browser (headless Chromium)', function () {
   });
 
   for (const strategy of ['sqlite', 'pg-schema', 'sqlite-row', 'pg-row'] as const satisfies Strategy[]) describe(`on ${strategy}`, () => {
+    // Set by beforeEach; cleared by afterEach, which may run after a beforeEach that failed half-way.
     let notes: NotesApp;
-    let server: Server;
+    let server: Server | undefined;
     let base: string;
-    let cleanup: () => void;
+    let cleanup: (() => void) | undefined;
     let db: TestDatabase | undefined;
-    let contexts: BrowserContext[];
-    let problems: string[];
+    let contexts: BrowserContext[] = [];
+    let problems: string[] = [];
 
     const open = async (viewport = { width: 1280, height: 800 }): Promise<Page> => {
       const context = await browser!.newContext({ viewport, baseURL: base });
@@ -87,28 +88,40 @@ describe('koa-notes in a real browser (headless Chromium)', function () {
 
     beforeEach(async function () {
       this.timeout(60_000);
+      contexts = [];
+      problems = [];
       let dir: string;
       ({ dir, cleanup } = tempDir('mt-browser'));
       db = strategy.startsWith('pg-') ? await createTestDatabase('browser') : undefined;
       notes = await createApp({ strategy, databaseUrl: db?.url, dataDir: dir, admin: { username: 'root', password: 'root password' } });
-      server = notes.app.listen(0, '127.0.0.1');
-      await new Promise(resolve => server.once('listening', resolve));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      contexts = [];
-      problems = [];
+      const listening = notes.app.listen(0, '127.0.0.1');
+      server = listening;
+      await new Promise(resolve => listening.once('listening', resolve));
+      base = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
     });
 
+    // Undoes whatever beforeEach got to (a failed start leaves no server, app or database behind either).
     afterEach(async () => {
       for (const context of contexts) {
         await context.close();
       }
-      await new Promise(resolve => server.close(resolve));
-      await notes.close();
-      await db?.drop();
-      if (db && strategy === 'pg-row') {
-        await dropAppRole(db);
+      const listening = server;
+      server = undefined;
+      if (listening) {
+        await new Promise(resolve => listening.close(resolve));
       }
-      cleanup();
+      const app = notes as NotesApp | undefined;
+      notes = undefined as unknown as NotesApp;
+      await app?.close();
+      if (db) {
+        await db.drop();
+        if (strategy === 'pg-row') {
+          await dropAppRole(db);
+        }
+        db = undefined;
+      }
+      cleanup?.();
+      cleanup = undefined;
     });
 
     it('gives two users in two browsers only their own notes, at desktop and phone widths', async () => {
