@@ -4,57 +4,16 @@ import { TenantError } from './errors.js';
 import type { Tenancy, TenantInfo, TenantRunOptions, TenantUsageSummary } from './tenancy.js';
 import { DeferredDeletions, TenancyLifecycle } from './tenancy-lifecycle.js';
 import type { TenancyEvents } from './tenancy-events.js';
-import { TenancyMonitor, type TenantObserver } from './tenancy-monitor.js';
+import { TenancyMonitor } from './tenancy-monitor.js';
 import type { TenancyOperatingOptions } from './tenancy-operating-options.js';
 import { TenancyRegistry } from './tenancy-registry.js';
-import type { SchemaApplyResult, TenancyStats, TenantProvisioning, TenantSchemaUpdates } from './tenancy-strategy.js';
+import type { SchemaApplyResult, TenancyStats, TenancyStrategy, TenantProvisioning, TenantSchemaUpdates } from './tenancy-strategy.js';
 import { currentTenantScope, runInTenantScope } from './tenant-context.js';
 import { canonicalTenantId, type EntityTenantId, type TenantIdInput } from './tenant-id.js';
 import type { TenantPage } from './tenant-page.js';
 import { TenantPool } from './tenant-pool.js';
 import type { TenantRecord } from './tenant-registry.js';
 import { outerSharedTransaction, runInTenantContexts, type ContextTenantScope } from './tenant-request-context.js';
-
-/**
- * What a storage strategy (a file per tenant, a schema per tenant...) implements; {@link AbstractTenancy}
- * does the rest (ids, the pool, leases, scopes and MikroORM's contexts, the lifecycle, deferred deletions,
- * the registry's gate).
- */
-export interface TenancyStrategy<EM extends EntityManager, R = unknown> {
-  /** Creates tenants' storage. */
-  readonly provisioning: TenantProvisioning;
-  /** Brings existing tenants up to date. */
-  readonly schemaUpdates: TenantSchemaUpdates<EM>;
-  /**
-   * Opens a tenant's root EntityManager, creating the tenant first when `mayCreate` (and it is missing).
-   * (Leases mark a tenant used, for the pool's least-recently-used order: statements need not.)
-   * @throws TenantError `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`, `ERR_TENANT_OPEN_FAILED`
-   */
-  open(tenantId: string, mayCreate: boolean): Promise<EM>;
-  /** Closes a tenant's EntityManager the pool let go: evicted, or (`closing`) the tenancy is closing. */
-  close(em: EM, tenantId: string, closing: boolean): Promise<void>;
-  /** A tenant is about to be deleted: `em` is its open EntityManager, if any (work on it after the grace period gets `ERR_TENANT_DELETED`). */
-  markDeleted?(em: EM | undefined, tenantId: string): void;
-  /** True when the tenant's storage exists. */
-  exists(tenantId: string): Promise<boolean>;
-  /** Removes the tenant's storage and registry row, once no work holds it; true when there was anything. */
-  remove(tenantId: string): Promise<boolean>;
-  /** Registry rows with what the storage can tell (size, modification time). */
-  describe(records: TenantRecord[]): Promise<TenantInfo[]>;
-  /** Compares the registry with the storage; with `fix`, repairs the registry. */
-  reconcile(fix: boolean): Promise<R>;
-  /** Refuses ids this storage cannot hold, beyond the canonical rule (e.g. too long for a name). @throws TenantError `ERR_INVALID_TENANT_ID` */
-  checkId?(tenantId: string): void;
-  /**
-   * Receives, before the first tenant opens, what the strategy reports to: each statement of a tenant (for
-   * statistics, metrics and traces), quotas and sizes.
-   */
-  observe?(observer: TenantObserver): void;
-  /** Runs after `createTenant()` created a tenant (e.g. writes its queued registry row). */
-  afterCreate?(): Promise<void>;
-  /** Closes what the strategy holds (the shared ORM, queued registry rows), after every tenant is closed. */
-  shutDown(): Promise<void>;
-}
 
 /** What {@link AbstractTenancy} is built from. */
 export interface AbstractTenancyInit<EM extends EntityManager, R> {

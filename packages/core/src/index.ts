@@ -17,8 +17,8 @@ export type { TenantDeletionSubscriberOptions } from './tenant-deletion-subscrib
 export type { TransactionInspector } from './transaction-inspector.js';
 export type { Tenancy, TenantRunOptions, TenantInfo, TenantUsageSummary } from './tenancy.js';
 export { AbstractTenancy } from './abstract-tenancy.js';
-export type { AbstractTenancyInit, TenancyStrategy } from './abstract-tenancy.js';
-export type { ProvisionResult, SchemaApplyResult, TenancyStats, TenantProvisioning, TenantSchemaUpdates } from './tenancy-strategy.js';
+export type { AbstractTenancyInit } from './abstract-tenancy.js';
+export type { ProvisionResult, SchemaApplyResult, TenancyStats, TenancyStrategy, TenantProvisioning, TenantSchemaUpdates } from './tenancy-strategy.js';
 export { TenancyLifecycle, DeferredDeletions } from './tenancy-lifecycle.js';
 export { TenantResultCaches } from './tenant-result-cache.js';
 export {

@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
+import type { TenantInfo } from './tenancy.js';
 import type { TenantCreationMethod } from './tenancy-events.js';
+import type { TenantObserver } from './tenancy-monitor.js';
 import type { TenantRecord } from './tenant-registry.js';
 import type { TenantUsageStats } from './tenant-usage.js';
 
@@ -63,4 +65,45 @@ export interface TenancyStats {
   provisionRaces: number;
   /** The per-tenant view: the top tenants by query time over the stats window and by size. */
   tenants: TenantUsageStats;
+}
+
+/**
+ * What a storage strategy (a file per tenant, a schema per tenant...) implements; {@link AbstractTenancy}
+ * does the rest (ids, the pool, leases, scopes and MikroORM's contexts, the lifecycle, deferred deletions,
+ * the registry's gate).
+ */
+export interface TenancyStrategy<EM extends EntityManager, R = unknown> {
+  /** Creates tenants' storage. */
+  readonly provisioning: TenantProvisioning;
+  /** Brings existing tenants up to date. */
+  readonly schemaUpdates: TenantSchemaUpdates<EM>;
+  /**
+   * Opens a tenant's root EntityManager, creating the tenant first when `mayCreate` (and it is missing).
+   * (Leases mark a tenant used, for the pool's least-recently-used order: statements need not.)
+   * @throws TenantError `ERR_TENANT_NOT_FOUND`, `ERR_TENANT_PROVISIONING_FAILED`, `ERR_TENANT_OPEN_FAILED`
+   */
+  open(tenantId: string, mayCreate: boolean): Promise<EM>;
+  /** Closes a tenant's EntityManager the pool let go: evicted, or (`closing`) the tenancy is closing. */
+  close(em: EM, tenantId: string, closing: boolean): Promise<void>;
+  /** A tenant is about to be deleted: `em` is its open EntityManager, if any (work on it after the grace period gets `ERR_TENANT_DELETED`). */
+  markDeleted?(em: EM | undefined, tenantId: string): void;
+  /** True when the tenant's storage exists. */
+  exists(tenantId: string): Promise<boolean>;
+  /** Removes the tenant's storage and registry row, once no work holds it; true when there was anything. */
+  remove(tenantId: string): Promise<boolean>;
+  /** Registry rows with what the storage can tell (size, modification time). */
+  describe(records: TenantRecord[]): Promise<TenantInfo[]>;
+  /** Compares the registry with the storage; with `fix`, repairs the registry. */
+  reconcile(fix: boolean): Promise<R>;
+  /** Refuses ids this storage cannot hold, beyond the canonical rule (e.g. too long for a name). @throws TenantError `ERR_INVALID_TENANT_ID` */
+  checkId?(tenantId: string): void;
+  /**
+   * Receives, before the first tenant opens, what the strategy reports to: each statement of a tenant (for
+   * statistics, metrics and traces), quotas and sizes.
+   */
+  observe?(observer: TenantObserver): void;
+  /** Runs after `createTenant()` created a tenant (e.g. writes its queued registry row). */
+  afterCreate?(): Promise<void>;
+  /** Closes what the strategy holds (the shared ORM, queued registry rows), after every tenant is closed. */
+  shutDown(): Promise<void>;
 }
