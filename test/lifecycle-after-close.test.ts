@@ -6,71 +6,18 @@ import { expect } from 'chai';
 import { SqliteTenancy } from '@mikro-tenant/sqlite';
 import { Tag } from './fixtures/entities.js';
 import { errorOf, makeTenancy, tempDir, tick } from './helpers.js';
-
-type Call<T> = (target: T) => unknown;
+import { COMMON_TENANCY_CALLS, HARMLESS_AFTER_CLOSE, expectAllRefused, methodsOf, registryCalls, type Call } from './fixtures/closed-tenancy-calls.js';
 
 /** Every public method of SqliteTenancy that does work, called as a user would. A new method must be added here. */
 const TENANCY_CALLS: Record<string, Call<SqliteTenancy>> = {
-  fork: t => t.fork('a'),
-  run: t => t.run('a', async () => 'ran'),
-  createTenant: t => t.createTenant('fresh'),
-  deleteTenant: t => t.deleteTenant('a'),
-  tenantExists: t => t.tenantExists('a'),
-  tenantUsage: t => t.tenantUsage('a'),
-  listTenants: t => t.listTenants(),
-  reconcile: t => t.reconcile({ fix: true }),
-  pendingMigrations: t => t.pendingMigrations('a'),
-  migrateTenant: t => t.migrateTenant('a'),
+  ...COMMON_TENANCY_CALLS,
   buildTemplate: t => t.buildTemplate(),
   clearTemplate: t => t.clearTemplate(),
   // The admin operations (the CLI's) go through the same gates; a backup stands for them.
   admin: t => t.admin().backup(['a'], { out: join(tmpdir(), 'mt-never-written'), force: false }, () => undefined),
 };
 
-/** Public methods allowed after close(), each with why: they touch nothing. */
-const HARMLESS_AFTER_CLOSE: Record<string, string> = {
-  close: 'idempotent: a second call returns the first one\'s promise',
-  stats: 'in-memory counters',
-  tenantId: 'pure: maps an input to an id',
-};
-
-/** Every method of `tenancy.registry`. */
-const REGISTRY_CALLS: Record<string, Call<SqliteTenancy['registry']>> = {
-  list: r => r.list(),
-  get: r => r.get('a'),
-  exists: r => r.exists('a'),
-  register: r => r.register({ tenantId: 'new-row', location: 'tenant_new-row.sqlite3', schemaVersion: null }),
-  registerMany: r => r.registerMany([{ tenantId: 'new-row', location: 'tenant_new-row.sqlite3', schemaVersion: null }]),
-  unregister: r => r.unregister('a'),
-  setSchemaVersion: r => r.setSchemaVersion('a', 'changed'),
-  setSchemaVersions: r => r.setSchemaVersions(['a'], 'changed'),
-  flush: r => r.flush(),
-  ensure: r => r.ensure(),
-};
-
-/** `tenancy.em` used as apps use it. */
-const EM_CALLS: Record<string, Call<SqliteTenancy['em']>> = {
-  find: em => em.find(Tag, {}),
-  count: em => em.count(Tag, {}),
-  insert: em => em.insert(Tag, { label: 'late' }),
-  createAndFlush: async em => { em.create(Tag, { label: 'late' }); await em.flush(); },
-  transactional: em => em.transactional(async trx => trx.count(Tag, {})),
-  fork: em => em.fork(),
-  execute: em => em.getConnection().execute('select 1'),
-};
-
-/** Public methods of `object`: those of its class and of the classes it extends (the strategy-neutral AbstractTenancy). */
-function methodsOf(object: object): string[] {
-  const names = new Set<string>();
-  for (let proto = Object.getPrototypeOf(object) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, name)!.value === 'function') {
-        names.add(name);
-      }
-    }
-  }
-  return [...names].sort();
-}
+const REGISTRY_CALLS = registryCalls('tenant_new-row.sqlite3');
 
 /** Name, size and modification time of everything under `dir`. */
 function snapshot(dir: string): string[] {
@@ -88,16 +35,6 @@ function registryRows(sharedFile: string): string[] {
   } finally {
     db.close();
   }
-}
-
-async function expectAllRefused(tenancy: SqliteTenancy): Promise<void> {
-  const calls: [string, () => unknown][] = [
-    ...Object.entries(TENANCY_CALLS).map(([name, call]) => [`tenancy.${name}`, () => call(tenancy)] as [string, () => unknown]),
-    ...Object.entries(REGISTRY_CALLS).map(([name, call]) => [`tenancy.registry.${name}`, () => call(tenancy.registry)] as [string, () => unknown]),
-    ...Object.entries(EM_CALLS).map(([name, call]) => [`tenancy.em.${name}`, () => call(tenancy.em)] as [string, () => unknown]),
-  ];
-  const codes = await Promise.all(calls.map(async ([name, call]) => `${name}: ${(await errorOf(call))?.code ?? 'no error'}`));
-  expect(codes).to.deep.equal(calls.map(([name]) => `${name}: ERR_TENANCY_CLOSED`));
 }
 
 describe('a closed tenancy', () => {
@@ -130,14 +67,14 @@ describe('a closed tenancy', () => {
   it('refuses every method, registry call and tenancy.em call after close() with ERR_TENANCY_CLOSED, and touches no file or row', async () => {
     await tenancy.close();
     const before = snapshot(dir);
-    await expectAllRefused(tenancy);
+    await expectAllRefused(tenancy, TENANCY_CALLS, REGISTRY_CALLS);
     expect(snapshot(dir)).to.deep.equal(before);
     expect(registryRows(join(dir, 'shared.sqlite3'))).to.deep.equal([`a:${tenancy.schema.version}`, 'ghost:']);
   });
 
   it('refuses work that starts while close() is in progress', async () => {
     const closing = tenancy.close();
-    await expectAllRefused(tenancy);
+    await expectAllRefused(tenancy, TENANCY_CALLS, REGISTRY_CALLS);
     await closing;
     expect(readdirSync(join(dir, 'tenants')).filter(name => name.endsWith('.sqlite3'))).to.deep.equal(['tenant_a.sqlite3']);
   });

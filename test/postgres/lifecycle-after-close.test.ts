@@ -5,21 +5,11 @@ import type { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
 import { Tag } from '../fixtures/entities.js';
 import { errorOf, tick } from '../helpers.js';
 import { createTestDatabase, makePgTenancy, schemaNames, type TestDatabase } from './helpers.js';
-
-type Call<T> = (target: T) => unknown;
+import { COMMON_TENANCY_CALLS, HARMLESS_AFTER_CLOSE, expectAllRefused, methodsOf, registryCalls, type Call } from '../fixtures/closed-tenancy-calls.js';
 
 /** Every public method of PostgresSchemaTenancy that does work, called as a user would. A new method must be added here. */
 const TENANCY_CALLS: Record<string, Call<PostgresSchemaTenancy>> = {
-  fork: t => t.fork('a'),
-  run: t => t.run('a', async () => 'ran'),
-  createTenant: t => t.createTenant('fresh'),
-  deleteTenant: t => t.deleteTenant('a'),
-  tenantExists: t => t.tenantExists('a'),
-  tenantUsage: t => t.tenantUsage('a'),
-  listTenants: t => t.listTenants(),
-  reconcile: t => t.reconcile({ fix: true }),
-  pendingMigrations: t => t.pendingMigrations('a'),
-  migrateTenant: t => t.migrateTenant('a'),
+  ...COMMON_TENANCY_CALLS,
   // The admin operations (the CLI's) go through the same gates; a backup and a restore stand for them.
   admin: async t => {
     const backup = await errorOf(() => t.admin().backup(['a'], { out: join(tmpdir(), 'mt-never-written'), force: false }, () => undefined));
@@ -30,58 +20,7 @@ const TENANCY_CALLS: Record<string, Call<PostgresSchemaTenancy>> = {
   },
 };
 
-/** Public methods allowed after close(), each with why: they touch nothing. */
-const HARMLESS_AFTER_CLOSE: Record<string, string> = {
-  close: 'idempotent: a second call returns the first one\'s promise',
-  stats: 'in-memory counters',
-  tenantId: 'pure: maps an input to an id',
-};
-
-const REGISTRY_CALLS: Record<string, Call<PostgresSchemaTenancy['registry']>> = {
-  list: r => r.list(),
-  get: r => r.get('a'),
-  exists: r => r.exists('a'),
-  register: r => r.register({ tenantId: 'new-row', location: 'tenant_new-row', schemaVersion: null }),
-  registerMany: r => r.registerMany([{ tenantId: 'new-row', location: 'tenant_new-row', schemaVersion: null }]),
-  unregister: r => r.unregister('a'),
-  setSchemaVersion: r => r.setSchemaVersion('a', 'changed'),
-  setSchemaVersions: r => r.setSchemaVersions(['a'], 'changed'),
-  flush: r => r.flush(),
-  ensure: r => r.ensure(),
-};
-
-const EM_CALLS: Record<string, Call<PostgresSchemaTenancy['em']>> = {
-  find: em => em.find(Tag, {}),
-  count: em => em.count(Tag, {}),
-  insert: em => em.insert(Tag, { label: 'late' }),
-  createAndFlush: async em => { em.create(Tag, { label: 'late' }); await em.flush(); },
-  transactional: em => em.transactional(async trx => trx.count(Tag, {})),
-  fork: em => em.fork(),
-  execute: em => em.getConnection().execute('select 1'),
-};
-
-/** Public methods of `object`: those of its class and of the classes it extends (the strategy-neutral AbstractTenancy). */
-function methodsOf(object: object): string[] {
-  const names = new Set<string>();
-  for (let proto = Object.getPrototypeOf(object) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, name)!.value === 'function') {
-        names.add(name);
-      }
-    }
-  }
-  return [...names].sort();
-}
-
-async function expectAllRefused(tenancy: PostgresSchemaTenancy): Promise<void> {
-  const calls: [string, () => unknown][] = [
-    ...Object.entries(TENANCY_CALLS).map(([name, call]) => [`tenancy.${name}`, () => call(tenancy)] as [string, () => unknown]),
-    ...Object.entries(REGISTRY_CALLS).map(([name, call]) => [`tenancy.registry.${name}`, () => call(tenancy.registry)] as [string, () => unknown]),
-    ...Object.entries(EM_CALLS).map(([name, call]) => [`tenancy.em.${name}`, () => call(tenancy.em)] as [string, () => unknown]),
-  ];
-  const codes = await Promise.all(calls.map(async ([name, call]) => `${name}: ${(await errorOf(call))?.code ?? 'no error'}`));
-  expect(codes).to.deep.equal(calls.map(([name]) => `${name}: ERR_TENANCY_CLOSED`));
-}
+const REGISTRY_CALLS = registryCalls('tenant_new-row');
 
 describe('postgres: a closed tenancy', () => {
   let db: TestDatabase;
@@ -106,7 +45,7 @@ describe('postgres: a closed tenancy', () => {
   it('refuses every method, registry call and tenancy.em call after close() with ERR_TENANCY_CLOSED, and touches no schema or row', async () => {
     const fork = await tenancy.fork('a');
     await tenancy.close();
-    await expectAllRefused(tenancy);
+    await expectAllRefused(tenancy, TENANCY_CALLS, REGISTRY_CALLS);
     expect(await errorOf(() => fork.find(Tag, {}))).to.have.property('code', 'ERR_TENANCY_CLOSED');
     expect(await schemaNames(db)).to.deep.equal(['tenant_a']);
     expect(await db.query('select tenant_id from mikro_tenant_registry')).to.deep.equal([{ tenant_id: 'a' }]);
