@@ -3,25 +3,11 @@ import { expect } from 'chai';
 import { SqliteTenancy } from '@mikro-tenant/sqlite';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import { Label, LEFTOVER_TABLES, LEFTOVER_TABLES_SQL, Member, Note, guardSharedEntities, guardTenantEntities } from './fixtures/guard-model.js';
-import { DRIVER_CALLS, HARMLESS, OPERATIONS, callThrough, codeOf, type GuardTenancy } from './fixtures/guard-operations.js';
+import { sharedGuardCases } from './fixtures/shared-guard-cases.js';
 import { ormAdapter, tempDir, warningCollector, type SqlTenancy } from './helpers.js';
 
-/** How the installed major's guard classifies the shared driver's methods (`mikro-orm-6/` or `mikro-orm-7/shared-driver-guard.ts`). */
-const { checked: CHECKED_METHODS, noSql: NO_SQL_METHODS, rawSql: RAW_SQL_METHODS } = ormAdapter().guardedMethods;
-
-/** Methods on `proto`'s chain (up to Object.prototype) that the guard's lists do not classify. */
-function unclassifiedMethods(proto: object): string[] {
-  const classified = new Set([...CHECKED_METHODS, ...NO_SQL_METHODS, ...RAW_SQL_METHODS]);
-  const out = new Set<string>();
-  for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
-    for (const name of Object.getOwnPropertyNames(p)) {
-      if (name !== 'constructor' && !classified.has(name)) {
-        out.add(name);
-      }
-    }
-  }
-  return [...out];
-}
+/** How the installed major's guard classifies the shared driver's methods (`@mikro-tenant/sql`'s guard for that major). */
+const GUARDED_METHODS = ormAdapter().guardedMethods;
 
 const TENANT_TABLE = new RegExp(`[\`"'](${LEFTOVER_TABLES.join('|')})[\`"']`);
 
@@ -96,49 +82,7 @@ describe('the shared EntityManager refuses per-tenant entities on every route to
     expect(JSON.parse(now), 'the shared database').to.deep.equal(JSON.parse(original));
   };
 
-  for (const [name, operation] of OPERATIONS) {
-    it(`${name}: ERR_NO_TENANT_CONTEXT outside a tenant, nothing sent`, async () => {
-      const code = await codeOf(() => operation(tenancy.orm.em.fork(), tenancy as unknown as GuardTenancy));
-      await untouched();
-      expect(code).to.equal(HARMLESS.has(name) ? undefined : 'ERR_NO_TENANT_CONTEXT');
-    });
-
-    it(`${name}: ERR_TENANT_ENTITY_ON_SHARED_EM inside a tenant, nothing sent`, async () => {
-      // Inside a tenant scope orm.em (and so its plain fork()) is the tenant's: the shared EntityManager is a fork without context resolution.
-      const code = await tenancy.run('t1', () => codeOf(() => operation(tenancy.orm.em.fork({ disableContextResolution: true }), tenancy as unknown as GuardTenancy)));
-      await untouched();
-      expect(code).to.equal(HARMLESS.has(name) ? undefined : 'ERR_TENANT_ENTITY_ON_SHARED_EM');
-    });
-  }
-
-  it('every method of the shared driver, up to Object.prototype, is classified in the guard', () => {
-    const driver = tenancy.orm.em.getDriver();
-    expect(unclassifiedMethods(Object.getPrototypeOf(driver) as object), 'methods the guard does not classify').to.deep.equal([]);
-    // The check can fail: a method a MikroORM upgrade adds is reported until it is classified.
-    class Upgraded extends (driver.constructor as new (...args: never[]) => object) {
-      newQueryMethod(): void {}
-    }
-    expect(unclassifiedMethods(Upgraded.prototype)).to.deep.equal(['newQueryMethod']);
-    const names = new Set<string>();
-    for (let p: object | null = driver; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
-      Object.getOwnPropertyNames(p).forEach(name => names.add(name));
-    }
-    const lists = [...CHECKED_METHODS, ...NO_SQL_METHODS, ...RAW_SQL_METHODS];
-    expect(lists.filter(name => !names.has(name)), 'classified methods the driver no longer has').to.deep.equal([]);
-    expect(lists.length, 'a method is in two lists').to.equal(new Set(lists).size);
-  });
-
-  for (const method of CHECKED_METHODS) {
-    it(`the driver's ${method}() refuses a per-tenant entity in its arguments before running`, async () => {
-      const em = tenancy.orm.em.fork();
-      const driver = em.getDriver() as unknown as Record<string, (...args: unknown[]) => unknown>;
-      expect(DRIVER_CALLS, 'arguments to call it with').to.have.property(method);
-      const args = await DRIVER_CALLS[method]!(em);
-      const code = await codeOf(() => callThrough(() => driver[method]!(...args)));
-      await untouched();
-      expect(code).to.equal('ERR_NO_TENANT_CONTEXT');
-    });
-  }
+  sharedGuardCases({ tenancy: () => tenancy as never, untouched: () => untouched(), guardedMethods: GUARDED_METHODS });
 
   it('raw SQL through em.execute is the caller\'s own and runs', async () => {
     const rows = await tenancy.orm.em.fork().execute('select count(*) as n from `note`');

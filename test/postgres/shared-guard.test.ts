@@ -3,14 +3,15 @@ import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import { loadOrmAdapter, loadedOrmAdapter } from '@mikro-tenant/postgresql/internal';
 import { Label, LEFTOVER_TABLES, Member, Note, guardSharedEntities, guardTenantEntities } from '../fixtures/guard-model.js';
-import { DRIVER_CALLS, HARMLESS, OPERATIONS, callThrough, codeOf, type GuardTenancy } from '../fixtures/guard-operations.js';
+import { codeOf } from '../fixtures/guard-operations.js';
+import { sharedGuardCases } from '../fixtures/shared-guard-cases.js';
 import { schemaGenerator } from '../orm-packages.js';
 import { createTestDatabase, recordPoolStatements, type TestDatabase } from './helpers.js';
 
-/** How the installed major's guard classifies the shared driver's methods (`mikro-orm-6/` or `mikro-orm-7/shared-driver-guard.ts`). */
+/** How the installed major's guard classifies the shared driver's methods (`@mikro-tenant/sql`'s guard for that major). */
 // Test files are compiled to CommonJS (tsx, through mocha's require()), where the library loads it synchronously.
 void loadOrmAdapter();
-const { checked: CHECKED_METHODS, noSql: NO_SQL_METHODS, rawSql: RAW_SQL_METHODS } = loadedOrmAdapter()!.guardedMethods;
+const GUARDED_METHODS = loadedOrmAdapter()!.guardedMethods;
 
 /** The per-tenant tables, left in the shared schema with rows (as after moving an app to tenants): a leak would reach them. */
 const LEFTOVER_SQL = [
@@ -23,20 +24,6 @@ const LEFTOVER_SQL = [
   "insert into \"member_labels\" (\"member_id\", \"label_id\") values ('m1', 1)",
   "insert into \"card\" (\"id\", \"account_id\") values (1, 'a1')",
 ];
-
-/** Methods on `proto`'s chain (up to Object.prototype) that the guard's lists do not classify. */
-function unclassifiedMethods(proto: object): string[] {
-  const classified = new Set([...CHECKED_METHODS, ...NO_SQL_METHODS, ...RAW_SQL_METHODS]);
-  const out = new Set<string>();
-  for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
-    for (const name of Object.getOwnPropertyNames(p)) {
-      if (name !== 'constructor' && !classified.has(name)) {
-        out.add(name);
-      }
-    }
-  }
-  return [...out];
-}
 
 /** A leftover table named bare or in the shared schema (a tenant's own statements name their schema). */
 const TENANT_TABLE = new RegExp(`(?<!"tenant_[a-z0-9_-]+"\\.)"(${LEFTOVER_TABLES.join('|')})"`);
@@ -101,40 +88,7 @@ describe('postgres: the shared EntityManager refuses per-tenant entities on ever
     expect(JSON.parse(now), 'the shared schema').to.deep.equal(JSON.parse(original));
   };
 
-  for (const [name, operation] of OPERATIONS) {
-    it(`${name}: ERR_NO_TENANT_CONTEXT outside a tenant, nothing sent`, async () => {
-      const code = await codeOf(() => operation(tenancy.orm.em.fork(), tenancy as unknown as GuardTenancy));
-      await untouched();
-      expect(code).to.equal(HARMLESS.has(name) ? undefined : 'ERR_NO_TENANT_CONTEXT');
-    });
-
-    it(`${name}: ERR_TENANT_ENTITY_ON_SHARED_EM inside a tenant, nothing sent`, async () => {
-      // Inside a tenant scope orm.em (and so its plain fork()) is the tenant's: the shared EntityManager is a fork without context resolution.
-      const code = await tenancy.run('t1', () => codeOf(() => operation(tenancy.orm.em.fork({ disableContextResolution: true }), tenancy as unknown as GuardTenancy)));
-      await untouched();
-      expect(code).to.equal(HARMLESS.has(name) ? undefined : 'ERR_TENANT_ENTITY_ON_SHARED_EM');
-    });
-  }
-
-  it('every method of the shared PostgreSQL driver, up to Object.prototype, is classified in the guard', () => {
-    const driver = tenancy.orm.em.getDriver();
-    expect(unclassifiedMethods(Object.getPrototypeOf(driver) as object), 'methods the guard does not classify').to.deep.equal([]);
-    class Upgraded extends (driver.constructor as new (...args: never[]) => object) {
-      newQueryMethod(): void {}
-    }
-    expect(unclassifiedMethods(Upgraded.prototype)).to.deep.equal(['newQueryMethod']);
-  });
-
-  for (const method of CHECKED_METHODS) {
-    it(`the driver's ${method}() refuses a per-tenant entity in its arguments before running`, async () => {
-      const em = tenancy.orm.em.fork();
-      const driver = em.getDriver() as unknown as Record<string, (...args: unknown[]) => unknown>;
-      const args = await DRIVER_CALLS[method]!(em);
-      const code = await codeOf(() => callThrough(() => driver[method]!(...args)));
-      await untouched();
-      expect(code).to.equal('ERR_NO_TENANT_CONTEXT');
-    });
-  }
+  sharedGuardCases({ tenancy: () => tenancy as never, untouched: () => untouched(), guardedMethods: GUARDED_METHODS });
 
   it('tenancy.em outside a tenant throws ERR_NO_TENANT_CONTEXT before any SQL, on every route', async () => {
     const routes: (() => unknown)[] = [
