@@ -4,7 +4,7 @@
 # the 7.x packages come from setup.sh's cache; overlay-hook.mjs makes every Node process of the command
 # (mocha, its workers, the CLI's child processes, the example app) resolve MikroORM, kysely and
 # better-sqlite3 from there. The packages are built first; their code outside mikro-orm-6/ is type-checked
-# against the 7 typings too (tsconfig.mikro-orm-7.json, packages/{sqlite,postgresql}/tsconfig.mikro-orm-7.json).
+# against the 7 typings too (tsconfig.mikro-orm-7.json, packages/{sqlite,postgresql,row}/tsconfig.mikro-orm-7.json).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 eval "$(bash "$ROOT/scripts/mikro-orm-7/setup.sh")"
@@ -16,5 +16,6 @@ cd "$ROOT"
 npx tsc -b
 npx tsc -p packages/sqlite/tsconfig.mikro-orm-7.json
 npx tsc -p packages/postgresql/tsconfig.mikro-orm-7.json
+npx tsc -p packages/row/tsconfig.mikro-orm-7.json
 npx tsc -p tsconfig.mikro-orm-7.json
 exec "$@"

@@ -1,5 +1,4 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
@@ -7,10 +6,12 @@ import { RowTenancy } from '@mikro-tenant/row';
 import { tempDir } from '../helpers.js';
 import { createTestDatabase } from '../postgres/helpers.js';
 import { oneLine, runBin, runBins } from '../postgres/cli/helpers.js';
+import { ormMajor } from '../orm-major.js';
+import { moduleUrl as packageUrl, schemaGenerator } from '../orm-packages.js';
 import { createAppRole } from './helpers.js';
 
-const require = createRequire(import.meta.url);
-const moduleUrl = (name: string) => JSON.stringify(pathToFileURL(require.resolve(name)).href);
+// As this run resolves them: MikroORM 7's install on `npm run test:mikro-orm-7`.
+const moduleUrl = (name: string) => JSON.stringify(packageUrl(name));
 const HOSTILE = ['../evil', 'a/b', 'UPPER', '"; drop table item; --', 'tab\there', 'x'.repeat(65)];
 
 /**
@@ -19,7 +20,7 @@ const HOSTILE = ['../evil', 'a/b', 'UPPER', '"; drop table item; --', 'tab\there
  */
 function writeRowConfig(dir: string, engine: 'sqlite' | 'pg', url: string): void {
   const driver = engine === 'sqlite'
-    ? `driver: (await import(${moduleUrl('@mikro-orm/better-sqlite')})).BetterSqliteDriver, dbName: ${JSON.stringify(join(dir, 'app.sqlite3'))},`
+    ? `driver: (await import(${moduleUrl(ormMajor() === 6 ? '@mikro-orm/better-sqlite' : '@mikro-orm/sqlite')})).${ormMajor() === 6 ? 'BetterSqliteDriver' : 'SqliteDriver'}, dbName: ${JSON.stringify(join(dir, 'app.sqlite3'))},`
     : `driver: (await import(${moduleUrl('@mikro-orm/postgresql')})).PostgreSqlDriver, clientUrl: ${JSON.stringify(url)},`;
   writeFileSync(join(dir, 'mikro-tenant.config.mjs'), `import { defineEntity, p } from ${moduleUrl('@mikro-orm/core')};
 export const Item = defineEntity({ name: 'Item', properties: { id: p.integer().primary().autoincrement(), label: p.string() } });
@@ -61,7 +62,7 @@ for (const engine of ['sqlite', 'pg'] as const) {
         cleanup = async () => { temp.cleanup(); await db.drop(); await role.drop(); };
       }
       const { tenancy } = await configTenancy(dir);
-      await tenancy.orm.schema.updateSchema();
+      await schemaGenerator(tenancy.orm.schema).update();
       if (tenancy.rowLevelSecurity) {
         await tenancy.applyRowSecurity();
       }

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import pg from 'pg';
-import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { Options } from '@mikro-orm/core';
 import { RowTenancy, type RowTenancyOptions } from '@mikro-tenant/row';
 import { createTestDatabase, type TestDatabase } from '../postgres/helpers.js';
 import { tempDir } from '../helpers.js';
+import { schemaGenerator, sqliteDriver } from '../orm-packages.js';
 import { Account, Project, Task } from './fixtures.js';
 
 /** Which database a row tenancy of the tests runs on. */
@@ -30,8 +30,8 @@ export async function openRowTenancy(engine: RowEngine, tenancy: Partial<RowTena
   const options = { entities: [Project, Task], warn: (message: string, code: string) => rowWarnings.push({ message, code }), ...tenancy };
   if (engine === 'sqlite') {
     const { dir, cleanup } = tempDir('row');
-    const instance = await RowTenancy.init({ driver: BetterSqliteDriver, dbName: join(dir, 'app.sqlite3'), entities: [Account], debug: false, ...orm, tenancy: options } as never);
-    await instance.orm.schema.updateSchema();
+    const instance = await RowTenancy.init({ driver: sqliteDriver(), dbName: join(dir, 'app.sqlite3'), entities: [Account], debug: false, ...orm, tenancy: options } as never);
+    await schemaGenerator(instance.orm.schema).update();
     return { tenancy: instance, async close() { await instance.close(); cleanup(); } };
   }
   const db = await createTestDatabase('row');
@@ -41,7 +41,7 @@ export async function openRowTenancy(engine: RowEngine, tenancy: Partial<RowTena
       driver: PostgreSqlDriver, clientUrl: role.url, entities: [Account], debug: false, ...orm,
       tenancy: { ...options, guard: engine === 'pg' && (tenancy.guard ?? true) },
     } as never);
-    await instance.orm.schema.updateSchema();
+    await schemaGenerator(instance.orm.schema).update();
     await instance.applyRowSecurity();
     return { tenancy: instance, async close() { await instance.close(); await db.drop(); await role.drop(); } };
   } catch (error) {

@@ -7,6 +7,8 @@
 import { NotFoundError, wrap, type EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import type { RowTenancy, TenantErrorCode } from '@mikro-tenant/row';
+import { ormMajor } from '../orm-major.js';
+import { findByCursor } from '../orm-packages.js';
 import { Project, Task } from './fixtures.js';
 
 /** The rows every path starts from. */
@@ -66,7 +68,7 @@ export const FROM_OTHER_TENANT: readonly LeakPath[] = [
   { name: 'findOneOrFail', attempt: (em, w) => orNull(em.findOneOrFail(Project, w.b.project)) },
   { name: 'count', attempt: async em => ({ count: await em.count(Project), expected: 1 }) },
   { name: 'findAndCount', attempt: em => em.findAndCount(Project, {}) },
-  { name: 'findByCursor', attempt: async em => (await em.findByCursor(Project, {}, { first: 10, orderBy: { id: 'asc' } })).items },
+  { name: 'findByCursor', attempt: async em => (await findByCursor<{ items: unknown[] }>(em, Project, {}, { first: 10, orderBy: { id: 'asc' } })).items },
   { name: 'populate joined (cross-tenant reference)', attempt: (em, w) => em.find(Task, { id: w.crossTask }, { populate: ['project'], strategy: 'joined' }) },
   { name: 'populate select-in (cross-tenant reference)', attempt: (em, w) => em.find(Task, { id: w.crossTask }, { populate: ['project'], strategy: 'select-in' }) },
   { name: 'lazy load of a cross-tenant reference', attempt: async (em, w) => {
@@ -92,7 +94,9 @@ export const FROM_OTHER_TENANT: readonly LeakPath[] = [
   { name: 'QueryBuilder delete by the other tenant\'s id', attempt: (em, w) => em.createQueryBuilder(Task).delete({ id: w.b.task }).execute() },
   { name: 'QueryBuilder join to a tenant-owned entity', attempt: em => em.createQueryBuilder(Task, 't').leftJoinAndSelect('t.project', 'p').getResultList() },
   { name: 'QueryBuilder as a sub-query', attempt: async em => {
-    const ids = em.createQueryBuilder(Project, 'p2').select('p2.id').getKnexQuery();
+    const sub = em.createQueryBuilder(Project, 'p2').select('p2.id');
+    // 6 nests knex's query; 7 takes the QueryBuilder itself.
+    const ids = ormMajor() === 6 ? sub.getKnexQuery() : sub;
     return em.createQueryBuilder(Task, 't').select('*').where({ project: { $in: ids } }).getResultList();
   } },
   { name: 'QueryBuilder insert naming the other tenant', refused: 'ERR_FOREIGN_TENANT_ROW', attempt: em => em.createQueryBuilder(Project).insert({ name: 'forged', tenantId: 'b' } as never).execute() },
@@ -131,7 +135,9 @@ export const FROM_OTHER_TENANT: readonly LeakPath[] = [
   { name: 'em.execute raw SQL', refused: rawRefused, attempt: em => em.execute('select * from project') },
   { name: 'em.execute raw SQL update', refused: rawRefused, attempt: em => em.execute('update project set name = \'overwritten\'') },
   { name: 'connection.execute raw SQL (the driver\'s handle)', databaseOnly: true, attempt: em => em.getConnection().execute('select * from project') },
-  { name: 'knex (the driver\'s handle)', databaseOnly: true, attempt: em => em.getKnex().select('*').from('project') },
+  { name: 'the query builder library\'s handle (knex on 6, kysely on 7)', databaseOnly: true, attempt: em => (ormMajor() === 6
+    ? em.getKnex().select('*').from('project')
+    : (em as unknown as Kysely7).getKysely().selectFrom('project').selectAll().execute()) },
   { name: 'transactional find', attempt: em => em.transactional(tx => tx.find(Project, {})) },
   { name: 'transactional nativeUpdate', attempt: em => em.transactional(tx => tx.nativeUpdate(Project, {}, { name: 'overwritten' })) },
   { name: 'transactional QueryBuilder select', attempt: em => em.transactional(tx => (tx as SqlEntityManager).createQueryBuilder(Project).select('*').getResultList()) },
@@ -143,6 +149,11 @@ export const FROM_OTHER_TENANT: readonly LeakPath[] = [
     return orNull(em.refreshOrFail(em.merge(foreign)).then(() => null));
   } },
 ];
+
+/** What the paths new in MikroORM 7 call (the suite type-checks against 6's typings). */
+interface Kysely7 {
+  getKysely(): { selectFrom(table: string): { selectAll(): { execute(): Promise<unknown[]> } } };
+}
 
 /** The paths with no tenant active: the EntityManager is a plain fork of the shared one. */
 export const WITHOUT_TENANT: readonly LeakPath[] = [

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import { RowTenancy } from '@mikro-tenant/row';
 import { errorOf, tempDir, tick } from '../helpers.js';
+import { sqliteDriver } from '../orm-packages.js';
 import { Account, Project, Task } from './fixtures.js';
 import { openRowTenancy, type RowEngine, type RowFixture } from './helpers.js';
 
@@ -96,7 +96,7 @@ describe('RowTenancy options', () => {
     ['deleteOnTenantDelete without tenantEntity', { entities: [Project], deleteOnTenantDelete: true }, 'tenancy.deleteOnTenantDelete'],
   ] as const) {
     it(`refuses ${name} before connecting (${option})`, async () => {
-      const error = await errorOf(() => RowTenancy.init({ driver: BetterSqliteDriver, dbName: '/nonexistent/dir/x.sqlite3', entities: [Account], tenancy } as never));
+      const error = await errorOf(() => RowTenancy.init({ driver: sqliteDriver(), dbName: '/nonexistent/dir/x.sqlite3', entities: [Account], tenancy } as never));
       expect(error?.code).to.equal('ERR_INVALID_OPTION');
       expect(error?.message).to.include(option);
     });
@@ -105,7 +105,7 @@ describe('RowTenancy options', () => {
   it('refuses row level security on SQLite', async () => {
     const { dir, cleanup } = tempDir('row');
     try {
-      const error = await errorOf(() => RowTenancy.init({ driver: BetterSqliteDriver, dbName: `${dir}/x.sqlite3`, entities: [Account], tenancy: { entities: [Project, Task], rowLevelSecurity: true } }));
+      const error = await errorOf(() => RowTenancy.init({ driver: sqliteDriver(), dbName: `${dir}/x.sqlite3`, entities: [Account], tenancy: { entities: [Project, Task], rowLevelSecurity: true } }));
       expect(error?.code).to.equal('ERR_INVALID_OPTION');
     } finally {
       cleanup();

@@ -1,5 +1,6 @@
 import { Utils, helper, type EntityMetadata, type EntityName, type MetadataStorage } from '@mikro-orm/core';
 import { TenantError, primaryKeyTenantId, type EntityTenantId } from '@mikro-tenant/core';
+import { metadataByName } from './entity-metadata.js';
 
 /**
  * The metadata of the tenant entity: it must have been discovered and be a shared entity. Left
@@ -11,13 +12,14 @@ export function tenantEntityMetadata(metadata: MetadataStorage, tenantEntity: En
     return undefined;
   }
   const name = Utils.className(tenantEntity);
-  if (!metadata.has(name)) {
+  const meta = metadataByName(metadata, name);
+  if (!meta) {
     throw TenantError.invalidOption('tenancy.tenantEntity', `${name} was not discovered by MikroORM: list it in the shared ORM's entities`);
   }
   if (tenantNames.has(name)) {
     throw TenantError.invalidOption('tenancy.tenantEntity', `${name} is a per-tenant entity: the tenant entity's rows are shared`);
   }
-  return metadata.get(name);
+  return meta;
 }
 
 /**

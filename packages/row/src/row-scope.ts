@@ -54,3 +54,8 @@ export function requireTenant(scope: RowScope, what: string): string | undefined
   }
   return 'all' in scope ? undefined : scope.tenantId;
 }
+
+/** The scope of an EntityManager: what its logger context names (MikroORM keeps `loggerContext` protected). */
+export function scopeOf(em: unknown): RowScope {
+  return scopeOfContext((em as { loggerContext?: Record<string, unknown> }).loggerContext);
+}

@@ -1,3 +1,4 @@
+import type { RowScope } from './row-scope.js';
 import type { TenantOwnedTable } from './tenant-owned-model.js';
 
 /** The transaction-local setting naming the tenant of PostgreSQL statements. */
@@ -43,4 +44,19 @@ export function rowSecurityStatements(tables: readonly TenantOwnedTable[]): stri
       `create trigger ${TRUNCATE_TRIGGER_NAME} before truncate on ${name} for each statement execute function ${TRUNCATE_TRIGGER_NAME}()`,
     ];
   })];
+}
+
+/** What {@link settingStatement} needs of MikroORM's platform (the same on both majors). */
+export interface ValueFormatter {
+  formatQuery(sql: string, params: readonly unknown[]): string;
+}
+
+/** The statement that tells PostgreSQL the scope for the rest of the transaction, or `undefined` for none. */
+export function settingStatement(scope: RowScope, platform: ValueFormatter): string | undefined {
+  if (!scope) {
+    return undefined;
+  }
+  return 'all' in scope
+    ? `select set_config('${ALL_TENANTS_SETTING}', 'on', true)`
+    : platform.formatQuery(`select set_config('${TENANT_SETTING}', ?, true)`, [scope.tenantId]);
 }

@@ -3,9 +3,8 @@ import {
   TenantError, type ProvisionResult, type SqlTenantRegistry, type TenancyStrategy, type TenantInfo, type TenantProvisioning,
   type TenantRecord, type TenantSchemaUpdates,
 } from '@mikro-tenant/core';
-import { qualifiedTable } from './row-security-sql.js';
-import { settingStatement } from './mikro-orm-6/row-security-binding.js';
-import type { AbstractSqlConnection, SqlEntityManager } from './mikro-orm-6/row-entity-manager.js';
+import { qualifiedTable, settingStatement } from './row-security-sql.js';
+import type { SqlConnection, SqlEntityManager } from './sql-entity-manager.js';
 import { tenantLoggerContext } from './row-scope.js';
 import type { TenantIncarnations } from './tenant-incarnations.js';
 import type { TenantOwnedModel } from './tenant-owned-model.js';
@@ -115,7 +114,7 @@ export class RowStrategy implements TenancyStrategy<SqlEntityManager, RowReconci
     const { orm, model, registry, databaseEnforces, incarnations } = this.#init;
     // From here on every EntityManager of this life of the tenant refuses to run (a late write would leave orphan rows).
     incarnations.end(tenantId);
-    const connection = orm.em.getConnection() as AbstractSqlConnection;
+    const connection = orm.em.getConnection() as unknown as SqlConnection;
     const context = tenantLoggerContext(tenantId);
     let existed = false;
     // One transaction: the tenant's rows, children first, and its registry row go together.
@@ -140,7 +139,7 @@ export class RowStrategy implements TenancyStrategy<SqlEntityManager, RowReconci
 
   async reconcile(fix: boolean): Promise<RowReconcileReport> {
     const { orm, model, registry } = this.#init;
-    const connection = orm.em.getConnection() as AbstractSqlConnection;
+    const connection = orm.em.getConnection() as unknown as SqlConnection;
     const found = new Set<string>();
     for (const table of model.tables) {
       const rows = await connection.execute<{ t: string }[]>(

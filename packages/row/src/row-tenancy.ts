@@ -4,16 +4,12 @@ import {
 } from '@mikro-tenant/core';
 import { RowAdmin } from './admin/row-admin.js';
 import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js';
-import { RowFlushGuard } from './mikro-orm-6/flush-guard.js';
-import { knexTransactions } from './mikro-orm-6/knex-transactions.js';
-import { rowEntityManagerClass, sqlEntityManagerBase, type AbstractSqlConnection, type SqlEntityManager } from './mikro-orm-6/row-entity-manager.js';
-import { ScopePerTransaction, bindScopePerStatement } from './mikro-orm-6/row-security-binding.js';
-import { refuseEndedLives } from './mikro-orm-6/ended-lives-guard.js';
-import { TenantRowsDeletion } from './mikro-orm-6/tenant-rows-deletion.js';
+import { loadOrmAdapter } from './orm-adapter.js';
 import { resolveRowTenancyOptions, type ResolvedRowTenancyOptions, type RowTenancyConfig } from './options.js';
 import { unscopedLoggerContext } from './row-scope.js';
 import { rowSecurityStatements } from './row-security-sql.js';
 import { RowStrategy, type RowReconcileReport } from './row-strategy.js';
+import type { SqlConnection, SqlEntityManager } from './sql-entity-manager.js';
 import { TenantIncarnations } from './tenant-incarnations.js';
 import { TenantOwnedModel } from './tenant-owned-model.js';
 
@@ -80,7 +76,8 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
         entities.push(entity as never);
       }
     }
-    const Base = sqlEntityManagerBase(ormOptions.entityManager);
+    const adapter = await loadOrmAdapter();
+    const Base = adapter.sqlEntityManagerBase(ormOptions.entityManager);
     // Settled once the platform is known; the classes read it per call.
     const settings = { model, guard: options.guard, databaseEnforces: false };
     const discovery = ormOptions.discovery ?? {};
@@ -89,8 +86,8 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
       entities,
       // The registry table is not an entity: keep schema updates from dropping it.
       schemaGenerator: { ...ormOptions.schemaGenerator, skipTables: [...(ormOptions.schemaGenerator?.skipTables ?? []), options.registryTable] },
-      entityManager: rowEntityManagerClass(Base, settings) as never,
-      subscribers: [...(ormOptions.subscribers ?? []), new RowFlushGuard(model, options.guard)],
+      entityManager: adapter.rowEntityManagerClass(Base, settings) as never,
+      subscribers: [...(ormOptions.subscribers ?? []), adapter.flushGuard(model, options.guard)],
       discovery: {
         ...discovery,
         onMetadata: async (meta, platform) => {
@@ -111,11 +108,11 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
       const tenantMeta = tenantEntityMetadata(orm.getMetadata(), options.tenantEntity, new Set(options.entities.map(e => Utils.className(e))));
       const incarnations = new TenantIncarnations();
       if (rowLevelSecurity) {
-        bindScopePerStatement(orm.em.getConnection() as AbstractSqlConnection);
-        orm.em.getEventManager().registerSubscriber(new ScopePerTransaction());
+        adapter.bindScopePerStatement(orm.em.getConnection() as unknown as SqlConnection);
+        orm.em.getEventManager().registerSubscriber(adapter.scopePerTransaction());
       }
-      refuseEndedLives(orm.em.getConnection() as AbstractSqlConnection, incarnations);
-      const registry = new SqlTenantRegistry(() => orm.em.getContext(false), options.registryTable, knexTransactions);
+      adapter.refuseEndedLives(orm.em.getConnection() as unknown as SqlConnection, incarnations);
+      const registry = new SqlTenantRegistry(() => orm.em.getContext(false), options.registryTable, adapter.transactions);
       await registry.ensure();
       resolveTenantTransactionsInContext(orm.config, orm.em.name);
       const strategy = new RowStrategy({ orm, model, registry, incarnations, databaseEnforces: rowLevelSecurity });
@@ -126,8 +123,8 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
       };
       const tenancy = new RowTenancy({ orm, options, model, registry, strategy, tenantMeta, rowLevelSecurity, makeContextEm });
       if (tenantMeta && options.deleteOnTenantDelete) {
-        orm.em.getEventManager().registerSubscriber(new TenantRowsDeletion({
-          model, tenantMeta, databaseEnforces: rowLevelSecurity,
+        orm.em.getEventManager().registerSubscriber(adapter.tenantRowsDeletion({
+          model, tenantRoot: tenantMeta.root.className, databaseEnforces: rowLevelSecurity,
           tenantIdOf: entity => {
             try {
               return tenancy.tenantId(entity);
@@ -150,7 +147,7 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
           },
           warn: message => options.warn(message, 'MIKRO_TENANT_DELETION'),
           deleteTenant: async id => { await tenancy.deleteTenant(id); },
-          transactions: knexTransactions,
+          transactions: adapter.transactions,
         }));
       }
       return tenancy;
@@ -196,7 +193,7 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
 
   /** Runs {@link rowSecuritySql} on the tenancy's own connection (which must own the tables), in one transaction. */
   async applyRowSecurity(): Promise<void> {
-    const connection = this.orm.em.getConnection() as AbstractSqlConnection;
+    const connection = this.orm.em.getConnection() as unknown as SqlConnection;
     await connection.transactional(async trx => {
       for (const sql of this.rowSecuritySql()) {
         await connection.execute(sql, [], 'run', trx);

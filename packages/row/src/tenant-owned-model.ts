@@ -1,5 +1,6 @@
 import { Utils, type EntityMetadata, type EntityName, type MetadataStorage } from '@mikro-orm/core';
 import { MAX_TENANT_ID_LENGTH, TenantError } from '@mikro-tenant/core';
+import { allMetadata } from './entity-metadata.js';
 
 /** A tenant-owned table, as the row-level security SQL and `deleteTenant()` need it. */
 export interface TenantOwnedTable {
@@ -43,9 +44,10 @@ export class TenantOwnedModel {
     if (!this.#listed.has(meta.className) || meta.properties[this.#property as never]) {
       return;
     }
-    meta.addProperty({
+    // MikroORM 6 takes a second argument (sync now, or not: discovery syncs later); 7 always syncs.
+    (meta.addProperty as (prop: unknown, sync?: boolean) => void).call(meta, {
       name: this.#property, kind: 'scalar', type: 'string', runtimeType: 'string', length: MAX_TENANT_ID_LENGTH, nullable: false, index: true,
-    } as never, false);
+    }, false);
   }
 
   /**
@@ -53,7 +55,7 @@ export class TenantOwnedModel {
    * @throws TenantError `ERR_INVALID_OPTION` naming `tenancy.entities` or `tenancy.property`
    */
   bind(metadata: MetadataStorage): void {
-    const all = Object.values(metadata.getAll());
+    const all = allMetadata(metadata);
     for (const name of this.#listed) {
       const meta = all.find(m => m.className === name);
       if (!meta) {

@@ -1,8 +1,7 @@
 import { type ChangeSet, type EventSubscriber, type FlushEventArgs, type Dictionary, helper } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
-import { requireTenant } from '../row-scope.js';
+import { requireTenant, scopeOf } from '../row-scope.js';
 import type { TenantOwnedModel } from '../tenant-owned-model.js';
-import { scopeOf } from './row-entity-manager.js';
 
 /**
  * Checks what a flush writes to tenant-owned entities, before anything is sent: new rows get the active

@@ -14,11 +14,10 @@
 import { QueryHelper, Utils, helper, type Dictionary, type EntityName, type FilterQuery } from '@mikro-orm/core';
 import { SqlEntityManager } from '@mikro-orm/knex';
 import { TenantError } from '@mikro-tenant/core';
-import { INCARNATION_KEY, UNSCOPED_KEY, TENANT_KEY, requireTenant, scopeOfContext, type RowScope } from '../row-scope.js';
+import { INCARNATION_KEY, UNSCOPED_KEY, TENANT_KEY, requireTenant, scopeOf } from '../row-scope.js';
+import type { RowGuardSettings } from '../orm-adapter.js';
 import type { TenantOwnedModel } from '../tenant-owned-model.js';
 import { scopeQueryBuilder } from './query-builder-scope.js';
-
-export type { SqlEntityManager, AbstractSqlConnection } from '@mikro-orm/knex';
 
 /**
  * The EntityManager class a tenancy extends: the app's own (`entityManager` option) or MikroORM's.
@@ -32,23 +31,9 @@ export function sqlEntityManagerBase(given: unknown): typeof SqlEntityManager {
   return Base;
 }
 
-/** What every EntityManager of one tenancy checks against. */
-export interface RowGuardSettings {
-  readonly model: TenantOwnedModel;
-  /** The ORM-level guard is on. */
-  readonly guard: boolean;
-  /** The database limits statements to the tenant itself (PostgreSQL row level security). */
-  readonly databaseEnforces: boolean;
-}
-
 /** MikroORM keeps `loggerContext` protected; this file reads it. */
 type AnyEm = any;
 type SqlEmClass = typeof SqlEntityManager;
-
-/** The scope of an EntityManager: what its logger context names. */
-export function scopeOf(em: unknown): RowScope {
-  return scopeOfContext((em as AnyEm).loggerContext);
-}
 
 /** Creates the EntityManager class of a tenancy, over `Base` (MikroORM's, or the app's own subclass). */
 export function rowEntityManagerClass(Base: SqlEmClass, settings: RowGuardSettings): SqlEmClass {

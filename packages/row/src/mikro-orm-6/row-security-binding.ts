@@ -11,21 +11,10 @@
  */
 import type { EventSubscriber, TransactionEventArgs } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
-import { scopeOfContext, type RowScope } from '../row-scope.js';
-import { ALL_TENANTS_SETTING, TENANT_SETTING } from '../row-security-sql.js';
-import { scopeOf } from './row-entity-manager.js';
+import { scopeOf, scopeOfContext } from '../row-scope.js';
+import { settingStatement, type ValueFormatter } from '../row-security-sql.js';
 
-type Platform = { formatQuery(sql: string, params: readonly unknown[]): string };
-
-/** The statement that tells PostgreSQL the scope for the rest of the transaction, or `undefined` for none. */
-export function settingStatement(scope: RowScope, platform: Platform): string | undefined {
-  if (!scope) {
-    return undefined;
-  }
-  return 'all' in scope
-    ? `select set_config('${ALL_TENANTS_SETTING}', 'on', true)`
-    : platform.formatQuery(`select set_config('${TENANT_SETTING}', ?, true)`, [scope.tenantId]);
-}
+type Platform = ValueFormatter;
 
 interface ConnectionInternals {
   ensureConnection(): Promise<void>;

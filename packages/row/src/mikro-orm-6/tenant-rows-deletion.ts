@@ -1,20 +1,8 @@
-import { helper, type EntityMetadata, type EventSubscriber, type TransactionEventArgs } from '@mikro-orm/core';
+import { helper, type EventSubscriber, type TransactionEventArgs } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
-import { TENANT_SETTING, qualifiedTable } from '../row-security-sql.js';
-import { tenantLoggerContext } from '../row-scope.js';
-import type { TenantOwnedModel } from '../tenant-owned-model.js';
-import { scopeOf } from './row-entity-manager.js';
-import { settingStatement } from './row-security-binding.js';
-
-/** What {@link TenantRowsDeletion} needs. */
-export interface TenantRowsDeletionInit {
-  model: TenantOwnedModel;
-  tenantMeta: EntityMetadata;
-  /** The tenant a removed tenant-entity row stands for, or `undefined` for none. */
-  tenantIdOf(entity: object): string | undefined;
-  /** The database enforces the tenant: the deletions must name it. */
-  databaseEnforces: boolean;
-}
+import { TENANT_SETTING, qualifiedTable, settingStatement } from '../row-security-sql.js';
+import { scopeOf, tenantLoggerContext } from '../row-scope.js';
+import type { TenantRowsDeletionInit } from '../orm-adapter.js';
 
 /**
  * With `deleteOnTenantDelete`, a flush removing tenant-entity rows deletes those tenants' rows first, in the
@@ -29,10 +17,10 @@ export class TenantRowsDeletion implements EventSubscriber {
   }
 
   async afterTransactionStart({ em, uow, transaction }: TransactionEventArgs): Promise<void> {
-    const { model, tenantMeta, tenantIdOf, databaseEnforces } = this.#init;
+    const { model, tenantRoot, tenantIdOf, databaseEnforces } = this.#init;
     const ids = new Set<string>();
     for (const cs of uow?.getChangeSets() ?? []) {
-      if ((cs.type === 'delete' || cs.type === 'delete_early') && cs.meta.root.className === tenantMeta.root.className) {
+      if ((cs.type === 'delete' || cs.type === 'delete_early') && cs.meta.root.className === tenantRoot) {
         const id = tenantIdOf(cs.entity as object);
         if (id !== undefined && helper(cs.entity as object).hasPrimaryKey()) {
           ids.add(id);

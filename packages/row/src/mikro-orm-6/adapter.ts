@@ -1,0 +1,30 @@
+/**
+ * The MikroORM 6 implementation of {@link RowOrmAdapter}: `@mikro-orm/knex` (knex). Loaded by
+ * `loadOrmAdapter()` when 6 is installed.
+ * @module
+ */
+import { Utils } from '@mikro-orm/core';
+import type { AbstractSqlConnection, SqlEntityManager } from '@mikro-orm/knex';
+import type { EntityManagerClass, RowOrmAdapter } from '../orm-adapter.js';
+import { refuseEndedLives } from './ended-lives-guard.js';
+import { RowFlushGuard } from './flush-guard.js';
+import { knexTransactions } from './knex-transactions.js';
+import { rowEntityManagerClass, sqlEntityManagerBase } from './row-entity-manager.js';
+import { ScopePerTransaction, bindScopePerStatement } from './row-security-binding.js';
+import { TenantRowsDeletion } from './tenant-rows-deletion.js';
+
+const connectionOf = (connection: unknown) => connection as AbstractSqlConnection;
+
+/** MikroORM 6's half of the row strategy. */
+export const adapter: RowOrmAdapter = Object.freeze<RowOrmAdapter>({
+  version: Utils.getORMVersion(),
+  major: 6,
+  transactions: knexTransactions,
+  sqlEntityManagerBase: given => sqlEntityManagerBase(given) as unknown as EntityManagerClass,
+  rowEntityManagerClass: (Base, settings) => rowEntityManagerClass(Base as unknown as typeof SqlEntityManager, settings) as unknown as EntityManagerClass,
+  flushGuard: (model, guard) => new RowFlushGuard(model, guard),
+  bindScopePerStatement: connection => bindScopePerStatement(connectionOf(connection)),
+  scopePerTransaction: () => new ScopePerTransaction(),
+  refuseEndedLives: (connection, incarnations) => refuseEndedLives(connectionOf(connection), incarnations),
+  tenantRowsDeletion: init => new TenantRowsDeletion(init),
+});

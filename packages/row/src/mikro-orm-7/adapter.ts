@@ -1,0 +1,34 @@
+/**
+ * The MikroORM 7 implementation of {@link RowOrmAdapter}: `@mikro-orm/sql` (kysely). Loaded by
+ * `loadOrmAdapter()` when 7 is installed.
+ * @module
+ */
+import { Utils } from '@mikro-orm/core';
+import type { AbstractSqlConnection, SqlEntityManager } from '@mikro-orm/sql';
+import type { EntityManagerClass, RowOrmAdapter } from '../orm-adapter.js';
+import { refuseEndedLives } from './ended-lives-guard.js';
+import { RowFlushGuard } from './flush-guard.js';
+import { kyselyTransactions, trackSavepointsOf } from './kysely-transactions.js';
+import { rowEntityManagerClass, sqlEntityManagerBase } from './row-entity-manager.js';
+import { ScopePerTransaction, bindScopePerStatement } from './row-security-binding.js';
+import { TenantRowsDeletion } from './tenant-rows-deletion.js';
+
+const connectionOf = (connection: unknown) => connection as AbstractSqlConnection;
+
+/** MikroORM 7's half of the row strategy. */
+export const adapter: RowOrmAdapter = Object.freeze<RowOrmAdapter>({
+  version: Utils.getORMVersion(),
+  major: 7,
+  transactions: kyselyTransactions,
+  sqlEntityManagerBase: given => sqlEntityManagerBase(given) as unknown as EntityManagerClass,
+  rowEntityManagerClass: (Base, settings) => rowEntityManagerClass(Base as unknown as typeof SqlEntityManager, settings) as unknown as EntityManagerClass,
+  flushGuard: (model, guard) => new RowFlushGuard(model, guard),
+  bindScopePerStatement: connection => bindScopePerStatement(connectionOf(connection)),
+  scopePerTransaction: () => new ScopePerTransaction(),
+  refuseEndedLives: (connection, incarnations) => {
+    refuseEndedLives(connectionOf(connection), incarnations);
+    // kysely's savepoints do not point to their transaction: the inspector learns it as they open.
+    trackSavepointsOf(connection);
+  },
+  tenantRowsDeletion: init => new TenantRowsDeletion(init),
+});

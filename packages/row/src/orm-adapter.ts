@@ -1,0 +1,101 @@
+/**
+ * What the row strategy needs of MikroORM that differs between its majors: the guarded EntityManager class,
+ * the QueryBuilder scope, the flush guard, the PostgreSQL row level security binding, the ended-lives guard,
+ * the tenant-rows deletion and transaction handles. `mikro-orm-6/` and `mikro-orm-7/` each implement it
+ * (their `adapter.ts`); {@link loadOrmAdapter} picks one from the installed `@mikro-orm/core`, once per
+ * process. Nothing outside those two folders reaches knex, kysely, `@mikro-orm/knex` or `@mikro-orm/sql`.
+ * @module
+ */
+import { Utils, type EventSubscriber } from '@mikro-orm/core';
+import { TenantError, type TransactionInspector } from '@mikro-tenant/core';
+import type { SqlConnection, SqlEntityManager } from './sql-entity-manager.js';
+import type { TenantIncarnations } from './tenant-incarnations.js';
+import type { TenantOwnedModel } from './tenant-owned-model.js';
+
+/** What every EntityManager of one tenancy checks against. */
+export interface RowGuardSettings {
+  readonly model: TenantOwnedModel;
+  /** The ORM-level guard is on. */
+  readonly guard: boolean;
+  /** The database limits statements to the tenant itself (PostgreSQL row level security). */
+  readonly databaseEnforces: boolean;
+}
+
+/** What {@link RowOrmAdapter.tenantRowsDeletion} needs. */
+export interface TenantRowsDeletionInit {
+  model: TenantOwnedModel;
+  /** Class name of the tenant entity's root. */
+  tenantRoot: string;
+  /** The tenant a removed tenant-entity row stands for, or `undefined` for none. */
+  tenantIdOf(entity: object): string | undefined;
+  /** The database enforces the tenant: the deletions must name it. */
+  databaseEnforces: boolean;
+}
+
+/** An EntityManager class, as MikroORM's `entityManager` option takes it. */
+export type EntityManagerClass = abstract new (...args: any[]) => SqlEntityManager;
+
+/** The MikroORM-major-specific half of the row strategy. */
+export interface RowOrmAdapter {
+  /** The installed `@mikro-orm/core` version. */
+  readonly version: string;
+  /** Its major (6 or 7). */
+  readonly major: number;
+  /** Says whether a transaction handle has ended, and which one a savepoint is nested in. */
+  readonly transactions: TransactionInspector;
+  /**
+   * The EntityManager class a tenancy extends: the app's own (`entityManager` option) or MikroORM's.
+   * @throws TenantError `ERR_INVALID_OPTION` for a class that is not a SQL driver's EntityManager
+   */
+  sqlEntityManagerBase(given: unknown): EntityManagerClass;
+  /** The EntityManager class of a tenancy over `Base`: every way to a tenant-owned entity limited to the tenant, or refused. */
+  rowEntityManagerClass(Base: EntityManagerClass, settings: RowGuardSettings): EntityManagerClass;
+  /** The subscriber checking what flushes write to tenant-owned entities. */
+  flushGuard(model: TenantOwnedModel, guard: boolean): EventSubscriber;
+  /** Makes the shared connection send each statement outside a transaction with its scope's setting in front. */
+  bindScopePerStatement(connection: SqlConnection): void;
+  /** The subscriber setting the scope of a transaction once, when it begins. */
+  scopePerTransaction(): EventSubscriber;
+  /** Makes the shared connection refuse statements of EntityManagers of a deleted tenant's ended life. */
+  refuseEndedLives(connection: SqlConnection, incarnations: TenantIncarnations): void;
+  /** The subscriber deleting the rows of tenants whose tenant-entity row a flush removes. */
+  tenantRowsDeletion(init: TenantRowsDeletionInit): EventSubscriber;
+}
+
+/** Majors with an adapter. */
+const SUPPORTED = [6, 7];
+
+let loaded: RowOrmAdapter | undefined;
+
+/**
+ * The adapter of the installed MikroORM major, loaded on first call (only that major's folder is loaded,
+ * so the other major's packages need not be installed). Called by `RowTenancy.init()`.
+ * @throws TenantError `ERR_INVALID_OPTION` when the installed `@mikro-orm/core` is neither 6 nor 7
+ */
+export function loadOrmAdapter(): Promise<RowOrmAdapter> {
+  if (loaded) {
+    return Promise.resolve(loaded);
+  }
+  let path: string;
+  try {
+    path = adapterModule();
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  // Loaded the way this file was: compiled to CommonJS by a loader (tsx does that for require()), an
+  // import() would load a second copy of this package and of @mikro-tenant/core (two tenant scopes).
+  if (typeof require === 'function') {
+    loaded = (require(path) as { adapter: RowOrmAdapter }).adapter;
+    return Promise.resolve(loaded);
+  }
+  return import(path).then((module: { adapter: RowOrmAdapter }) => (loaded ??= module.adapter));
+}
+
+function adapterModule(): string {
+  const version = Utils.getORMVersion();
+  const major = Number.parseInt(version, 10);
+  if (!SUPPORTED.includes(major)) {
+    throw TenantError.invalidOption('@mikro-orm/core', `version ${version} is installed; mikro-tenant supports MikroORM ${SUPPORTED.join(' and ')}`);
+  }
+  return major === 6 ? './mikro-orm-6/adapter.js' : './mikro-orm-7/adapter.js';
+}
