@@ -38,7 +38,7 @@ function importedPackages(source: string): string[] {
 /** Where MikroORM-6-specific code lives (README, "Things to know: MikroORM 6 and 7"), per strategy. */
 const MIKRO_ORM_6_HOMES = ['packages/sqlite/src/mikro-orm-6/', 'packages/postgresql/src/mikro-orm-6/', 'packages/row/src/mikro-orm-6/'];
 /** Where MikroORM-7-specific code lives, per strategy. */
-const MIKRO_ORM_7_HOMES = ['packages/sqlite/src/mikro-orm-7/', 'packages/postgresql/src/mikro-orm-7/'];
+const MIKRO_ORM_7_HOMES = ['packages/sqlite/src/mikro-orm-7/', 'packages/postgresql/src/mikro-orm-7/', 'packages/row/src/mikro-orm-7/'];
 
 /**
  * The files allowed to import each version-specific package; every other file of every package must
@@ -84,6 +84,10 @@ describe('package boundaries', () => {
       ['packages/core/src/abstract-tenancy.ts', "import { SqlEntityManager } from '@mikro-orm/sql';"],
       ['packages/postgresql/src/mikro-orm-7/adapter.ts', "import { SqlEntityManager } from '@mikro-orm/knex';"],
       ['packages/sqlite/src/mikro-orm-6/adapter.ts', "import { SqliteDriver } from '@mikro-orm/sqlite';"],
+      ['packages/row/src/row-tenancy.ts', "import type { SqlEntityManager } from '@mikro-orm/knex';"],
+      ['packages/row/src/row-strategy.ts', "import { QueryBuilder } from '@mikro-orm/sql';"],
+      ['packages/row/src/mikro-orm-7/query-builder-scope.ts', "import { QueryBuilder } from '@mikro-orm/knex';"],
+      ['packages/row/src/mikro-orm-6/query-builder-scope.ts', "import { QueryBuilder } from '@mikro-orm/sql';"],
     ];
     expect(strays.flatMap(([path, source]) => misplacedImports(path!, source!))).to.have.length(strays.length);
   });

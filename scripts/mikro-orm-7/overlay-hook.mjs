@@ -5,16 +5,14 @@
  * `node_modules`, which holds the MikroORM 6 stack. Packages inside the 7 install resolve as usual.
  * knex and `@mikro-orm/knex` are not in the 7 install: importing them fails, as it would in a 7 app.
  */
-import { realpathSync } from 'node:fs';
 import { createRequire, registerHooks } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-if (!process.env.MIKRO_ORM_7_DEPS) {
+const dir = process.env.MIKRO_ORM_7_DEPS;
+if (!dir) {
   throw new Error('overlay-hook: MIKRO_ORM_7_DEPS (the folder of the MikroORM 7 install) is not set; run scripts/mikro-orm-7/test.sh');
 }
-// Resolution answers real paths: a cache reached through a symlink (one cache shared by several checkouts) compares as its target.
-const dir = realpathSync(process.env.MIKRO_ORM_7_DEPS);
 const parentURL = pathToFileURL(join(dir, 'package.json')).href;
 const inside = pathToFileURL(join(dir, 'node_modules')).href + '/';
 const requireFrom7 = createRequire(parentURL);

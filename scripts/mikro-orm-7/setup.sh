@@ -40,6 +40,10 @@ if [ ! -f "$DEPS/.installed" ]; then
   find "$CACHE" -maxdepth 1 -name 'deps-*' ! -path "$DEPS" -exec rm -rf {} +
 fi
 
+# Its real path: Node resolves packages to real paths, and a cache reached through a symlink (one cache shared by
+# several checkouts) would otherwise be loaded twice (two copies of @mikro-orm/core, whose instanceof checks fail).
+DEPS="$(cd "$DEPS" && pwd -P)"
+
 # A fixed path to the current install, for the MikroORM 7 tsconfig's `paths` (packages/sqlite/tsconfig.mikro-orm-7.json).
 mkdir -p "$ROOT/.cache/mikro-orm-7"
 ln -sfn "$DEPS" "$ROOT/.cache/mikro-orm-7/current"

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { RowTenancy } from '@mikro-tenant/row';
 import { tempDir } from '../helpers.js';
@@ -19,14 +19,17 @@ const HOSTILE = ['../evil', 'a/b', 'UPPER', '"; drop table item; --', 'tab\there
  * tenant-owned `Item`, on SQLite (`strategy: 'sqlite-row'`) or PostgreSQL (`'pg-row'`).
  */
 function writeRowConfig(dir: string, engine: 'sqlite' | 'pg', url: string): void {
-  const driver = engine === 'sqlite'
-    ? `driver: (await import(${moduleUrl(ormMajor() === 6 ? '@mikro-orm/better-sqlite' : '@mikro-orm/sqlite')})).${ormMajor() === 6 ? 'BetterSqliteDriver' : 'SqliteDriver'}, dbName: ${JSON.stringify(join(dir, 'app.sqlite3'))},`
-    : `driver: (await import(${moduleUrl('@mikro-orm/postgresql')})).PostgreSqlDriver, clientUrl: ${JSON.stringify(url)},`;
+  const [driverPackage, driverClass] = engine === 'pg' ? ['@mikro-orm/postgresql', 'PostgreSqlDriver']
+    : ormMajor() === 6 ? ['@mikro-orm/better-sqlite', 'BetterSqliteDriver'] : ['@mikro-orm/sqlite', 'SqliteDriver'];
+  const where = engine === 'sqlite' ? `dbName: ${JSON.stringify(join(dir, 'app.sqlite3'))}` : `clientUrl: ${JSON.stringify(url)}`;
+  // Static imports: the test requires this file too, and an import() in it would load a second copy of MikroORM there.
   writeFileSync(join(dir, 'mikro-tenant.config.mjs'), `import { defineEntity, p } from ${moduleUrl('@mikro-orm/core')};
+import { ${driverClass} } from ${moduleUrl(driverPackage)};
 export const Item = defineEntity({ name: 'Item', properties: { id: p.integer().primary().autoincrement(), label: p.string() } });
 export default async () => ({
   strategy: ${JSON.stringify(engine === 'sqlite' ? 'sqlite-row' : 'pg-row')},
-  ${driver}
+  driver: ${driverClass},
+  ${where},
   entities: [],
   discovery: { warnWhenNoEntities: false },
   tenancy: { entities: [Item], warn: () => undefined },
@@ -36,7 +39,9 @@ export default async () => ({
 
 /** A row tenancy in this process from the config (its tables created; on PostgreSQL its policies). */
 async function configTenancy(dir: string): Promise<{ tenancy: RowTenancy; Item: unknown }> {
-  const module = await import(`${pathToFileURL(join(dir, 'mikro-tenant.config.mjs')).href}?t=${Date.now()}`) as {
+  // require(), as this file is loaded: an import() from here would load the config's MikroORM as a second copy
+  // under tsx (MikroORM 7's instanceof checks then fail). Each test writes its config in a fresh folder.
+  const module = createRequire(import.meta.url)(join(dir, 'mikro-tenant.config.mjs')) as {
     default: () => Promise<Record<string, unknown>>; Item: unknown;
   };
   const { strategy: _, ...config } = await module.default();

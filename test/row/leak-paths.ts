@@ -4,7 +4,7 @@
  * SQLite and on PostgreSQL, with and without the ORM-level guard.
  * @module
  */
-import { NotFoundError, wrap, type EntityManager } from '@mikro-orm/core';
+import { NotFoundError, raw, wrap, type EntityManager } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import type { RowTenancy, TenantErrorCode } from '@mikro-tenant/row';
 import { ormMajor } from '../orm-major.js';
@@ -60,7 +60,7 @@ async function orNull<T>(work: Promise<T>): Promise<T | null> {
 const rawRefused = (t: EngineTraits): TenantErrorCode | undefined => (t.guard && !t.database ? 'ERR_UNSCOPED_QUERY' : undefined);
 
 /** The paths, from tenant a. */
-export const FROM_OTHER_TENANT: readonly LeakPath[] = [
+const FROM_OTHER_TENANT_ALL_MAJORS: readonly LeakPath[] = [
   { name: 'find', attempt: em => em.find(Project, {}) },
   { name: 'find by the other tenant\'s id', attempt: (em, w) => em.find(Project, { id: w.b.project }) },
   { name: 'find with filters off', attempt: em => em.find(Project, {}, { filters: false }) },
@@ -155,8 +155,60 @@ interface Kysely7 {
   getKysely(): { selectFrom(table: string): { selectAll(): { execute(): Promise<unknown[]> } } };
 }
 
+/** The EntityManager methods MikroORM 7 adds that reach tenant-owned rows. */
+interface Em7 extends Kysely7 {
+  clone(entityOrName: unknown, whereOrOverrides?: unknown, overrides?: unknown): Promise<unknown>;
+  stream(entityName: unknown, options?: object): AsyncIterable<unknown>;
+  countBy(entityName: unknown, groupBy: string): Promise<Record<string, number>>;
+  execute(sql: string, params: unknown[], options: { method: 'all' }): Promise<unknown>;
+  transactional<T>(fn: (em: Em7) => Promise<T>): Promise<T>;
+}
+
+/** What the QueryBuilder paths new in MikroORM 7 call. */
+interface Qb7 {
+  stream(): AsyncIterable<unknown>;
+  insertFrom(subQuery: unknown, options?: { columns: string[] }): { execute(): Promise<unknown> };
+}
+
+const em7 = (em: SqlEntityManager) => em as unknown as Em7;
+const qb7 = (qb: unknown) => qb as Qb7;
+
+async function collect(items: AsyncIterable<unknown>): Promise<unknown[]> {
+  const all: unknown[] = [];
+  for await (const item of items) {
+    all.push(item);
+  }
+  return all;
+}
+
+/** Ways in that MikroORM 7 adds (absent on 6, where these methods do not exist). */
+const SINCE_7_FROM_OTHER_TENANT: readonly LeakPath[] = [
+  { name: 'em.clone of the other tenant\'s row', refused: 'ERR_FOREIGN_TENANT_ROW', attempt: (em, w) => em7(em).clone(Project, { id: w.b.project }) },
+  { name: 'em.clone of the other tenant\'s row by its id', refused: 'ERR_FOREIGN_TENANT_ROW', attempt: (em, w) => em7(em).clone(Project, w.b.project) },
+  { name: 'em.clone of a row of the other tenant merged in', refused: 'ERR_FOREIGN_TENANT_ROW', attempt: async (em, w) => {
+    const foreign = await w.tenancy.unscoped(other => other.findOneOrFail(Project, w.b.project));
+    return em7(em).clone(em.merge(foreign));
+  } },
+  { name: 'em.clone of an own row into the other tenant', refused: 'ERR_FOREIGN_TENANT_ROW', attempt: (em, w) => em7(em).clone(Project, { id: w.a.project }, { tenantId: 'b', name: `${SECRET}-forged` }) },
+  { name: 'em.stream', attempt: em => collect(em7(em).stream(Project)) },
+  { name: 'em.stream in a transaction', attempt: em => em7(em).transactional(tx => collect(tx.stream(Project))) },
+  { name: 'em.countBy (group names)', attempt: async em => Object.keys(await em7(em).countBy(Project, 'name')) },
+  { name: 'QueryBuilder stream', attempt: em => em.transactional(tx => collect(qb7((tx as SqlEntityManager).createQueryBuilder(Project).select('*')).stream())) },
+  { name: 'QueryBuilder insert from a sub-query naming the other tenant', refused: t => (t.guard ? 'ERR_UNSCOPED_QUERY' : undefined), attempt: em => qb7(em.createQueryBuilder(Project))
+    .insertFrom(em.createQueryBuilder(Project, 'p2').select([raw(`'${SECRET}-forged'`), raw('\'b\'')]).limit(1), { columns: ['name', 'tenant_id'] }).execute() },
+  { name: 'em.execute raw SQL with an options bag', refused: rawRefused, attempt: em => em7(em).execute('select * from project', [], { method: 'all' }) },
+  { name: 'kysely (the driver\'s handle) in a transaction', databaseOnly: true, attempt: em => em7(em).transactional(tx => tx.getKysely().selectFrom('project').selectAll().execute()) },
+];
+
+/** With no tenant active, ways in that MikroORM 7 adds. */
+const SINCE_7_WITHOUT_TENANT: readonly LeakPath[] = [
+  { name: 'em.clone', refused: 'ERR_NO_TENANT_CONTEXT', attempt: (em, w) => em7(em).clone(Project, { id: w.b.project }) },
+  { name: 'em.stream', refused: 'ERR_NO_TENANT_CONTEXT', attempt: em => collect(em7(em).stream(Project)) },
+  { name: 'em.countBy', refused: 'ERR_NO_TENANT_CONTEXT', attempt: async em => Object.keys(await em7(em).countBy(Project, 'name')) },
+];
+
 /** The paths with no tenant active: the EntityManager is a plain fork of the shared one. */
-export const WITHOUT_TENANT: readonly LeakPath[] = [
+const WITHOUT_TENANT_ALL_MAJORS: readonly LeakPath[] = [
   { name: 'find', refused: 'ERR_NO_TENANT_CONTEXT', attempt: em => em.find(Project, {}) },
   { name: 'findOne', refused: 'ERR_NO_TENANT_CONTEXT', attempt: (em, w) => em.findOne(Project, w.b.project) },
   { name: 'count', refused: 'ERR_NO_TENANT_CONTEXT', attempt: async em => ({ count: await em.count(Project), expected: 0 }) },
@@ -178,6 +230,12 @@ export const WITHOUT_TENANT: readonly LeakPath[] = [
   { name: 'em.execute raw SQL', refused: rawRefused, attempt: em => em.execute('select * from project') },
   { name: 'tenancy.em', refused: 'ERR_NO_TENANT_CONTEXT', attempt: (_em, w) => w.tenancy.em.find(Project, {}) },
 ];
+
+/** The paths from tenant a on the installed MikroORM major. */
+export const FROM_OTHER_TENANT: readonly LeakPath[] = ormMajor() === 6 ? FROM_OTHER_TENANT_ALL_MAJORS : [...FROM_OTHER_TENANT_ALL_MAJORS, ...SINCE_7_FROM_OTHER_TENANT];
+
+/** The paths with no tenant active on the installed MikroORM major. */
+export const WITHOUT_TENANT: readonly LeakPath[] = ormMajor() === 6 ? WITHOUT_TENANT_ALL_MAJORS : [...WITHOUT_TENANT_ALL_MAJORS, ...SINCE_7_WITHOUT_TENANT];
 
 /** The EntityManager of a path with no tenant. */
 export function noTenantEm(tenancy: RowTenancy): SqlEntityManager {

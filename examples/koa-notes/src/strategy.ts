@@ -94,7 +94,7 @@ export async function openTenancy(options: { strategy: Strategy; dataDir: string
 async function openRowTenancy(url: string, maxOpen?: number): Promise<RowTenancy> {
   const tenancy = await (await rowTenancyClass()).init(postgresRowTenancyConfig(url, maxOpen));
   try {
-    await tenancy.orm.schema.updateSchema();
+    await updateSharedSchema(tenancy.orm);
     await tenancy.applyRowSecurity();
     return tenancy;
   } catch (error) {
@@ -103,10 +103,7 @@ async function openRowTenancy(url: string, maxOpen?: number): Promise<RowTenancy
   }
 }
 
-/**
- * `RowTenancy`, loaded only for the row strategies: @mikro-tenant/row runs on MikroORM 6.6 only so far, and
- * the other strategies run on 6.6 and 7.
- */
+/** `RowTenancy`, loaded only for the row strategies. */
 async function rowTenancyClass(): Promise<typeof RowTenancy> {
   // require(), not import(): where this file is compiled to CommonJS (tsx under mocha), import() would load a
   // second copy of @mikro-tenant/core, whose errors the Koa adapter would not know.

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { SqliteTenancyConfig } from '@mikro-tenant/sqlite';
 import type { PostgresTenancyConfig } from '@mikro-tenant/postgresql';
 import type { RowTenancyConfig } from '@mikro-tenant/row';
-import type { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
+import { Utils, type Options } from '@mikro-orm/core';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { Note, Session, User } from './entities.js';
 
@@ -39,12 +39,21 @@ export function postgresTenancyConfig(clientUrl: string, maxOpen = 1000): Postgr
   };
 }
 
+/**
+ * MikroORM's SQLite driver for the installed major, loaded on use: 6's `BetterSqliteDriver`
+ * (`@mikro-orm/better-sqlite`), 7's `SqliteDriver` (`@mikro-orm/sqlite`); neither package exists on the other major.
+ */
+function sqliteDriver(): NonNullable<Options['driver']> {
+  const load = createRequire(import.meta.url);
+  return Number.parseInt(Utils.getORMVersion(), 10) === 6
+    ? (load('@mikro-orm/better-sqlite') as { BetterSqliteDriver: NonNullable<Options['driver']> }).BetterSqliteDriver
+    : (load('@mikro-orm/sqlite') as { SqliteDriver: NonNullable<Options['driver']> }).SqliteDriver;
+}
+
 /** The row strategy on SQLite: one file, every user's notes in one table with a tenant column. */
 export function sqliteRowTenancyConfig(dataDir: string, maxOpen = 1000): RowTenancyConfig & { dbName: string } {
   return {
-    // Loaded on use: MikroORM 6's SQLite driver, which the row strategy (6.6 only so far) needs; the example's
-    // other strategies also run on MikroORM 7, where this package does not exist.
-    driver: (createRequire(import.meta.url)('@mikro-orm/better-sqlite') as { BetterSqliteDriver: typeof BetterSqliteDriver }).BetterSqliteDriver,
+    driver: sqliteDriver(),
     dbName: join(resolve(dataDir), 'notes-row.sqlite3'),
     entities: [User, Session],
     allowGlobalContext: false,

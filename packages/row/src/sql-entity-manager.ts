@@ -4,7 +4,7 @@
  * made per major (`mikro-orm-6/`, `mikro-orm-7/`).
  * @module
  */
-import type { EntityManager, EntityName } from '@mikro-orm/core';
+import type { Connection, EntityManager, EntityName } from '@mikro-orm/core';
 
 /**
  * A row tenancy's EntityManager: MikroORM's `SqlEntityManager` of the installed major (or the app's subclass
@@ -18,6 +18,8 @@ export interface SqlEntityManager extends EntityManager {
   qb(entityName: EntityName<any>, alias?: string, type?: 'read' | 'write', loggerContext?: Record<string, unknown>): any;
   /** Raw SQL, in the EntityManager's transaction if it has one (refused on tenant-owned tables unless the database enforces the tenant). */
   execute<T = any>(query: string, params?: unknown[], method?: 'all' | 'get' | 'run', loggerContext?: Record<string, unknown>): Promise<T>;
+  /** MikroORM's SQL connection (the driver's handle: statements sent here are not checked by the ORM-level guard). */
+  getConnection(type?: 'read' | 'write'): Connection & SqlConnection;
 }
 
 /** What the row strategy uses of MikroORM's SQL connection (the same on both majors). */
