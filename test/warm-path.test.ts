@@ -36,14 +36,26 @@ describe('warm path of an open tenant', () => {
     }
   });
 
-  it('leaves the shared allowGlobalContext as it was after tenant forks, and MikroORM\'s global-context check working', async () => {
+  it('leaves the shared allowGlobalContext as it was after tenant forks, never writes the shared configuration, and MikroORM\'s global-context check works', async () => {
     const tenancy = await makeTenancy(dir);
     try {
       await tenancy.sharedSchema.create();
-      for (let i = 0; i < 3; i++) {
-        await tenancy.run('a', em => em.fork().count(Tag, {}));
-        await tenancy.fork('b');
+      // Nor do they write the shared configuration (each set() there re-applies colors and the debug mode).
+      const set = tenancy.orm.config.set;
+      const calls: string[] = [];
+      tenancy.orm.config.set = function recorded(this: typeof tenancy.orm.config, key: never, value: never) {
+        calls.push(String(key));
+        return set.call(this, key, value);
+      } as typeof set;
+      try {
+        for (let i = 0; i < 3; i++) {
+          await tenancy.run('a', em => em.fork().count(Tag, {}));
+          await tenancy.fork('b');
+        }
+      } finally {
+        tenancy.orm.config.set = set;
       }
+      expect(calls).to.deep.equal([]);
       expect(tenancy.orm.config.get('allowGlobalContext')).to.equal(false);
       await tenancy.orm.em.find(User, {}).then(() => expect.fail('the global EntityManager was used'), (error: Error) => {
         expect(error.message).to.match(/global EntityManager/);

@@ -94,6 +94,10 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
     if (OWN_OPTIONS.has(key)) {
       (this.options as Record<string, unknown>)[key] = value;
       this.sync();
+    } else if (key === 'allowGlobalContext') {
+      // em.fork() sets it twice per fork; MikroORM's set() then re-applies colors, tsNode and the debug mode
+      // (an environment variable write each time), none of which this option changes.
+      (internals(root).options as Record<string, unknown>)[key] = value;
     } else {
       root.set(key, value as never);
     }

@@ -16,6 +16,7 @@ import { SqlSchemaGenerator, type AbstractSqlPlatform } from '@mikro-orm/sql';
 import { TenantError, TenantResultCaches } from '@mikro-tenant/core';
 import type { TenantConfigInput } from '../orm-adapter.js';
 import { listTablesOnlyIn } from '../table-listing.js';
+import { forkGlobalContext } from './tenant-fork.js';
 
 /** Options a tenancy configuration sets itself; `set()` of any other option goes to the shared configuration. */
 const OWN_OPTIONS = new Set<string>([
@@ -99,6 +100,10 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
     derived[name] = (...args: unknown[]) => method.apply(root, args);
   }
   derived.get = function (this: TenantConfig, key, defaultValue) {
+    const fork = forkGlobalContext();
+    if (fork && key === 'allowGlobalContext') {
+      return fork.value;
+    }
     const tenant = this[TENANT];
     if (key === 'schema' && tenant?.schema !== undefined) {
       return tenant.schema;
@@ -120,6 +125,11 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
     return Object.assign(Object.create(root.getAll()) as object, own, tenant?.schema === undefined ? {} : { schema: tenant.schema, contextName: tenant.contextName });
   } as AnyMethod;
   derived.set = (key, value) => {
+    const fork = forkGlobalContext();
+    if (fork && key === 'allowGlobalContext') {
+      fork.value = value;
+      return;
+    }
     if (OWN_OPTIONS.has(key as string)) {
       own[key as string] = value;
     } else {

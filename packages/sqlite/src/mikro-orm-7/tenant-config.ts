@@ -16,6 +16,7 @@ import { SqlSchemaGenerator, type AbstractSqlPlatform } from '@mikro-orm/sql';
 import { TenantResultCaches } from '@mikro-tenant/core';
 import type { TenantConfigInput } from '../orm-adapter.js';
 import { releaseContextPrefix, reserveContextPrefix } from '../context-name-prefixes.js';
+import { forkGlobalContext } from './tenant-fork.js';
 
 /** Options a tenancy configuration sets itself; `set()` of any other option goes to the shared configuration. */
 const OWN_OPTIONS = new Set<string>([
@@ -89,6 +90,10 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
     derived[name] = (...args: unknown[]) => method.apply(root, args);
   }
   derived.get = (key, defaultValue) => {
+    const fork = forkGlobalContext();
+    if (fork && key === 'allowGlobalContext') {
+      return fork.value;
+    }
     if (OWN_OPTIONS.has(key as string)) {
       return own[key as string] ?? defaultValue;
     }
@@ -96,6 +101,11 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
   };
   derived.getAll = () => Object.assign(Object.create(root.getAll()) as object, own);
   derived.set = (key, value) => {
+    const fork = forkGlobalContext();
+    if (fork && key === 'allowGlobalContext') {
+      fork.value = value;
+      return;
+    }
     if (OWN_OPTIONS.has(key as string)) {
       own[key as string] = value;
     } else {
