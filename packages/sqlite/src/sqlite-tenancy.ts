@@ -99,6 +99,7 @@ export class SqliteTenancy<EM extends EntityManager = EntityManager> extends Abs
       files: this.files, schema: this.schema, config: init.config, setup: init.setup, guard: init.guard,
       busy: id => this.pool.has(id) || init.strategy.provisioning.pending(id) !== undefined,
       track: fn => this.lifecycle.track(fn),
+      templatePath: () => init.strategy.template?.path,
     };
   }
 

@@ -19,6 +19,8 @@ export interface TenancyInternals {
   busy(tenantId: string): boolean;
   /** Runs `fn` as an operation `close()` waits for; refused once `close()` began. */
   track<T>(fn: () => Promise<T>): Promise<T>;
+  /** Path of the template of the current schema key (which may not exist yet); undefined with `template: false`. */
+  templatePath(): string | undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Configuration, EntityManager, MigrationsOptions } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
 import type { ListedMigrationRunner, OrmAdapter } from './orm-adapter.js';
@@ -52,7 +53,10 @@ export function tenantMigrationsConfig(options: TenantMigrationsOptions): Migrat
   };
 }
 
-/** A schema source applying migrations; its key is the list of migration names. */
+/**
+ * A schema source applying migrations; its key hashes the migrations' names and content (each class's
+ * source text, or each file's), so a migration edited in place makes a new template too.
+ */
 export function migrationsSource(orm: OrmAdapter, options: TenantMigrationsOptions): TenantSchemaSource {
   const names = migrationNames(options);
   // Built on first use from the tenant configuration's migrations options (the same for every tenant).
@@ -65,7 +69,7 @@ export function migrationsSource(orm: OrmAdapter, options: TenantMigrationsOptio
   };
   return {
     kind: 'migrations',
-    key: hash(['migrations', ...names]),
+    key: hash(['migrations', ...migrationContents(options)]),
     version: names.at(-1) ?? null,
     async apply(em) {
       try {
@@ -139,6 +143,23 @@ function migrationNames(options: TenantMigrationsOptions): string[] {
   } catch (error) {
     throw TenantError.invalidOption('tenancy.migrations.path', `cannot read "${options.path}": ${(error as Error).message}`);
   }
+}
+
+/** Each migration's name and content, in order: what the template key hashes. */
+function migrationContents(options: TenantMigrationsOptions): string[] {
+  if (options.migrationsList) {
+    return options.migrationsList.map(m => {
+      // An entry is a `{ name, class }` object or the class itself.
+      const source = typeof m === 'function' ? m : (m as { class?: unknown }).class;
+      return `${m.name}\n${typeof source === 'function' ? Function.prototype.toString.call(source) : ''}`;
+    });
+  }
+  // migrationNames() has checked that the folder can be read.
+  const dir = options.path!;
+  return readdirSync(dir)
+    .filter(name => /\.(m?js|cjs|ts|mts)$/.test(name) && !/\.d\.[mc]?ts$/.test(name) && !name.startsWith('.'))
+    .sort()
+    .map(name => `${name}\n${readFileSync(join(dir, name), 'utf8')}`);
 }
 
 function hash(parts: string[]): string {

@@ -1,6 +1,7 @@
 import { TenantError, type AdminReconcileReport, type SchemaApplyResult, type TenancyAdmin, type TenantBackup } from '@mikro-tenant/core';
 import type { SqliteTenancy } from '../sqlite-tenancy.js';
 import { migrateOnHandle, type TenancyInternals } from '../tenancy-tools.js';
+import { fileExists } from '../tenant-files.js';
 import { backupTenantFiles } from './sqlite-backup.js';
 import { restoreTenantFile } from './sqlite-restore.js';
 
@@ -70,6 +71,12 @@ export class SqliteAdmin implements TenancyAdmin {
   }
 
   async afterMigrate(): Promise<string | null> {
+    // The template's name carries the schema key, a hash of the migrations' names and content (or of the
+    // entities' DDL): one that exists is current, also after a migration was edited in place (new key).
+    const current = this.#internals.templatePath();
+    if (current && fileExists(current)) {
+      return current;
+    }
     await this.#tenancy.clearTemplate();
     return (await this.#tenancy.buildTemplate({ spares: false })) ?? null;
   }
