@@ -49,7 +49,7 @@ export class TenantSqliteConnection extends BetterSqliteConnection {
   }
 
   override createKnex(): void {
-    this.client = tenantKnex(new TenantKnexDialect(this.getKnexOptions('better-sqlite3'), this.#binding!));
+    this.client = tenantKnex(TenantKnexDialect.forTenant(this.#binding!));
     this.connected = true;
   }
 

@@ -8,6 +8,9 @@ const ACQUIRE_TIMEOUT_MS = 60_000;
 
 let betterSqlite: typeof Database | undefined;
 
+/** The prototype of every tenant's client (see {@link TenantKnexDialect.forTenant}). */
+let template: TenantKnexDialect | undefined;
+
 /** The statement guard of each open tenant handle. */
 const handleGuards = new WeakMap<Database.Database, StatementGuard>();
 
@@ -39,10 +42,25 @@ export class TenantKnexDialect extends (BetterSqliteKnexDialect as unknown as ne
   // client for schema alterations), and those must reach the same handle.
   private readonly handle: HandleState;
 
-  constructor(config: Knex.Config, binding: TenantBinding) {
+  private constructor(config: Knex.Config) {
     super(config);
-    // Kept out of knex's connection settings, which knex deep-clones per client.
-    this.handle = { binding, leased: false, waiters: [] };
+    this.handle = { binding: undefined as never, leased: false, waiters: [] };
+  }
+
+  /**
+   * The client of one tenant's file: a prototype child of one per-process client that holds no tenant
+   * state (its configuration, logger and driver module are the same for every tenant), owning only the
+   * tenant's handle and its event listeners. Spares each open knex's client constructor (a deep clone of
+   * its settings, a logger, its driver set-up).
+   */
+  static forTenant(binding: TenantBinding): TenantKnexDialect {
+    template ??= new TenantKnexDialect({ client: TenantKnexDialect as never, connection: { filename: ':memory:' }, useNullAsDefault: true });
+    const client = Object.create(template) as TenantKnexDialect & { _events: object; _eventsCount: number; _maxListeners?: number };
+    (client as unknown as { handle: HandleState }).handle = { binding, leased: false, waiters: [] };
+    client._events = Object.create(null) as object;
+    client._eventsCount = 0;
+    client._maxListeners = undefined;
+    return client;
   }
 
   // Called by knex's constructor: the single handle below replaces the pool.
