@@ -100,9 +100,9 @@ const scenario: Scenario = {
           },
           detail: {
             remaining: `${excessUsPerRequest(churnVsCeiling, 0.9, median(ceilings)).toFixed(1)} us per request beyond the goal: `
-              + 'each churn request builds the tenant\'s driver, connection, knex client and EntityManager on top of SQLite\'s open, pragmas '
-              + 'and close (the raw figure), and runs its first MikroORM query on cold caches right after them; see cold-open. A connection '
-              + 'that makes its knex client and root EntityManager lazily, or reuses them across tenants, would remove most of it',
+              + 'each churn request builds the tenant\'s driver, connection and EntityManager (the query-builder client on MikroORM 6 is a '
+              + 'prototype child of one per process) on top of SQLite\'s open, pragmas, ATTACH of the shared database and close (the raw '
+              + 'figure attaches nothing), and runs its first MikroORM query on cold caches right after them; see cold-open for what is left',
             requests, inFlight, tenants: total, openTenants: stats.open, opened: stats.opened,
             fdsAtStart, rssAtStartMiB: rssAtStart / MiB, sqliteCeiling: Number(ceiling.toFixed(3)),
             note: `each request runs find(limit 20) on a random tenant; ${((1 - 100 / total) * 100).toFixed(0)}% of them open a tenant and evict another. `

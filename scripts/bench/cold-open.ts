@@ -96,8 +96,11 @@ const scenario: Scenario = {
           detail: {
             perSample, note: 'ratio = MikroORM.init time / our time (higher is better)',
             remaining: `${excessTimeOfSpeedup(median(vsInit.ratios), 10, median(vsInit.a)).toFixed(1)} us per open beyond the goal: a tenant's driver, `
-              + 'connection, knex client and EntityManager are built per open (no discovery), and SQLite\'s open, pragmas and close (the raw '
-              + 'row) are most of it; a connection that creates its knex client and root EntityManager lazily would remove part of the rest',
+              + 'connection and EntityManager are built per open (no discovery; the query-builder client on MikroORM 6 is a prototype child '
+              + 'of one per process), and SQLite\'s open, pragmas, ATTACH of the shared database and close are most of it (the raw row, '
+              + 'which attaches nothing). The JavaScript left per open is MikroORM\'s: the root EntityManager and the request\'s fork of it '
+              + '(unit of work, factory, loader each), the first query\'s QueryBuilder, plus the file\'s stat for stats(); an EntityManager '
+              + 'made without its helpers until first use would need MikroORM\'s cooperation',
           },
         }),
         entry({

@@ -276,7 +276,7 @@ export function writeReport(outDir: string, entries: BenchEntry[], meta: { quick
   const key = (e: BenchEntry) => `${e.scenario}\u0000${e.name}`;
   const sevenByKey = new Map(seven.map(e => [key(e), e]));
   const rows = [...six, ...seven.filter(e => !six.some(x => key(x) === key(e)))];
-  const cell = (e: BenchEntry | undefined) => (e ? `${e.ratio}${e.met ? '' : ' **(no)**'}` : 'not run');
+  const cells = (e: BenchEntry | undefined) => (e ? `${e.ratio} | ${e.met ? 'yes' : '**no**'}` : 'not run | ');
   const lines = [
     '# mikro-tenant benchmarks',
     '',
@@ -289,14 +289,14 @@ export function writeReport(outDir: string, entries: BenchEntry[], meta: { quick
     'major runs the same scenarios on its own install (6: this repository\'s; 7: `scripts/mikro-orm-7/`,',
     'Node 22); a ratio compares the library with plain MikroORM (or SQLite) of the same major.',
     '',
-    '| scenario | measure | baseline | goal | ratio on 6.6 | ratio on 7 | medians on 6.6 | medians on 7 |',
-    '|---|---|---|---|---:|---:|---|---|',
+    '| scenario | measure | baseline | goal | 6.6 ratio | met | 7 ratio | met | medians on 6.6 | medians on 7 |',
+    '|---|---|---|---|---:|:-:|---:|:-:|---|---|',
   ];
   const medians = (e: BenchEntry | undefined) => (e ? Object.entries(e.medians).map(([k, v]) => `${k} ${v}`).join('; ') : '');
   for (const e of rows) {
     const sixRow = six.find(x => key(x) === key(e));
     const sevenRow = sevenByKey.get(key(e));
-    lines.push(`| ${e.scenario} | ${e.name} | ${e.baseline} | ${e.goal} | ${cell(sixRow)} | ${cell(sevenRow)} | ${medians(sixRow)} | ${medians(sevenRow)} |`);
+    lines.push(`| ${e.scenario} | ${e.name} | ${e.baseline} | ${e.goal} | ${cells(sixRow)} | ${cells(sevenRow)} | ${medians(sixRow)} | ${medians(sevenRow)} |`);
   }
   lines.push('', `Details per row are in \`results.json\` (6) and \`results-mikro-orm-7.json\` (7).`, '');
   for (const [label, list] of [['6.6', six], ['7', seven]] as const) {
