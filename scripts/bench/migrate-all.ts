@@ -84,8 +84,9 @@ const scenario: Scenario = {
             + 'holds it, the collection of the script from the migration class, and its outcome and progress line (the lines written '
             + 'together, at most every 100 ms); the run adds the tenant list (registry and folder), the schema versions written to the '
             + 'registry (one statement per version and 250 tenants) and the template rebuilt (the migrations applied to an empty file, '
-            + 'VACUUM INTO; no spares in the CLI). Rebuilding the template only when its schema is not already the current one would '
-            + 'remove part of it (migrate rebuilds it always, so that a migration edited in place reaches new tenants too)',
+            + 'VACUUM INTO; no spares in the CLI). migrate keeps a template whose schema key (a hash of the migrations\' names and content) '
+            + 'is current, but this run adds a migration, so the template is built: building it in the main process while workers migrate '
+            + 'the tenants would hide it on runs long enough for workers',
           note: 'CLI ms is the durationMs migrate --json reports: from its tenant list to the template rebuilt, worker start-up included, '
             + 'the CLI\'s own start (Node, MikroORM, the config, the tenancy) not (CLI wall ms has it). Each tenant is opened through the '
             + 'tenancy, migrated in a transaction by MikroORM\'s Migrator (which reads and writes its migrations table), and its schema '
