@@ -36,9 +36,9 @@ function importedPackages(source: string): string[] {
 }
 
 /** Where MikroORM-6-specific code lives (README, "Things to know: MikroORM 6 and 7"), per strategy. */
-const MIKRO_ORM_6_HOMES = ['packages/sqlite/src/mikro-orm-6/', 'packages/postgresql/src/mikro-orm-6/', 'packages/row/src/mikro-orm-6/'];
+const MIKRO_ORM_6_HOMES = ['packages/sql/src/mikro-orm-6/', 'packages/sqlite/src/mikro-orm-6/', 'packages/postgresql/src/mikro-orm-6/', 'packages/row/src/mikro-orm-6/'];
 /** Where MikroORM-7-specific code lives, per strategy. */
-const MIKRO_ORM_7_HOMES = ['packages/sqlite/src/mikro-orm-7/', 'packages/postgresql/src/mikro-orm-7/', 'packages/row/src/mikro-orm-7/'];
+const MIKRO_ORM_7_HOMES = ['packages/sql/src/mikro-orm-7/', 'packages/sqlite/src/mikro-orm-7/', 'packages/postgresql/src/mikro-orm-7/', 'packages/row/src/mikro-orm-7/'];
 
 /**
  * The files allowed to import each version-specific package; every other file of every package must
@@ -90,6 +90,23 @@ describe('package boundaries', () => {
       ['packages/row/src/mikro-orm-6/query-builder-scope.ts', "import { QueryBuilder } from '@mikro-orm/sql';"],
     ];
     expect(strays.flatMap(([path, source]) => misplacedImports(path!, source!))).to.have.length(strays.length);
+  });
+
+  it('each major\'s entry point of @mikro-tenant/sql is imported only from that major\'s folders (a process loads one major\'s code)', () => {
+    const entry = /['"]@mikro-tenant\/sql\/(mikro-orm-\d+)['"]/g;
+    const misplaced = PACKAGES.flatMap(pkg => sourceFiles(pkg).flatMap(file => {
+      const path = `packages/${pkg}/${file}`;
+      return [...readFileSync(join(ROOT, path), 'utf8').matchAll(entry)]
+        .filter(([, major]) => !path.includes(`/src/${major}/`))
+        .map(([, major]) => `${path} imports @mikro-tenant/sql/${major}`);
+    }));
+    expect(misplaced).to.deep.equal([]);
+    // And the strategies do use it: their adapters for both majors.
+    for (const major of ['mikro-orm-6', 'mikro-orm-7']) {
+      for (const pkg of ['sqlite', 'postgresql']) {
+        expect(readFileSync(join(ROOT, 'packages', pkg, 'src', major, 'adapter.ts'), 'utf8'), `${pkg} ${major}`).to.include(`'@mikro-tenant/sql/${major}'`);
+      }
+    }
   });
 
   it('core imports nothing of MikroORM but its public @mikro-orm/core API (and no database), and of OpenTelemetry only its API', () => {

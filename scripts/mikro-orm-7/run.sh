@@ -14,6 +14,7 @@ export MIKRO_ORM_7_NODE_OPTIONS="--import=$ROOT/scripts/mikro-orm-7/overlay-hook
 export NODE_OPTIONS="$MIKRO_ORM_7_NODE_OPTIONS${NODE_OPTIONS:+ $NODE_OPTIONS}"
 cd "$ROOT"
 npx tsc -b
+npx tsc -p packages/sql/tsconfig.mikro-orm-7.json
 npx tsc -p packages/sqlite/tsconfig.mikro-orm-7.json
 npx tsc -p packages/postgresql/tsconfig.mikro-orm-7.json
 npx tsc -p packages/row/tsconfig.mikro-orm-7.json

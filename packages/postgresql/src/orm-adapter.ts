@@ -7,7 +7,8 @@
  * `@mikro-orm/postgresql`.
  * @module
  */
-import { Utils, type Configuration, type EntityManager, type EventManager, type MetadataStorage, type MigrationsOptions, type MikroORM, type Options } from '@mikro-orm/core';
+import { type Configuration, type EntityManager, type EventManager, type MetadataStorage, type MigrationsOptions, type MikroORM, type Options } from '@mikro-orm/core';
+import { majorAdapterLoader } from '@mikro-tenant/sql';
 import { TenantError, type TenantObserver, type TransactionInspector } from '@mikro-tenant/core';
 
 /** The shared ORM's way to its connection pool now (knex on 6, the `pg` pool on 7): it changes when the ORM reconnects. */
@@ -121,10 +122,9 @@ export interface PgOrmAdapter {
   missingTablesSql(em: EntityManager, schema: string): Promise<string>;
 }
 
-/** Majors with an adapter. */
-const SUPPORTED = [6, 7];
-
-let loaded: PgOrmAdapter | undefined;
+const adapters = majorAdapterLoader<PgOrmAdapter>(path => typeof require === 'function'
+  ? (require(path) as { adapter: PgOrmAdapter }).adapter
+  : import(path).then((module: { adapter: PgOrmAdapter }) => module.adapter));
 
 /**
  * The adapter of the installed MikroORM major, loaded on first call (only that major's folder is loaded,
@@ -132,34 +132,10 @@ let loaded: PgOrmAdapter | undefined;
  * @throws TenantError `ERR_INVALID_OPTION` when the installed `@mikro-orm/core` is neither 6 nor 7
  */
 export function loadOrmAdapter(): Promise<PgOrmAdapter> {
-  if (loaded) {
-    return Promise.resolve(loaded);
-  }
-  let path: string;
-  try {
-    path = adapterModule();
-  } catch (error) {
-    return Promise.reject(error as Error);
-  }
-  // Loaded the way this file was: compiled to CommonJS by a loader (tsx does that for require()), an
-  // import() would load a second copy of this package and of @mikro-tenant/core (two tenant scopes).
-  if (typeof require === 'function') {
-    loaded = (require(path) as { adapter: PgOrmAdapter }).adapter;
-    return Promise.resolve(loaded);
-  }
-  return import(path).then((module: { adapter: PgOrmAdapter }) => (loaded ??= module.adapter));
+  return adapters.load();
 }
 
 /** The adapter {@link loadOrmAdapter} loaded, if it has. */
 export function loadedOrmAdapter(): PgOrmAdapter | undefined {
-  return loaded;
-}
-
-function adapterModule(): string {
-  const version = Utils.getORMVersion();
-  const major = Number.parseInt(version, 10);
-  if (!SUPPORTED.includes(major)) {
-    throw TenantError.invalidOption('@mikro-orm/core', `version ${version} is installed; mikro-tenant supports MikroORM ${SUPPORTED.join(' and ')}`);
-  }
-  return major === 6 ? './mikro-orm-6/adapter.js' : './mikro-orm-7/adapter.js';
+  return adapters.loaded();
 }

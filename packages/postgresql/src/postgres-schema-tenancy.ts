@@ -5,7 +5,7 @@ import {
 } from '@mikro-tenant/core';
 import { PostgresAdmin } from './admin/postgres-admin.js';
 import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js';
-import { followTenantContext } from './global-entity-manager.js';
+import { followTenantContext } from '@mikro-tenant/sql';
 import { tenantSearchPath } from './identifiers.js';
 import { loadOrmAdapter, type PgOrmAdapter } from './orm-adapter.js';
 import { listTablesOnlyIn } from './table-listing.js';

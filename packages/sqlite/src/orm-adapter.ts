@@ -6,7 +6,8 @@
  * Nothing outside those two folders reaches MikroORM internals, knex or kysely.
  * @module
  */
-import { Utils, type Configuration, type EntityManager, type EventManager, type MetadataStorage, type MigrationsOptions, type MikroORM, type Options } from '@mikro-orm/core';
+import { type Configuration, type EntityManager, type EventManager, type MetadataStorage, type MigrationsOptions, type MikroORM, type Options } from '@mikro-orm/core';
+import { majorAdapterLoader } from '@mikro-tenant/sql';
 import { TenantError, type TenantObserver } from '@mikro-tenant/core';
 import type { SharedWriteRouter, SqlTransactions } from './shared-write-router.js';
 import type { StatementGuard } from './shared-write-guard.js';
@@ -178,10 +179,9 @@ export interface OrmAdapter {
   schemaTools(em: EntityManager): TenantSchemaTools;
 }
 
-/** Majors with an adapter. */
-const SUPPORTED = [6, 7];
-
-let loaded: OrmAdapter | undefined;
+const adapters = majorAdapterLoader<OrmAdapter>(path => typeof require === 'function'
+  ? (require(path) as { adapter: OrmAdapter }).adapter
+  : import(path).then((module: { adapter: OrmAdapter }) => module.adapter));
 
 /**
  * The adapter of the installed MikroORM major, loaded on first call (only that major's folder is loaded,
@@ -189,34 +189,10 @@ let loaded: OrmAdapter | undefined;
  * @throws TenantError `ERR_INVALID_OPTION` when the installed `@mikro-orm/core` is neither 6 nor 7
  */
 export function loadOrmAdapter(): Promise<OrmAdapter> {
-  if (loaded) {
-    return Promise.resolve(loaded);
-  }
-  let path: string;
-  try {
-    path = adapterModule();
-  } catch (error) {
-    return Promise.reject(error as Error);
-  }
-  // Loaded the way this file was: compiled to CommonJS by a loader (tsx does that for require()), an
-  // import() would load a second copy of this package and of @mikro-tenant/core (two tenant scopes).
-  if (typeof require === 'function') {
-    loaded = (require(path) as { adapter: OrmAdapter }).adapter;
-    return Promise.resolve(loaded);
-  }
-  return import(path).then((module: { adapter: OrmAdapter }) => (loaded ??= module.adapter));
+  return adapters.load();
 }
 
 /** The adapter {@link loadOrmAdapter} loaded, if it has. */
 export function loadedOrmAdapter(): OrmAdapter | undefined {
-  return loaded;
-}
-
-function adapterModule(): string {
-  const version = Utils.getORMVersion();
-  const major = Number.parseInt(version, 10);
-  if (!SUPPORTED.includes(major)) {
-    throw TenantError.invalidOption('@mikro-orm/core', `version ${version} is installed; mikro-tenant supports MikroORM ${SUPPORTED.join(' and ')}`);
-  }
-  return major === 6 ? './mikro-orm-6/adapter.js' : './mikro-orm-7/adapter.js';
+  return adapters.loaded();
 }

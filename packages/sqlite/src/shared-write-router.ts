@@ -18,16 +18,13 @@
  * @module
  */
 import { Utils } from '@mikro-orm/core';
-import type { TransactionInspector } from '@mikro-tenant/core';
+import type { SqlTransactions } from '@mikro-tenant/sql';
 
 /** A transaction as MikroORM passes it around (`ctx`): knex's on MikroORM 6, kysely's on 7. */
 export type Transaction = object;
 
 /** What the router needs to know of the driver's transactions (the adapter's, for the installed major). */
-export interface SqlTransactions extends TransactionInspector {
-  /** The transaction a nested one (a savepoint) was opened in, if it is nested. */
-  parentOf(trx: object): object | undefined;
-}
+export type { SqlTransactions };
 
 /** What the router uses of the shared ORM's connection (MikroORM's `AbstractSqlConnection`, either major). */
 interface SharedConnection {

@@ -8,7 +8,7 @@ import {
 } from '@mikro-tenant/core';
 import { assertSharedContextName } from './context-name-prefixes.js';
 import { metadataByName } from './entity-metadata.js';
-import { followTenantContext } from './global-entity-manager.js';
+import { followTenantContext } from '@mikro-tenant/sql';
 import { loadOrmAdapter, type OrmAdapter, type SharedSchemaTools, type TenantBinding } from './orm-adapter.js';
 import { sharedWriteGuard } from './shared-write-guard.js';
 import type { TenantContextEntityManager, TenantEntityManager } from './tenant-entity-manager.js';

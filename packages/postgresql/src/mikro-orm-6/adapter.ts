@@ -6,9 +6,8 @@
 import { Utils, type EntityManager, type MikroORM } from '@mikro-orm/core';
 import type { Knex } from 'knex';
 import type { DriverClass, PgOrmAdapter } from '../orm-adapter.js';
-import { knexTransactions } from './knex-transactions.js';
+import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, knexTransactions } from '@mikro-tenant/sql/mikro-orm-6';
 import { PostgreSqlDriver, isPostgreSqlDriver, sharedDriverClass } from './shared-pg-driver.js';
-import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS } from './shared-driver-guard.js';
 import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './tenant-config.js';
 import { createContextEntityManager, createTenantEntityManager, deriveTenantConfig, type TenantEntityManager } from './tenant-entity-manager.js';
 import { missingTablesSql, recordMigrations, tenantMigrator, tenantTablesSql } from './tenant-schema-tools.js';

@@ -2,7 +2,7 @@ import type { Configuration } from '@mikro-orm/core';
 import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { keepDefaultSearchPath } from './search-path.js';
-import { guardSharedDriver } from './shared-driver-guard.js';
+import { guardSharedDriver } from '@mikro-tenant/sql/mikro-orm-6';
 
 /** MikroORM's PostgreSQL driver: the shared ORM's driver unless the app names a subclass. */
 export { PostgreSqlDriver };
@@ -17,7 +17,7 @@ export function isPostgreSqlDriver(driver: unknown): driver is typeof PostgreSql
 
 /**
  * The shared ORM's driver class: the app's PostgreSQL driver, guarded so that per-tenant entities never
- * reach SQL through it (`shared-driver-guard.ts`), whose connections (primary and replicas) hand out pooled
+ * reach SQL through it (`@mikro-tenant/sql`'s shared-driver guard), whose connections (primary and replicas) hand out pooled
  * connections with the role's default `search_path`, where a tenant's may have been set.
  */
 export function sharedDriverClass(Base: typeof PostgreSqlDriver, isTenantEntity: (entityName: string) => boolean): typeof PostgreSqlDriver {

@@ -5,8 +5,7 @@
  */
 import { Utils, type EntityManager, type MikroORM } from '@mikro-orm/core';
 import type { DriverClass, PgOrmAdapter } from '../orm-adapter.js';
-import { kyselyTransactions } from './kysely-transactions.js';
-import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS } from './shared-driver-guard.js';
+import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, kyselyTransactions } from '@mikro-tenant/sql/mikro-orm-7';
 import { PostgreSqlDriver, isPostgreSqlDriver, sharedDriverClass, sharedPoolOf } from './shared-pg-driver.js';
 import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './tenant-config.js';
 import { createContextEntityManager, createTenantEntityManager, deriveTenantConfig, type TenantEntityManager } from './tenant-entity-manager.js';

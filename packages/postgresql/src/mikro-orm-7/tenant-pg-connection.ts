@@ -2,7 +2,7 @@ import { PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { PostgresDialect } from 'kysely';
 import { TenantError } from '@mikro-tenant/core';
 import type { TenantSchemaBinding } from '../orm-adapter.js';
-import { trackSavepoint } from './kysely-transactions.js';
+import { trackSavepoint } from '@mikro-tenant/sql/mikro-orm-7';
 import { poolWithSearchPath, type PgPool } from './search-path.js';
 
 /**

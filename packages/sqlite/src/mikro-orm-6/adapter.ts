@@ -7,12 +7,11 @@ import { Utils, type EntityManager, type MikroORM } from '@mikro-orm/core';
 import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
 import type { DriverClass, OrmAdapter, TenantConnectionControl } from '../orm-adapter.js';
 import { withConnectionSetup } from './connection-setup.js';
-import { knexTransactions } from './knex-transactions.js';
+import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver, knexTransactions } from '@mikro-tenant/sql/mikro-orm-6';
 import { ListedMigrationRunner, canRunListed, listedMigrations } from './migration-runner.js';
 import { tenantMigrator } from './migrator.js';
 import { schemaGeneratorFor, skipTablesInSharedSchema } from './schema-generator.js';
 import { withAsyncBusyWaits } from './shared-busy-waits.js';
-import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver } from './shared-driver-guard.js';
 import { dropTenantCache, releaseTenantConfig } from './tenant-config.js';
 import { createContextEntityManager, createTenantEntityManager, deriveTenantConfig } from './tenant-entity-manager.js';
 

@@ -8,10 +8,9 @@ import { SqliteDriver } from '@mikro-orm/sqlite';
 import type { DriverClass, OrmAdapter, TenantConnectionControl } from '../orm-adapter.js';
 import { withConnectionSetup } from './connection-setup.js';
 import { withAsyncBusyWaits } from './shared-busy-waits.js';
-import { kyselyTransactions } from './kysely-transactions.js';
+import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver, kyselyTransactions } from '@mikro-tenant/sql/mikro-orm-7';
 import { tenantMigrator } from './migrator.js';
 import { sharedSchemaTools, skipTablesInSharedSchema, tenantSchemaTools } from './schema-generator.js';
-import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver } from './shared-driver-guard.js';
 import { dropTenantCache, releaseTenantConfig } from './tenant-config.js';
 import { createContextEntityManager, createTenantEntityManager, deriveTenantConfig } from './tenant-entity-manager.js';
 

@@ -4,7 +4,7 @@ import type { Dialect } from 'kysely';
 import type Database from 'better-sqlite3';
 import { TenantError } from '@mikro-tenant/core';
 import type { TenantBinding, TenantConnectionControl } from '../orm-adapter.js';
-import { trackSavepoint } from './kysely-transactions.js';
+import { trackSavepoint } from '@mikro-tenant/sql/mikro-orm-7';
 import { tenantDialect } from './tenant-dialect.js';
 
 /** Members of MikroORM 7's `SqliteConnection` this class reads (private in its typings). */

@@ -1,4 +1,4 @@
-import type { SqlTransactions } from '../shared-write-router.js';
+import type { SqlTransactions } from '../sql-transactions.js';
 
 /** A knex transaction as MikroORM 6 keeps it in its transaction context. */
 interface KnexTransaction {
@@ -14,7 +14,7 @@ function parentOf(trx: object): object | undefined {
 /**
  * MikroORM 6's transaction contexts are knex transactions: one that has ended says so through
  * `isCompleted()`, and a nested one (a savepoint) points to its parent. Passed to core's registry and
- * deletion subscriber, which know nothing of knex, and to the shared-write router.
+ * deletion subscriber, which know nothing of knex, and to the SQLite strategy's shared-write router.
  */
 export const knexTransactions: SqlTransactions = Object.freeze({
   parentOf,

@@ -1,4 +1,4 @@
-import type { SqlTransactions } from '../shared-write-router.js';
+import type { SqlTransactions } from '../sql-transactions.js';
 
 /** A kysely transaction as MikroORM 7 keeps it in its transaction context. */
 interface KyselyTransaction {

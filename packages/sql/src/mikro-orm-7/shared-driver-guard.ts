@@ -11,7 +11,7 @@
  * @module
  */
 import { EntityMetadata, type EntityProperty } from '@mikro-orm/core';
-import type { SqliteDriver } from '@mikro-orm/sqlite';
+import type { AbstractSqlDriver } from '@mikro-orm/sql';
 import { TenantError, currentTenantScope } from '@mikro-tenant/core';
 import { trackSavepoint } from './kysely-transactions.js';
 import { sharedQueryBuilderClass, type AssertShared } from './shared-query-builder.js';
@@ -114,7 +114,7 @@ function entityNameOf(value: unknown): string | undefined {
  * `ERR_NO_TENANT_CONTEXT` with no tenant active, `ERR_TENANT_ENTITY_ON_SHARED_EM` inside one. Its
  * connection also records savepoints for {@link kyselyTransactions}.
  */
-export function guardSharedDriver(Base: typeof SqliteDriver, isTenantEntity: (entityName: string) => boolean): typeof SqliteDriver {
+export function guardSharedDriver<D extends typeof AbstractSqlDriver<any, any>>(Base: D, isTenantEntity: (entityName: string) => boolean): D {
   const assertShared: AssertShared = entities => {
     for (const entity of entities) {
       const name = entityNameOf(entity);
@@ -125,9 +125,10 @@ export function guardSharedDriver(Base: typeof SqliteDriver, isTenantEntity: (en
   };
   const SharedQueryBuilder = sharedQueryBuilderClass(assertShared);
 
-  class SharedGuardDriver extends Base {
-    constructor(...args: ConstructorParameters<typeof SqliteDriver>) {
-      super(...args);
+  abstract class SharedGuardDriver extends (Base as typeof AbstractSqlDriver<any, any>) {
+    // The base's constructor is protected in MikroORM 7's typings; concrete drivers (the Base given) have a public one.
+    constructor(...args: any[]) {
+      super(...(args as [any, any, any, any]));
       const connection = this.connection as { begin(options?: { ctx?: object }): Promise<object> };
       const begin = connection.begin.bind(connection);
       connection.begin = async options => {
@@ -165,7 +166,7 @@ export function guardSharedDriver(Base: typeof SqliteDriver, isTenantEntity: (en
       return original.apply(this, args);
     });
   }
-  return SharedGuardDriver;
+  return SharedGuardDriver as unknown as D;
 }
 
 function define(target: object, name: string, fn: (...args: any[]) => unknown): void {

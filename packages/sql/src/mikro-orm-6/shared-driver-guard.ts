@@ -12,7 +12,7 @@
  * @module
  */
 import { EntityMetadata, type EntityProperty } from '@mikro-orm/core';
-import type { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import type { AbstractSqlDriver } from '@mikro-orm/knex';
 import { TenantError, currentTenantScope } from '@mikro-tenant/core';
 import { sharedQueryBuilderClass, type AssertShared } from './shared-query-builder.js';
 
@@ -94,7 +94,7 @@ function entityNameOf(value: unknown): string | undefined {
  * Wraps the shared ORM's driver class so that per-tenant entities can never be queried through it:
  * `ERR_NO_TENANT_CONTEXT` with no tenant active, `ERR_TENANT_ENTITY_ON_SHARED_EM` inside one.
  */
-export function guardSharedDriver(Base: typeof PostgreSqlDriver, isTenantEntity: (entityName: string) => boolean): typeof PostgreSqlDriver {
+export function guardSharedDriver<D extends typeof AbstractSqlDriver<any, any>>(Base: D, isTenantEntity: (entityName: string) => boolean): D {
   const assertShared: AssertShared = entities => {
     for (const entity of entities) {
       const name = entityNameOf(entity);
@@ -105,7 +105,7 @@ export function guardSharedDriver(Base: typeof PostgreSqlDriver, isTenantEntity:
   };
   const SharedQueryBuilder = sharedQueryBuilderClass(assertShared);
 
-  class SharedGuardDriver extends Base {}
+  abstract class SharedGuardDriver extends (Base as typeof AbstractSqlDriver<any, any>) {}
   const prototype = SharedGuardDriver.prototype as unknown as Record<string, (...args: any[]) => unknown>;
   const createQueryBuilder = prototype.createQueryBuilder!;
   define(prototype, 'createQueryBuilder', function (this: unknown, ...args: any[]) {
@@ -129,7 +129,7 @@ export function guardSharedDriver(Base: typeof PostgreSqlDriver, isTenantEntity:
       return original.apply(this, args);
     });
   }
-  return SharedGuardDriver;
+  return SharedGuardDriver as unknown as D;
 }
 
 function define(target: object, name: string, fn: (...args: any[]) => unknown): void {

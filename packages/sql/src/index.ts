@@ -1,0 +1,10 @@
+/**
+ * `@mikro-tenant/sql`: what mikro-tenant's SQL strategies share whatever the MikroORM major. The parts that
+ * depend on the major are at `@mikro-tenant/sql/mikro-orm-6` and `@mikro-tenant/sql/mikro-orm-7`; each
+ * strategy's adapter for that major imports one of them, so a process loads only its major's code.
+ * @module
+ */
+export { followTenantContext } from './global-entity-manager.js';
+export type { SqlTransactions } from './sql-transactions.js';
+export { SUPPORTED_MIKRO_ORM_MAJORS, installedMikroOrmMajor, majorAdapterLoader } from './major-adapter-loader.js';
+export type { AdapterImport, MajorAdapterLoader } from './major-adapter-loader.js';
