@@ -44,8 +44,22 @@ export function installedMikroOrmMajor(): number {
  */
 export function majorAdapterLoader<A>(importAdapter: AdapterImport<A>): MajorAdapterLoader<A> {
   let adapter: A | undefined;
-  return Object.freeze({
-    load: async () => adapter ??= await importAdapter(`./mikro-orm-${installedMikroOrmMajor()}/adapter.js`),
-    loaded: () => adapter,
-  });
+  const load = (): Promise<A> => {
+    if (adapter) {
+      return Promise.resolve(adapter);
+    }
+    let imported: A | Promise<A>;
+    try {
+      imported = importAdapter(`./mikro-orm-${installedMikroOrmMajor()}/adapter.js`);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (imported instanceof Promise) {
+      return imported.then(module => adapter ??= module);
+    }
+    // Loaded by require(): available to loaded() at once, as CommonJS callers expect.
+    adapter = imported;
+    return Promise.resolve(adapter);
+  };
+  return Object.freeze({ load, loaded: () => adapter });
 }
