@@ -8,3 +8,6 @@ export { followTenantContext } from './global-entity-manager.js';
 export type { SqlTransactions } from './sql-transactions.js';
 export { SUPPORTED_MIKRO_ORM_MAJORS, installedMikroOrmMajor, majorAdapterLoader } from './major-adapter-loader.js';
 export type { AdapterImport, MajorAdapterLoader } from './major-adapter-loader.js';
+export { tenantEntityManagerClasses } from './tenant-entity-manager-classes.js';
+export type { EntityManagerClass, TenantEntityManagerClasses, TenantEntityManagerClassPair, TenantEntityManagerTraits } from './tenant-entity-manager-classes.js';
+export { forkGlobalContext, tenantFork } from './tenant-fork.js';

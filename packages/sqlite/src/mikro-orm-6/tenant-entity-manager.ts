@@ -2,11 +2,12 @@
  * Tenant EntityManagers: the app's `entityManager` class with the tenant behaviour mixed in (name,
  * tenant id, and for `tenancy.em` the resolution to the active tenant), and the factories that bind a
  * driver and EntityManager to one tenant over the tenancy's derived configuration (`tenant-config.ts`).
+ * The mixin itself is `@mikro-tenant/sql`'s `tenantEntityManagerClasses` (one for every SQL strategy and major).
  * @module
  */
-import { TransactionContext, type Configuration, type ConnectionType, type EventManager, type ForkOptions, type MetadataStorage } from '@mikro-orm/core';
+import { type Configuration, type EventManager, type MetadataStorage } from '@mikro-orm/core';
 import { SqlEntityManager } from '@mikro-orm/knex';
-import { currentTenantScope, requireTenantScope, type TenantScope } from '@mikro-tenant/core';
+import { tenantEntityManagerClasses } from '@mikro-tenant/sql';
 import { TENANT_CONTEXT_ENTITY_MANAGER, TENANT_ENTITY_MANAGER, type TenantEntityManager as PublicTenantEntityManager } from '../tenant-entity-manager.js';
 import type { TenantBinding } from '../orm-adapter.js';
 import { TenantSqliteDriver } from './tenant-driver.js';
@@ -22,125 +23,8 @@ type EntityManagerArgs = [config: Configuration, driver: TenantSqliteDriver, met
 type TenantEntityManagerClass = new (...args: EntityManagerArgs) => TenantEntityManager;
 type SqlEntityManagerClass = new (...args: any[]) => SqlEntityManager<any>;
 
-const tenantClasses = new WeakMap<SqlEntityManagerClass, { em: TenantEntityManagerClass; context: TenantEntityManagerClass }>();
-const contextClassOf = new WeakMap<TenantEntityManagerClass, TenantEntityManagerClass>();
-
-/**
- * The tenant EntityManager classes over an app's `entityManager` class (made once per class): tenant
- * EntityManagers are instances of the app's class with the tenant behaviour mixed in.
- */
-function tenantEntityManagerClasses(Base: SqlEntityManagerClass = SqlEntityManager): { em: TenantEntityManagerClass; context: TenantEntityManagerClass } {
-  let classes = tenantClasses.get(Base);
-  if (classes) {
-    return classes;
-  }
-  class TenantEm extends Base {
-    constructor(...args: any[]) {
-      super(...args);
-      (this as { name: string }).name = (args[1] as TenantSqliteDriver).contextName;
-    }
-
-    get tenantId(): string | undefined {
-      return (this.getDriver() as TenantSqliteDriver).getConnection().binding?.tenantId;
-    }
-
-    // MikroORM deep-merges the parent's logger context into every fork (Utils.merge, a good part of a
-    // fork's cost): a flat one, such as the tenant label, is copied instead. The result is the same object.
-    override fork(options: ForkOptions = {}): any {
-      const own = this.loggerContext;
-      if (this.useContext || !own || options.loggerContext || !isFlat(own)) {
-        return super.fork(options);
-      }
-      this.loggerContext = undefined;
-      let fork: TenantEm;
-      try {
-        fork = super.fork(options) as TenantEm;
-      } finally {
-        this.loggerContext = own;
-      }
-      fork.loggerContext = { ...own };
-      return fork;
-    }
-  }
-  Object.defineProperty(TenantEm.prototype, TENANT_ENTITY_MANAGER, { value: true });
-
-  class TenantContextEm extends TenantEm {
-    /** False while MikroORM's constructor runs (it resolves the context to build its helpers). */
-    declare private armed?: boolean;
-    /** Throws once the tenancy is closed (`ERR_TENANCY_CLOSED`), inside a tenant scope or not. */
-    declare assertUsable?: () => void;
-
-    constructor(...args: any[]) {
-      super(...args);
-      // The name follows the active tenant, so `RequestContext.create(tenancy.em, fn)` stores its fork under
-      // the tenant's name, where getContext() finds it. (MikroORM declares `name` as a field: set it per instance.)
-      const unboundName = this.name;
-      Object.defineProperty(this, 'name', {
-        configurable: true,
-        get: () => currentTenantScope<TenantEntityManager>()?.em.name ?? unboundName,
-      });
-      this.armed = true;
-    }
-
-    override getContext(_validate = true): this {
-      if (!this.armed) {
-        return this;
-      }
-      this.assertUsable?.();
-      return this.#resolve(requireTenantScope<TenantEntityManager>());
-    }
-
-    // Outside a scope these return the unbound driver/connection, whose every query throws ERR_NO_TENANT_CONTEXT.
-    override getDriver(): any {
-      if (!this.armed) {
-        return super.getDriver();
-      }
-      this.assertUsable?.();
-      const scope = currentTenantScope<TenantEntityManager>();
-      return scope ? this.#resolve(scope).getDriver() : super.getDriver();
-    }
-
-    override getConnection(type?: ConnectionType): any {
-      if (!this.armed) {
-        return super.getConnection(type);
-      }
-      this.assertUsable?.();
-      const scope = currentTenantScope<TenantEntityManager>();
-      return scope ? this.#resolve(scope).getConnection(type) : super.getConnection(type);
-    }
-
-    /** The EntityManager `scope` resolves to: its open transaction, its request-context fork, or its own fork. */
-    #resolve(scope: TenantScope<TenantEntityManager>): this {
-      const name = scope.em.name;
-      const transaction = TransactionContext.getEntityManager(name);
-      if (transaction) {
-        return transaction as this;
-      }
-      // The request context (`RequestContext.create(tenancy.em, fn)`), through the app's `context` option; an
-      // EntityManager of another name (a `context` that ignores the name) is never taken for the tenant's.
-      const requested = this.config.get('context')(name);
-      return (requested?.name === name ? requested : scope.em) as this;
-    }
-  }
-  Object.defineProperty(TenantContextEm.prototype, TENANT_CONTEXT_ENTITY_MANAGER, { value: true });
-  classes = { em: TenantEm as unknown as TenantEntityManagerClass, context: TenantContextEm as unknown as TenantEntityManagerClass };
-  tenantClasses.set(Base, classes);
-  contextClassOf.set(classes.em, classes.context);
-  return classes;
-}
-
-/** True when no value of `context` is an object (so a shallow copy equals MikroORM's deep merge). */
-function isFlat(context: Record<string, unknown>): boolean {
-  for (const key in context) {
-    const value = context[key];
-    if (typeof value === 'object' && value !== null) {
-      return false;
-    }
-  }
-  return true;
-}
-
-const defaultClasses = tenantEntityManagerClasses();
+/** Tenant EntityManagers are instances of the app's `entityManager` class with the tenant behaviour mixed in. */
+const classes = tenantEntityManagerClasses(SqlEntityManager as never, { tenantBrand: TENANT_ENTITY_MANAGER, contextBrand: TENANT_CONTEXT_ENTITY_MANAGER, nameOf: args => (args[1] as TenantSqliteDriver).contextName });
 
 /**
  * Creates the context-resolving EntityManager (bound to no tenant; its own driver refuses to query).
@@ -150,7 +34,7 @@ export function createContextEntityManager(
   tenancyConfig: Configuration, metadata: MetadataStorage, eventManager: EventManager, assertUsable?: () => void,
 ): TenantContextEntityManager {
   const driver = createTenantDriver(tenancyConfig, metadata);
-  const ContextClass = contextClassOf.get(tenancyConfig.get('entityManager') as unknown as TenantEntityManagerClass) ?? defaultClasses.context;
+  const ContextClass = (classes.contextClassOf(tenancyConfig.get('entityManager')) ?? classes.over().context) as unknown as TenantEntityManagerClass;
   const em = new ContextClass(driver.config, driver, metadata, true, eventManager) as TenantContextEntityManager;
   (em as { assertUsable?: () => void }).assertUsable = assertUsable;
   return em;
@@ -189,5 +73,5 @@ function createTenantDriver(tenancyConfig: Configuration, metadata: MetadataStor
  */
 export function deriveTenantConfig(root: Configuration, input: Omit<TenantConfigInput, 'entityManager'>): Configuration {
   const Base = (root.get('entityManager') ?? SqlEntityManager) as SqlEntityManagerClass;
-  return deriveConfig(root, { ...input, entityManager: tenantEntityManagerClasses(Base).em as never });
+  return deriveConfig(root, { ...input, entityManager: classes.over(Base as never).em as never });
 }

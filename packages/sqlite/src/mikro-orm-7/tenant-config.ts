@@ -16,7 +16,7 @@ import { SqlSchemaGenerator, type AbstractSqlPlatform } from '@mikro-orm/sql';
 import { TenantResultCaches } from '@mikro-tenant/core';
 import type { TenantConfigInput } from '../orm-adapter.js';
 import { releaseContextPrefix, reserveContextPrefix } from '../context-name-prefixes.js';
-import { forkGlobalContext } from './tenant-fork.js';
+import { forkGlobalContext } from '@mikro-tenant/sql';
 
 /** Options a tenancy configuration sets itself; `set()` of any other option goes to the shared configuration. */
 const OWN_OPTIONS = new Set<string>([

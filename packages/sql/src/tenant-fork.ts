@@ -1,9 +1,9 @@
 /**
- * A cheaper `em.fork()` for tenant EntityManagers in MikroORM 7. MikroORM's fork deep-merges the parent's
- * logger context into the fork (`Utils.merge`) and sets `allowGlobalContext` on the configuration twice
- * around the new EntityManager's construction; on a tenant configuration each of those writes reaches the
- * shared configuration, whose `set()` then re-applies the colors (an environment variable write) and the
- * debug mode. Here the tenant label is copied (the same object for a flat context) and the two writes stay
+ * A cheaper `em.fork()` for tenant EntityManagers (either MikroORM major). MikroORM's fork deep-merges the
+ * parent's logger context into the fork (`Utils.merge`) and sets `allowGlobalContext` on the configuration
+ * twice around the new EntityManager's construction; on a tenant configuration each of those writes would
+ * reach the shared configuration, whose `set()` then (on 7) re-applies the colors (an environment variable
+ * write) and the debug mode: tenant configurations consult {@link forkGlobalContext} instead. Here the tenant label is copied (the same object for a flat context) and the two writes stay
  * inside the fork, invisible to anything else: forks are synchronous.
  * @module
  */
