@@ -103,7 +103,7 @@ describe('package boundaries', () => {
     expect(misplaced).to.deep.equal([]);
     // And the strategies do use it: their adapters for both majors.
     for (const major of ['mikro-orm-6', 'mikro-orm-7']) {
-      for (const pkg of ['sqlite', 'postgresql']) {
+      for (const pkg of ['sqlite', 'postgresql', 'row']) {
         expect(readFileSync(join(ROOT, 'packages', pkg, 'src', major, 'adapter.ts'), 'utf8'), `${pkg} ${major}`).to.include(`'@mikro-tenant/sql/${major}'`);
       }
     }

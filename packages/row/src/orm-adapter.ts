@@ -6,8 +6,9 @@
  * process. Nothing outside those two folders reaches knex, kysely, `@mikro-orm/knex` or `@mikro-orm/sql`.
  * @module
  */
-import { Utils, type EventSubscriber } from '@mikro-orm/core';
-import { TenantError, type TransactionInspector } from '@mikro-tenant/core';
+import type { EventSubscriber } from '@mikro-orm/core';
+import type { TransactionInspector } from '@mikro-tenant/core';
+import { majorAdapterLoader } from '@mikro-tenant/sql';
 import type { SqlConnection, SqlEntityManager } from './sql-entity-manager.js';
 import type { TenantIncarnations } from './tenant-incarnations.js';
 import type { TenantOwnedModel } from './tenant-owned-model.js';
@@ -62,10 +63,9 @@ export interface RowOrmAdapter {
   tenantRowsDeletion(init: TenantRowsDeletionInit): EventSubscriber;
 }
 
-/** Majors with an adapter. */
-const SUPPORTED = [6, 7];
-
-let loaded: RowOrmAdapter | undefined;
+const adapters = majorAdapterLoader<RowOrmAdapter>(path => typeof require === 'function'
+  ? (require(path) as { adapter: RowOrmAdapter }).adapter
+  : import(path).then((module: { adapter: RowOrmAdapter }) => module.adapter));
 
 /**
  * The adapter of the installed MikroORM major, loaded on first call (only that major's folder is loaded,
@@ -73,29 +73,5 @@ let loaded: RowOrmAdapter | undefined;
  * @throws TenantError `ERR_INVALID_OPTION` when the installed `@mikro-orm/core` is neither 6 nor 7
  */
 export function loadOrmAdapter(): Promise<RowOrmAdapter> {
-  if (loaded) {
-    return Promise.resolve(loaded);
-  }
-  let path: string;
-  try {
-    path = adapterModule();
-  } catch (error) {
-    return Promise.reject(error as Error);
-  }
-  // Loaded the way this file was: compiled to CommonJS by a loader (tsx does that for require()), an
-  // import() would load a second copy of this package and of @mikro-tenant/core (two tenant scopes).
-  if (typeof require === 'function') {
-    loaded = (require(path) as { adapter: RowOrmAdapter }).adapter;
-    return Promise.resolve(loaded);
-  }
-  return import(path).then((module: { adapter: RowOrmAdapter }) => (loaded ??= module.adapter));
-}
-
-function adapterModule(): string {
-  const version = Utils.getORMVersion();
-  const major = Number.parseInt(version, 10);
-  if (!SUPPORTED.includes(major)) {
-    throw TenantError.invalidOption('@mikro-orm/core', `version ${version} is installed; mikro-tenant supports MikroORM ${SUPPORTED.join(' and ')}`);
-  }
-  return major === 6 ? './mikro-orm-6/adapter.js' : './mikro-orm-7/adapter.js';
+  return adapters.load();
 }

@@ -8,7 +8,7 @@ import type { AbstractSqlConnection, SqlEntityManager } from '@mikro-orm/knex';
 import type { EntityManagerClass, RowOrmAdapter } from '../orm-adapter.js';
 import { refuseEndedLives } from './ended-lives-guard.js';
 import { RowFlushGuard } from './flush-guard.js';
-import { knexTransactions } from './knex-transactions.js';
+import { knexTransactions } from '@mikro-tenant/sql/mikro-orm-6';
 import { rowEntityManagerClass, sqlEntityManagerBase } from './row-entity-manager.js';
 import { ScopePerTransaction, bindScopePerStatement } from './row-security-binding.js';
 import { TenantRowsDeletion } from './tenant-rows-deletion.js';

@@ -8,7 +8,7 @@ import type { AbstractSqlConnection, SqlEntityManager } from '@mikro-orm/sql';
 import type { EntityManagerClass, RowOrmAdapter } from '../orm-adapter.js';
 import { refuseEndedLives } from './ended-lives-guard.js';
 import { RowFlushGuard } from './flush-guard.js';
-import { kyselyTransactions, trackSavepointsOf } from './kysely-transactions.js';
+import { kyselyTransactions, trackSavepointsOf } from '@mikro-tenant/sql/mikro-orm-7';
 import { rowEntityManagerClass, sqlEntityManagerBase } from './row-entity-manager.js';
 import { ScopePerTransaction, bindScopePerStatement } from './row-security-binding.js';
 import { TenantRowsDeletion } from './tenant-rows-deletion.js';

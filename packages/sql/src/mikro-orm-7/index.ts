@@ -3,4 +3,4 @@
  * @module
  */
 export { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver } from './shared-driver-guard.js';
-export { kyselyTransactions, trackSavepoint } from './kysely-transactions.js';
+export { kyselyTransactions, trackSavepoint, trackSavepointsOf } from './kysely-transactions.js';

@@ -44,3 +44,26 @@ export const kyselyTransactions: SqlTransactions = Object.freeze({
   },
   rootOf,
 });
+
+interface BeginningConnection {
+  begin(options?: { ctx?: object }): Promise<object>;
+  __mikroTenantSavepoints?: true;
+}
+
+/**
+ * Makes `connection` record the transaction each of its savepoints is opened in (see {@link trackSavepoint}),
+ * so that {@link kyselyTransactions} can tell when a savepoint's work is committed. Once per connection.
+ */
+export function trackSavepointsOf(connection: unknown): void {
+  const target = connection as BeginningConnection;
+  if (target.__mikroTenantSavepoints) {
+    return;
+  }
+  const begin = target.begin.bind(target);
+  Object.defineProperty(target, '__mikroTenantSavepoints', { value: true });
+  target.begin = async function beginTracked(options?: { ctx?: object }) {
+    const trx = await begin(options);
+    trackSavepoint(trx, options?.ctx);
+    return trx;
+  };
+}

@@ -13,7 +13,7 @@
 import { EntityMetadata, type EntityProperty } from '@mikro-orm/core';
 import type { AbstractSqlDriver } from '@mikro-orm/sql';
 import { TenantError, currentTenantScope } from '@mikro-tenant/core';
-import { trackSavepoint } from './kysely-transactions.js';
+import { trackSavepointsOf } from './kysely-transactions.js';
 import { sharedQueryBuilderClass, type AssertShared } from './shared-query-builder.js';
 
 /** Reads, from a driver method's arguments, every entity the method reaches. */
@@ -129,13 +129,7 @@ export function guardSharedDriver<D extends typeof AbstractSqlDriver<any, any>>(
     // The base's constructor is protected in MikroORM 7's typings; concrete drivers (the Base given) have a public one.
     constructor(...args: any[]) {
       super(...(args as [any, any, any, any]));
-      const connection = this.connection as { begin(options?: { ctx?: object }): Promise<object> };
-      const begin = connection.begin.bind(connection);
-      connection.begin = async options => {
-        const trx = await begin(options);
-        trackSavepoint(trx, options?.ctx);
-        return trx;
-      };
+      trackSavepointsOf(this.connection);
     }
   }
   const prototype = SharedGuardDriver.prototype as unknown as Record<string, (...args: any[]) => unknown>;
