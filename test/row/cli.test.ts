@@ -109,7 +109,7 @@ for (const engine of ['sqlite', 'pg'] as const) {
 
       const found = await runBin(['reconcile', '--json'], dir);
       expect(found.code, found.stderr).to.equal(1);
-      expect(JSON.parse(found.stdout)).to.deep.equal({ unregistered: ['ghost'], fixed: false });
+      expect(JSON.parse(found.stdout)).to.deep.equal({ unregistered: ['ghost'], missingTables: [], fixed: false });
       const words = await runBin(['reconcile'], dir);
       expect(words.stdout).to.equal('tenant ids in the shared tables without a registry row: ghost\n');
       const fixed = await runBin(['reconcile', '--fix'], dir);

@@ -79,6 +79,16 @@ for (const engine of ['sqlite', 'pg'] as RowEngine[]) {
       expect(lines.some(line => line.includes('mikro-tenant: unscoped'))).to.equal(true);
     });
 
+    it('reconcile finds tenant ids without a registry row, and reports a tenant-owned table the schema lacks instead of failing', async () => {
+      const { tenancy } = fixture;
+      await tenancy.run('a', async em => { em.create(Project, { name: 'p' }); await em.flush(); });
+      await tenancy.unscoped(em => em.getConnection().execute("insert into project (name, tenant_id) values ('orphan', 'ghost')", [], 'run', undefined, { mikroTenantUnscoped: true } as never));
+      expect(await tenancy.reconcile({ fix: false })).to.deep.equal({ unregistered: ['ghost'], missingTables: [] });
+      await tenancy.unscoped(em => em.getConnection().execute(`drop table task${engine === 'sqlite' ? '' : ' cascade'}`, [], 'run', undefined, { mikroTenantUnscoped: true } as never));
+      expect(await tenancy.reconcile({ fix: true })).to.deep.equal({ unregistered: ['ghost'], missingTables: ['task'] });
+      expect(await tenancy.tenantExists('ghost')).to.equal(true);
+    });
+
     it('refuses unknown tenants with autoCreate off', async () => {
       await fixture.close();
       fixture = await openRowTenancy(engine, { autoCreate: false });

@@ -68,7 +68,7 @@ export function printTenantList(rows: TenantListRow[], json: boolean, io: CliIo)
 export async function reconcile(tenancy: AdminTenancy, options: { fix?: boolean; json?: boolean }, io: CliIo): Promise<number> {
   const fixed = options.fix === true;
   const admin = tenancy.admin();
-  const { report, missing, unregistered } = await admin.reconcile(fixed);
+  const { report, missing, unregistered, notes = [] } = await admin.reconcile(fixed);
   // The row strategy has no storage of a tenant's own to miss: its finding is tenant ids in the shared tables.
   const [one, many] = admin.storage === 'rows' ? ['rows', 'tenant ids in the shared tables'] : [`a ${admin.storage}`, `${admin.storage}s`];
   if (options.json) {
@@ -78,6 +78,7 @@ export async function reconcile(tenancy: AdminTenancy, options: { fix?: boolean;
       io.out(`registered without ${one}: ${missing.join(', ') || 'none'}\n`);
     }
     io.out(`${many} without a registry row: ${unregistered.join(', ') || 'none'}\n`);
+    notes.forEach(note => io.out(`${note}\n`));
     if (fixed && (missing.length || unregistered.length)) {
       io.out(admin.storage === 'rows' ? 'registry repaired: stray tenant ids registered\n' : `registry repaired: stray ${many} registered, rows without ${many} dropped\n`);
     }

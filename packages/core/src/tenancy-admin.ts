@@ -20,6 +20,8 @@ export interface AdminReconcileReport {
   missing: string[];
   /** Storage named like a tenant's without a registry row. */
   unregistered: string[];
+  /** What else the strategy found that a person should read (one line each), e.g. tables not created yet. */
+  notes?: string[];
 }
 
 /**

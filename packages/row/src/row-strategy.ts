@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/core';
+import { TableNotFoundException, type MikroORM } from '@mikro-orm/core';
 import {
   TenantError, type ProvisionResult, type SqlTenantRegistry, type TenancyStrategy, type TenantInfo, type TenantProvisioning,
   type TenantRecord, type TenantSchemaUpdates,
@@ -13,6 +13,8 @@ import type { TenantOwnedModel } from './tenant-owned-model.js';
 export interface RowReconcileReport {
   /** Tenant ids found in the tables and missing from the registry (registered with `fix`). */
   unregistered: string[];
+  /** Tenant-owned tables the database does not have yet (the schema is not created or migrated): nothing to find there. */
+  missingTables: string[];
 }
 
 /** Where the registry row says a row tenant lives. */
@@ -141,9 +143,20 @@ export class RowStrategy implements TenancyStrategy<SqlEntityManager, RowReconci
     const { orm, model, registry } = this.#init;
     const connection = orm.em.getConnection() as unknown as SqlConnection;
     const found = new Set<string>();
+    const missingTables: string[] = [];
     for (const table of model.tables) {
-      const rows = await connection.execute<{ t: string }[]>(
-        `select distinct "${table.column}" as t from ${qualifiedTable(table)}`, [], 'all', undefined, { mikroTenantUnscoped: true } as never);
+      let rows: { t: string }[];
+      try {
+        rows = await connection.execute<{ t: string }[]>(
+          `select distinct "${table.column}" as t from ${qualifiedTable(table)}`, [], 'all', undefined, { mikroTenantUnscoped: true } as never);
+      } catch (error) {
+        // A table the schema does not have yet holds no tenant's rows: said in the report, not an error.
+        if (orm.em.getDriver().convertException(error as Error) instanceof TableNotFoundException) {
+          missingTables.push(table.table);
+          continue;
+        }
+        throw error;
+      }
       rows.forEach(row => found.add(String(row.t)));
     }
     const unregistered: string[] = [];
@@ -155,7 +168,7 @@ export class RowStrategy implements TenancyStrategy<SqlEntityManager, RowReconci
     if (fix && unregistered.length > 0) {
       await registry.registerMany(unregistered.map(tenantId => ({ tenantId, location: ROW_LOCATION, schemaVersion: null })));
     }
-    return { unregistered };
+    return { unregistered, missingTables };
   }
 
   async shutDown(): Promise<void> {

@@ -45,7 +45,8 @@ export class RowAdmin implements TenancyAdmin {
 
   async reconcile(fix: boolean): Promise<AdminReconcileReport> {
     const report = await this.#tenancy.reconcile({ fix });
-    return { report, missing: [], unregistered: report.unregistered };
+    const notes = report.missingTables.length ? [`tenant-owned tables not created yet (nothing found there): ${report.missingTables.join(', ')}`] : [];
+    return { report, missing: [], unregistered: report.unregistered, notes };
   }
 
   // One schema for every tenant: nothing is pending per tenant.
