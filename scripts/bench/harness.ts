@@ -236,7 +236,8 @@ export function resultsFile(): string {
   return ormMajor() === 6 ? 'results.json' : `results-mikro-orm-${ormMajor()}.json`;
 }
 
-function ormMajor(): number {
+/** The installed MikroORM major (6 or 7): the scenarios' explanations differ where the library's path does. */
+export function ormMajor(): number {
   return Number.parseInt(Utils.getORMVersion(), 10);
 }
 
