@@ -84,6 +84,17 @@ export class SqlTenantRegistry implements TenantRegistry {
     return this.#table;
   }
 
+  /** The insert of `rows` registrations (an existing tenant's row is kept), with {@link insertParams}' parameters. */
+  insertSql(rows: number): string {
+    return `insert into ${this.#table} (tenant_id, location, created_at, schema_version) values `
+      + `${Array.from({ length: rows }, () => '(?, ?, ?, ?)').join(', ')} on conflict (tenant_id) do nothing`;
+  }
+
+  /** The parameters of {@link insertSql} for `records`, in order. */
+  static insertParams(records: (Omit<TenantRecord, 'createdAt'> & { createdAt?: Date })[]): unknown[] {
+    return records.flatMap(r => [r.tenantId, r.location, (r.createdAt ?? new Date()).getTime(), r.schemaVersion]);
+  }
+
   async ensure(): Promise<void> {
     await this.#execute<unknown>(
       `create table if not exists ${this.#table} (`
@@ -94,9 +105,7 @@ export class SqlTenantRegistry implements TenantRegistry {
   }
 
   async register(record: Omit<TenantRecord, 'createdAt'> & { createdAt?: Date }): Promise<boolean> {
-    const res = await this.#execute<unknown>(
-      `insert into ${this.#table} (tenant_id, location, created_at, schema_version) values (?, ?, ?, ?) on conflict (tenant_id) do nothing`,
-      [record.tenantId, record.location, (record.createdAt ?? new Date()).getTime(), record.schemaVersion], 'run');
+    const res = await this.#execute<unknown>(this.insertSql(1), SqlTenantRegistry.insertParams([record]), 'run');
     return affected(res) > 0;
   }
 
@@ -105,9 +114,7 @@ export class SqlTenantRegistry implements TenantRegistry {
     // 100 rows (400 parameters) per statement stays under every SQL engine's parameter limit.
     for (let i = 0; i < records.length; i += 100) {
       const chunk = records.slice(i, i + 100);
-      const res = await this.#execute<unknown>(
-        `insert into ${this.#table} (tenant_id, location, created_at, schema_version) values ${chunk.map(() => '(?, ?, ?, ?)').join(', ')} on conflict (tenant_id) do nothing`,
-        chunk.flatMap(r => [r.tenantId, r.location, (r.createdAt ?? new Date()).getTime(), r.schemaVersion]), 'run');
+      const res = await this.#execute<unknown>(this.insertSql(chunk.length), SqlTenantRegistry.insertParams(chunk), 'run');
       added += affected(res);
     }
     return added;

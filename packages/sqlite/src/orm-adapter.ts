@@ -106,6 +106,13 @@ export interface SharedSchemaTools {
   drop(): Promise<void>;
 }
 
+/** What writing the shared database directly needs of its better-sqlite3 handle. */
+export interface SharedHandle {
+  prepare(sql: string): { run(...params: unknown[]): { changes: number } };
+  readonly inTransaction: boolean;
+  readonly open: boolean;
+}
+
 /** A MikroORM driver class, as the `driver` option takes it. */
 export type DriverClass = NonNullable<Options['driver']>;
 
@@ -152,6 +159,11 @@ export interface OrmAdapter {
    * database locked is tried again after a short sleep (knex dialect on 6, kysely dialect on 7).
    */
   withAsyncBusyWaits(options: Options, budgetMs: number): Options;
+  /**
+   * The shared connection's better-sqlite3 handle once it is set up, when {@link withAsyncBusyWaits}
+   * made the connection (its `busy_timeout` is 0, so a direct statement never sleeps); else undefined.
+   */
+  sharedHandle(orm: MikroORM): SharedHandle | undefined;
   /** Makes the shared ORM's schema generator (and migration diffing) skip these tables. */
   skipTablesInSharedSchema(orm: MikroORM, tables: string[]): void;
   /** The shared ORM's schema generator. */

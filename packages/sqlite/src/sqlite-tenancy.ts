@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MikroORM, type Configuration, type EntityManager, type EntityMetadata, type IDatabaseDriver, type Options } from '@mikro-orm/core';
 import {
-  AbstractTenancy, DeferredTenantRegistry, SqlTenantRegistry, TenantDeletionSubscriber, TenantError, resolveTenantTransactionsInContext,
+  AbstractTenancy, DeferredTenantRegistry, TenantDeletionSubscriber, TenantError, resolveTenantTransactionsInContext,
   type TenancyStrategy,
   type TenancyStats as CoreTenancyStats,
 } from '@mikro-tenant/core';
@@ -13,6 +13,7 @@ import { loadOrmAdapter, type OrmAdapter, type SharedSchemaTools, type TenantBin
 import { sharedWriteGuard } from './shared-write-guard.js';
 import type { TenantContextEntityManager, TenantEntityManager } from './tenant-entity-manager.js';
 import { SharedAccess } from './shared-access.js';
+import { SharedSqliteRegistry } from './shared-registry.js';
 import { assertSharedWal, withSharedConnection } from './shared-connection.js';
 import { sharedDatabaseFile } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
@@ -198,7 +199,7 @@ export class SqliteTenancy<EM extends EntityManager = EntityManager> extends Abs
     });
     const schema = init.migrations ?? await entitiesSource(adapter, adapter.createTenantEntityManager(config, metadata, orm.em.getEventManager()));
     const registry = new DeferredTenantRegistry(
-      new SqlTenantRegistry(() => shared.em(), options.registryTable, adapter.transactions),
+      new SharedSqliteRegistry(() => shared.em(), options.registryTable, adapter.transactions, () => adapter.sharedHandle(orm)),
       (error, records) => options.warn(`mikro-tenant: tenants ${records.map(r => `"${r.tenantId}"`).join(', ')} were created but could not be `
         + `registered (${(error as Error).message}); run reconcile({ fix: true }) or \`mikro-tenant reconcile --fix\`.`, 'MIKRO_TENANT_REGISTRY'),
     );

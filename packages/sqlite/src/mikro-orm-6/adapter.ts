@@ -5,6 +5,7 @@
  */
 import { Utils, type EntityManager, type MikroORM } from '@mikro-orm/core';
 import { BetterSqliteDriver } from '@mikro-orm/better-sqlite';
+import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { DriverClass, OrmAdapter, TenantConnectionControl } from '../orm-adapter.js';
 import { withConnectionSetup } from './connection-setup.js';
 import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver, knexTransactions } from '@mikro-tenant/sql/mikro-orm-6';
@@ -12,6 +13,7 @@ import { ListedMigrationRunner, canRunListed, listedMigrations } from './migrati
 import { tenantMigrator } from './migrator.js';
 import { schemaGeneratorFor, skipTablesInSharedSchema } from './schema-generator.js';
 import { withAsyncBusyWaits } from './shared-busy-waits.js';
+import { lastHandleOf } from './shared-knex-dialect.js';
 import { dropTenantCache, releaseTenantConfig } from './tenant-config.js';
 import { createContextEntityManager, createTenantEntityManager, deriveTenantConfig } from './tenant-entity-manager.js';
 
@@ -39,6 +41,7 @@ export const adapter: OrmAdapter = Object.freeze<OrmAdapter>({
     }
   }),
   withAsyncBusyWaits,
+  sharedHandle: orm => lastHandleOf((orm.em.getConnection() as unknown as AbstractSqlConnection).getKnex().client),
   skipTablesInSharedSchema: (orm, tables) => skipTablesInSharedSchema(orm, tables),
   sharedSchema: orm => ({
     create: () => sharedSchemaOf(orm).createSchema(),

@@ -26,6 +26,17 @@ type DialectClass = new (config: Knex.Config) => Knex.Client & {
   _query(connection: Database.Database, obj: KnexQueryObject): Promise<unknown>;
 };
 
+/** Where a connection of {@link asyncBusyDialect} keeps the handle its last statement ran on. */
+const LAST_HANDLE = Symbol('mikro-tenant:shared-handle');
+
+/**
+ * The better-sqlite3 handle a knex client of {@link asyncBusyDialect} last ran a statement on (so one the
+ * pool's set-up hook has prepared), or undefined for any other client.
+ */
+export function lastHandleOf(client: unknown): Database.Database | undefined {
+  return (client as { [LAST_HANDLE]?: Database.Database } | undefined)?.[LAST_HANDLE];
+}
+
 /** The longest sleep between two attempts: short enough that a released lock is taken soon after. */
 const MAX_SLEEP_MS = 25;
 
@@ -41,7 +52,10 @@ function isBusy(error: unknown): boolean {
 export function asyncBusyDialect(budgetMs: number): typeof BetterSqliteKnexDialect {
   const Base = BetterSqliteKnexDialect as unknown as DialectClass;
   class AsyncBusyKnexDialect extends Base {
+    [LAST_HANDLE]?: Database.Database;
+
     override async _query(connection: Database.Database, obj: KnexQueryObject): Promise<unknown> {
+      this[LAST_HANDLE] = connection;
       const begin = obj.sql === 'BEGIN;';
       if (begin) {
         obj.sql = 'BEGIN IMMEDIATE;';

@@ -7,7 +7,7 @@ import { Utils, type EntityManager } from '@mikro-orm/core';
 import { SqliteDriver } from '@mikro-orm/sqlite';
 import type { DriverClass, OrmAdapter, TenantConnectionControl } from '../orm-adapter.js';
 import { withConnectionSetup } from './connection-setup.js';
-import { withAsyncBusyWaits } from './shared-busy-waits.js';
+import { readyHandleOf, withAsyncBusyWaits } from './shared-busy-waits.js';
 import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver, kyselyTransactions } from '@mikro-tenant/sql/mikro-orm-7';
 import { tenantMigrator } from './migrator.js';
 import { sharedSchemaTools, skipTablesInSharedSchema, tenantSchemaTools } from './schema-generator.js';
@@ -25,6 +25,7 @@ export const adapter: OrmAdapter = Object.freeze<OrmAdapter>({
   guardSharedDriver: (Base: DriverClass, isTenantEntity: (entityName: string) => boolean) => guardSharedDriver(Base as unknown as typeof SqliteDriver, isTenantEntity) as unknown as DriverClass,
   withConnectionSetup,
   withAsyncBusyWaits,
+  sharedHandle: orm => readyHandleOf(orm.em.getConnection()),
   skipTablesInSharedSchema,
   sharedSchema: sharedSchemaTools,
   deriveTenantConfig,

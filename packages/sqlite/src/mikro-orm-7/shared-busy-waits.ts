@@ -14,6 +14,7 @@
 import type { Options } from '@mikro-orm/core';
 import type { SqliteDriver } from '@mikro-orm/sqlite';
 import { CompiledQuery, Kysely, type DatabaseConnection, type Dialect } from 'kysely';
+import type { SharedHandle } from '../orm-adapter.js';
 
 /** The longest sleep between two attempts: short enough that a released lock is taken soon after. */
 const MAX_SLEEP_MS = 25;
@@ -44,8 +45,11 @@ async function retryWhileBusy<T>(budgetMs: number, attempt: () => Promise<T>): P
   }
 }
 
-/** Kysely's SQLite dialect over `db`, beginning with `BEGIN IMMEDIATE` and waiting for locks with timers. */
-function busyWaitingDialect(dialect: Dialect, db: TransactionState, budgetMs: number): Dialect {
+/**
+ * Kysely's SQLite dialect over `db`, beginning with `BEGIN IMMEDIATE` and waiting for locks with timers.
+ * `acquired` runs each time kysely hands the connection out (its set-up hook has run by then).
+ */
+function busyWaitingDialect(dialect: Dialect, db: TransactionState, budgetMs: number, acquired: () => void): Dialect {
   const createDriver = dialect.createDriver.bind(dialect);
   dialect.createDriver = () => {
     const driver = createDriver();
@@ -53,6 +57,7 @@ function busyWaitingDialect(dialect: Dialect, db: TransactionState, budgetMs: nu
     const acquireConnection = driver.acquireConnection.bind(driver);
     driver.acquireConnection = async () => {
       const connection = await acquireConnection();
+      acquired();
       if (!waiting.has(connection)) {
         waiting.add(connection);
         const executeQuery = connection.executeQuery.bind(connection);
@@ -71,8 +76,19 @@ function busyWaitingDialect(dialect: Dialect, db: TransactionState, budgetMs: nu
 
 /** Members of MikroORM 7's `SqliteConnection` this file uses (some private in its typings). */
 interface SqliteConnectionInternals {
-  database?: TransactionState;
+  database?: SharedHandle;
   createKyselyDialect(options: Record<string, unknown>): Dialect;
+}
+
+/** Where a connection made by {@link withAsyncBusyWaits} keeps the handle its set-up hook has prepared. */
+const READY_HANDLE = Symbol('mikro-tenant:shared-handle');
+
+/**
+ * The better-sqlite3 handle of a shared connection made by {@link withAsyncBusyWaits} once kysely has set
+ * it up (its `busy_timeout` is then the caller's 0), or undefined (not yet, or another connection).
+ */
+export function readyHandleOf(connection: unknown): SharedHandle | undefined {
+  return (connection as { [READY_HANDLE]?: SharedHandle } | undefined)?.[READY_HANDLE];
 }
 
 /**
@@ -90,14 +106,22 @@ export function withAsyncBusyWaits(options: Options, budgetMs: number): Options 
   class BusyWaitingDriver extends Base {
     constructor(...args: ConstructorParameters<typeof SqliteDriver>) {
       super(...args);
-      const connection = this.connection as unknown as SqliteConnectionInternals;
+      const connection = this.connection as unknown as SqliteConnectionInternals & { [READY_HANDLE]?: SharedHandle };
       const createKyselyDialect = connection.createKyselyDialect.bind(connection);
-      connection.createKyselyDialect = dialectOptions => busyWaitingDialect(createKyselyDialect(dialectOptions), {
-        // The handle is made with the dialect, and again on a reconnect: read it when asked.
-        get inTransaction() {
-          return connection.database?.inTransaction ?? false;
-        },
-      }, budgetMs);
+      connection.createKyselyDialect = dialectOptions => {
+        // A reconnect makes a new handle, not ready until kysely has set it up.
+        connection[READY_HANDLE] = undefined;
+        const dialect = createKyselyDialect(dialectOptions);
+        const handle = connection.database;
+        return busyWaitingDialect(dialect, {
+          // The handle is made with the dialect, and again on a reconnect: read it when asked.
+          get inTransaction() {
+            return connection.database?.inTransaction ?? false;
+          },
+        }, budgetMs, () => {
+          connection[READY_HANDLE] = handle;
+        });
+      };
     }
   }
   return { ...options, driver: BusyWaitingDriver as unknown as Options['driver'] };
