@@ -249,6 +249,8 @@ interface RunMeta {
   mikroOrm: string;
   quick: boolean;
   baseDir: string;
+  /** Scenarios rerun with `--only` since the full run (whose date and duration the fields above keep). */
+  reruns?: { scenarios: string[]; writtenAt: string; durationS: number }[];
 }
 
 function readJson<T>(path: string, fallback: T): T {
@@ -263,14 +265,16 @@ function readJson<T>(path: string, fallback: T): T {
  * Writes this major's rows to its results file and `RESULTS.md` from the rows of both majors: MikroORM 6.6
  * (`npm run bench`) and 7 (`npm run bench:mikro-orm-7`), side by side, each row's ratio on each.
  */
-export function writeReport(outDir: string, entries: BenchEntry[], meta: { quick: boolean; startedAt: Date; durationS: number; baseDir: string }): void {
+export function writeReport(outDir: string, entries: BenchEntry[], meta: { quick: boolean; startedAt: Date; durationS: number; baseDir: string; only?: string[] }): void {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, resultsFile()), `${JSON.stringify(entries, null, 2)}\n`);
   const runs = readJson<Record<string, RunMeta>>(join(outDir, 'runs.json'), {});
-  runs[String(ormMajor())] = {
-    writtenAt: meta.startedAt.toISOString(), durationS: Math.round(meta.durationS), node: process.version,
-    mikroOrm: Utils.getORMVersion(), quick: meta.quick, baseDir: meta.baseDir,
-  };
+  const previous = runs[String(ormMajor())];
+  const run = { writtenAt: meta.startedAt.toISOString(), durationS: Math.round(meta.durationS) };
+  // A rerun of some scenarios keeps the full run's date and duration, and says which rows are newer.
+  runs[String(ormMajor())] = meta.only && previous && previous.mikroOrm === Utils.getORMVersion() && !previous.quick && !meta.quick
+    ? { ...previous, reruns: [...previous.reruns ?? [], { scenarios: meta.only, ...run }] }
+    : { ...run, node: process.version, mikroOrm: Utils.getORMVersion(), quick: meta.quick, baseDir: meta.baseDir };
   writeFileSync(join(outDir, 'runs.json'), `${JSON.stringify(runs, null, 2)}\n`);
   const six = readJson<BenchEntry[]>(join(outDir, 'results.json'), []);
   const seven = readJson<BenchEntry[]>(join(outDir, 'results-mikro-orm-7.json'), []);
@@ -283,7 +287,8 @@ export function writeReport(outDir: string, entries: BenchEntry[], meta: { quick
     '',
     ...Object.entries(runs).sort().map(([major, run]) => `MikroORM ${run.mikroOrm} (major ${major}): written by \`npm run bench${major === '6' ? '' : `:mikro-orm-${major}`}\``
       + `${run.quick ? ' --quick (smoke run: figures are not meaningful)' : ''} on ${run.writtenAt} in ${run.durationS} s; Node ${run.node};`
-      + ` ${process.platform}/${process.arch}, ${cpus().length} cores; database files in ${run.baseDir} (BENCH_DIR to change).`),
+      + ` ${process.platform}/${process.arch}, ${cpus().length} cores; database files in ${run.baseDir} (BENCH_DIR to change).`
+      + (run.reruns ?? []).map(r => ` Rerun with \`--only ${r.scenarios.join(',')}\` on ${r.writtenAt} in ${r.durationS} s.`).join('')),
     '',
     'Each ratio is the median of per-round ratios of two things measured in the same process, alternating',
     'sides each round (ABBA). The machine is shared and noisy: compare ratios, not absolute figures. Each',

@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   if (quick) {
     rmSync(outDir, { recursive: true, force: true });
   }
-  writeReport(outDir, all, { quick, startedAt, durationS: (Date.now() - startedAt.getTime()) / 1000, baseDir: benchBaseDir() });
+  writeReport(outDir, all, { quick, startedAt, durationS: (Date.now() - startedAt.getTime()) / 1000, baseDir: benchBaseDir(), only });
   process.stderr.write(`wrote ${join(outDir, 'RESULTS.md')}\n`);
   process.exitCode = failed ? 1 : 0;
 }
