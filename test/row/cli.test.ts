@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -136,6 +136,24 @@ for (const engine of ['sqlite', 'pg'] as const) {
       expect(await items()).to.deep.equal(['ghost:of ghost']);
       expect(JSON.parse((await runBin(['list', '--json'], dir)).stdout).tenants.map((t: { tenantId: string }) => t.tenantId)).to.deep.equal(['a', 'ghost']);
     });
+
+    if (engine === 'sqlite') {
+      it('with no database yet, list and migrate report no tenants and create nothing', async () => {
+        const fresh = tempDir('mt-row-cli-fresh');
+        try {
+          writeRowConfig(fresh.dir, engine, '');
+          const runs = [['list', '--json'], ['list'], ['migrate', '--check'], ['migrate', '--json']].map(args => ({ args }));
+          const results = await runBins(runs, fresh.dir);
+          results.forEach((result, i) => {
+            expect(result.code, `${runs[i]!.args.join(' ')}: ${result.stderr}`).to.equal(0);
+            expect(result.stderr, runs[i]!.args.join(' ')).to.match(/^mikro-tenant: no database at .*app\.sqlite3 yet, so no tenants/);
+          });
+          expect(readdirSync(fresh.dir)).to.deep.equal(['mikro-tenant.config.mjs']);
+        } finally {
+          fresh.cleanup();
+        }
+      });
+    }
 
     it('hostile ids fail with ERR_INVALID_TENANT_ID in every command, and nothing is created', async () => {
       await runBin(['create', 'a'], dir);

@@ -32,7 +32,7 @@ export async function runCli(argv: string[], io: CliIo = processIo, cwd = proces
     const command = args.at(-1) as Command;
     const configPath = findConfig(command.optsWithGlobals().config as string | undefined, cwd);
     const config = await loadConfig(configPath);
-    const noSharedStorage = withoutSharedDb ? config.entry.missingSharedStorage?.(config.options) : undefined;
+    const noSharedStorage = withoutSharedDb ? config.entry.missingSharedStorage?.(config.options, config.strategy) : undefined;
     if (withoutSharedDb && noSharedStorage) {
       // Reading commands must not leave a new shared database behind (a mistyped DATA_DIR, a fresh install).
       exitCode = withoutSharedDb(...args.slice(0, -1));

@@ -111,8 +111,9 @@ export interface TenancyCliEntry {
   /**
    * For reading commands: a sentence when the shared storage does not exist yet (e.g. `no shared database
    * at /srv/shared.sqlite3 yet`), so they report no tenants instead of creating it; else undefined.
+   * @param strategy the config's `strategy` (a package serving several, such as `sqlite-row` and `pg-row`, tells them apart)
    */
-  missingSharedStorage?(config: object): string | undefined;
+  missingSharedStorage?(config: object, strategy: string): string | undefined;
   /**
    * Starts a tenancy from the config file's options for admin work: tenants are never created implicitly
    * (`autoCreate` off) and queries are not logged. Checks what it can before opening anything.

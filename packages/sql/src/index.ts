@@ -11,3 +11,4 @@ export type { AdapterImport, MajorAdapterLoader } from './major-adapter-loader.j
 export { tenantEntityManagerClasses } from './tenant-entity-manager-classes.js';
 export type { EntityManagerClass, TenantEntityManagerClasses, TenantEntityManagerClassPair, TenantEntityManagerTraits } from './tenant-entity-manager-classes.js';
 export { forkGlobalContext, tenantFork } from './tenant-fork.js';
+export { sqliteDatabaseFile } from './sqlite-database-file.js';

@@ -1,4 +1,3 @@
-import { isAbsolute, resolve } from 'node:path';
 import type { EntityManager, Options } from '@mikro-orm/core';
 import type { TransactionInspector } from '@mikro-tenant/core';
 import type { OrmAdapter } from './orm-adapter.js';
@@ -38,18 +37,6 @@ export function sharedPragmaStatements(overrides: Record<string, PragmaValue | n
   // pragmaStatements() merges over the tenant defaults: drop those, then state the shared ones.
   const noTenantDefaults = Object.fromEntries(Object.keys(DEFAULT_PRAGMAS).map(name => [name, null]));
   return pragmaStatements({ ...noTenantDefaults, ...DEFAULT_SHARED_PRAGMAS, ...overrides }, 'tenancy.sharedPragmas');
-}
-
-/**
- * The shared database's file, absolute and resolved as MikroORM resolves `dbName` (against `baseDir`),
- * or `undefined` when it is not a file (in memory, a `file:` URI, none given). The one place that says so,
- * for the tenancy (ATTACH) and the CLI alike.
- */
-export function sharedDatabaseFile(dbName: unknown, baseDir?: string): string | undefined {
-  if (typeof dbName !== 'string' || !dbName || dbName === ':memory:' || dbName.startsWith('file:')) {
-    return undefined;
-  }
-  return isAbsolute(dbName) ? dbName : resolve(baseDir ?? process.cwd(), dbName);
 }
 
 /**

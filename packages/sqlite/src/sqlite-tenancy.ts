@@ -8,14 +8,13 @@ import {
 } from '@mikro-tenant/core';
 import { assertSharedContextName } from './context-name-prefixes.js';
 import { metadataByName } from './entity-metadata.js';
-import { followTenantContext } from '@mikro-tenant/sql';
+import { followTenantContext, sqliteDatabaseFile } from '@mikro-tenant/sql';
 import { loadOrmAdapter, type OrmAdapter, type SharedSchemaTools, type TenantBinding } from './orm-adapter.js';
 import { sharedWriteGuard } from './shared-write-guard.js';
 import type { TenantContextEntityManager, TenantEntityManager } from './tenant-entity-manager.js';
 import { SharedAccess } from './shared-access.js';
 import { SharedSqliteRegistry } from './shared-registry.js';
 import { assertSharedWal, withSharedConnection } from './shared-connection.js';
-import { sharedDatabaseFile } from './shared-database.js';
 import { resolveTenancyOptions, type ResolvedTenancyOptions, type SqliteTenancyConfig } from './options.js';
 import { handleSetup, pragmaStatements } from './sqlite-setup.js';
 import { SqliteStrategy } from './sqlite-strategy.js';
@@ -157,7 +156,7 @@ export class SqliteTenancy<EM extends EntityManager = EntityManager> extends Abs
     const metadata = orm.getMetadata();
     const { tenantTables, sharedTables, referencesShared } = classifyModel(metadata, options.entities, tenantNames);
     const tenantMeta = tenantEntityMetadata(metadata, options.tenantEntity, tenantNames);
-    const sharedFile = sharedDatabaseFile(orm.config.get('dbName'), orm.config.get('baseDir'));
+    const sharedFile = sqliteDatabaseFile(orm.config.get('dbName'), orm.config.get('baseDir'));
     checkSharedFileApart(files, sharedFile);
     const attachAs = options.attach ?? (referencesShared ? 'shared' : false);
     if (attachAs && !sharedFile) {

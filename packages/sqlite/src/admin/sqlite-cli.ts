@@ -1,7 +1,7 @@
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { TenantError, type AdminTenancy, type TenancyCliEntry } from '@mikro-tenant/core';
 import { resolveTenancyOptions, type SqliteTenancyConfig } from '../options.js';
-import { sharedDatabaseFile } from '../shared-database.js';
+import { sqliteDatabaseFile } from '@mikro-tenant/sql';
 import { SqliteTenancy } from '../sqlite-tenancy.js';
 
 /**
@@ -11,7 +11,7 @@ import { SqliteTenancy } from '../sqlite-tenancy.js';
 export const sqliteTenancyCli: TenancyCliEntry = {
   missingSharedStorage(config) {
     const { dbName, baseDir } = config as SqliteTenancyConfig;
-    const shared = sharedDatabaseFile(dbName, baseDir);
+    const shared = sqliteDatabaseFile(dbName, baseDir);
     return shared && !existsSync(shared) ? `no shared database at ${shared} yet` : undefined;
   },
 
