@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { PostgresSchemaTenancy } from '@mikro-tenant/postgresql';
 import { moduleUrl } from '../../orm-packages.js';
 
@@ -62,9 +63,12 @@ export default async () => ({
 
 /** A tenancy in this process from the config {@link writePgConfig} wrote (to set up and inspect), and its `Item`. */
 export async function configTenancy(dir: string): Promise<{ tenancy: PostgresSchemaTenancy; Item: unknown }> {
-  const module = await import(`${pathToFileURL(join(dir, 'mikro-tenant.config.mjs')).href}?t=${Date.now()}`) as {
-    default: () => Promise<Record<string, unknown>>; Item: unknown;
-  };
+  // require(), as this file is loaded: an import() from here would load the config's MikroORM as a second copy
+  // under tsx (MikroORM 7's instanceof checks then fail). Dropped from the cache first: a test may rewrite it.
+  const path = join(dir, 'mikro-tenant.config.mjs');
+  const require = createRequire(import.meta.url);
+  delete require.cache[path];
+  const module = require(path) as { default: () => Promise<Record<string, unknown>>; Item: unknown };
   const { strategy: _, ...config } = await module.default();
   return { tenancy: await PostgresSchemaTenancy.init(config as never), Item: module.Item };
 }
