@@ -18,6 +18,7 @@ export type { TransactionInspector } from './transaction-inspector.js';
 export type { Tenancy, TenantRunOptions, TenantInfo, TenantUsageSummary } from './tenancy.js';
 export { AbstractTenancy } from './abstract-tenancy.js';
 export type { AbstractTenancyInit } from './abstract-tenancy.js';
+export { OncePerTenantProvisioning, type ProvisionOutcome } from './once-per-tenant-provisioning.js';
 export type { ProvisionResult, SchemaApplyResult, TenancyStats, TenancyStrategy, TenantProvisioning, TenantSchemaUpdates } from './tenancy-strategy.js';
 export { TenancyLifecycle, DeferredDeletions } from './tenancy-lifecycle.js';
 export { TenantResultCaches } from './tenant-result-cache.js';

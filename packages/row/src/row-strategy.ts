@@ -1,6 +1,6 @@
 import { TableNotFoundException, type MikroORM } from '@mikro-orm/core';
 import {
-  TenantError, type ProvisionResult, type SqlTenantRegistry, type TenancyStrategy, type TenantInfo, type TenantProvisioning,
+  OncePerTenantProvisioning, TenantError, type ProvisionOutcome, type SqlTenantRegistry, type TenancyStrategy, type TenantInfo,
   type TenantRecord, type TenantSchemaUpdates,
 } from '@mikro-tenant/core';
 import { qualifiedTable, settingStatement } from './row-security-sql.js';
@@ -31,45 +31,18 @@ interface RowStrategyInit {
 }
 
 /** Registering a tenant is its provisioning: its tables are everyone's. */
-class RowProvisioning implements TenantProvisioning {
-  provisioned = 0;
-  races = 0;
+class RowProvisioning extends OncePerTenantProvisioning {
   readonly #registry: SqlTenantRegistry;
-  readonly #pending = new Map<string, Promise<ProvisionResult>>();
 
   constructor(registry: SqlTenantRegistry) {
+    super();
     this.#registry = registry;
   }
 
-  provision(tenantId: string): Promise<ProvisionResult> {
-    const running = this.#pending.get(tenantId);
-    if (running) {
-      return running.then(result => ({ ...result, created: false }));
-    }
-    const work = (async () => {
-      try {
-        const created = await this.#registry.register({ tenantId, location: ROW_LOCATION, schemaVersion: null });
-        if (created) {
-          this.provisioned++;
-        }
-        const record = await this.#registry.get(tenantId);
-        return { created, record: record!, how: 'registered' as const };
-      } catch (error) {
-        throw TenantError.provisioningFailed(tenantId, error);
-      } finally {
-        this.#pending.delete(tenantId);
-      }
-    })();
-    this.#pending.set(tenantId, work);
-    return work;
-  }
-
-  pending(tenantId: string): Promise<ProvisionResult> | undefined {
-    return this.#pending.get(tenantId);
-  }
-
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.#pending.values()]);
+  protected async attempt(tenantId: string): Promise<ProvisionOutcome> {
+    const created = await this.#registry.register({ tenantId, location: ROW_LOCATION, schemaVersion: null });
+    const record = await this.#registry.get(tenantId);
+    return { created, record: record!, how: 'registered' };
   }
 }
 
@@ -102,7 +75,7 @@ export class RowStrategy implements TenancyStrategy<SqlEntityManager, RowReconci
       if (!mayCreate) {
         throw TenantError.tenantNotFound(tenantId);
       }
-      await this.provisioning.provision(tenantId);
+      await this.provisioning.provision(tenantId, false);
     }
     const em = this.#init.orm.em.fork({ clear: true, useContext: false }) as SqlEntityManager;
     em.setLoggerContext(tenantLoggerContext(tenantId, this.#init.incarnations.current(tenantId)));

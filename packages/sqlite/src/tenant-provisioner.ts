@@ -1,18 +1,8 @@
 import { constants as fsConstants, copyFileSync, linkSync, promises as fsp, unlinkSync } from 'node:fs';
-import { TenantError, isTenantError, type DeferredTenantRegistry, type TenantCreationMethod, type TenantRecord } from '@mikro-tenant/core';
+import { OncePerTenantProvisioning, type DeferredTenantRegistry, type ProvisionOutcome, type TenantCreationMethod, type TenantRecord } from '@mikro-tenant/core';
 import type { TemplateCache } from './template-cache.js';
 import { keepWithinMode, type TemplateSpares } from './template-spares.js';
 import { fileExists, placeNoOverwrite, removeDatabaseFiles, type TenantFiles } from './tenant-files.js';
-
-/** Outcome of provisioning one tenant. */
-export interface ProvisionResult {
-  /** This call placed the tenant's file. */
-  created: boolean;
-  /** The tenant's registry row (written just after). */
-  record: TenantRecord;
-  /** How the file was made: a copy of the template, or built (migrations, or tables from the entities). */
-  how?: TenantCreationMethod;
-}
 
 /** What a {@link TenantProvisioner} works with. */
 export interface TenantProvisionerInit {
@@ -38,53 +28,15 @@ export interface TenantProvisionerInit {
  * exists. So an existing tenant file is never overwritten and a crash leaves no half-built one, only a
  * temporary file that the next start removes.
  */
-export class TenantProvisioner {
+export class TenantProvisioner extends OncePerTenantProvisioning {
   readonly #init: TenantProvisionerInit;
-  readonly #pending = new Map<string, Promise<ProvisionResult>>();
-  #provisioned = 0;
-  #races = 0;
 
   constructor(init: TenantProvisionerInit) {
+    super();
     this.#init = init;
   }
 
-  /** Tenant files this process created. */
-  get provisioned(): number {
-    return this.#provisioned;
-  }
-
-  /** Builds this process threw away because another process placed the tenant's file first. */
-  get races(): number {
-    return this.#races;
-  }
-
-  /** The provisioning of `tenantId` under way in this process, if any. */
-  pending(tenantId: string): Promise<ProvisionResult> | undefined {
-    return this.#pending.get(tenantId);
-  }
-
-  /** Resolves when every provisioning under way has settled. */
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.#pending.values()]);
-  }
-
-  /**
-   * Creates the tenant's file unless it exists, once per tenant at a time in this process. `created` is
-   * true if this call created it (for `explicit` callers, a concurrent call's creation counts as "it
-   * existed"); `record` is its registry row.
-   * @throws TenantError `ERR_TENANT_PROVISIONING_FAILED` (nothing is left behind)
-   */
-  provision(tenantId: string, explicit: boolean): Promise<ProvisionResult> {
-    let pending = this.#pending.get(tenantId);
-    if (!pending) {
-      pending = this.#provisionOnce(tenantId).finally(() => this.#pending.delete(tenantId));
-      this.#pending.set(tenantId, pending);
-      return pending;
-    }
-    return explicit ? pending.then(result => ({ ...result, created: false })) : pending;
-  }
-
-  async #provisionOnce(tenantId: string): Promise<ProvisionResult> {
+  protected async attempt(tenantId: string): Promise<ProvisionOutcome> {
     const { files } = this.#init;
     const target = files.path(tenantId);
     if (fileExists(target)) {
@@ -102,15 +54,9 @@ export class TenantProvisioner {
       created = placeTmpFile(tmp, target) || await placeNoOverwrite(tmp, target);
     } catch (error) {
       await removeDatabaseFiles(tmp);
-      // One code for every way provisioning fails (a migration error, say), the reason kept as `cause`.
-      throw isTenantError(error, 'ERR_TENANT_PROVISIONING_FAILED') ? error : TenantError.provisioningFailed(tenantId, error);
+      throw error;
     }
-    if (created) {
-      this.#provisioned++;
-    } else {
-      this.#races++;
-    }
-    return { created, record: this.#register(tenantId, version), how };
+    return { created, lostRace: !created, record: this.#register(tenantId, version), how };
   }
 
   /** Writes a fresh database at `tmp`: a copy of the template, else a build. Resolves its schema version. */
