@@ -62,6 +62,11 @@ const scenario: Scenario = {
       await tenancy.run('n0', em => em.getConnection().execute('pragma wal_checkpoint(TRUNCATE)'));
       // CPU per request of each side (all threads: the spare copies made in libuv's pool count for the new tenants).
       const cpu = { first: [] as number[], cold: [] as number[] };
+      // Where a request's time goes, per tenant: its provisioning and its open (which includes the provisioning), from the events.
+      const provisionUs = new Map<string, number>();
+      const openUs = new Map<string, number>();
+      tenancy.events.on('tenantCreated', e => { provisionUs.set(e.tenantId, e.durationMs * 1000); });
+      tenancy.events.on('tenantOpened', e => { openUs.set(e.tenantId, e.durationMs * 1000); });
       const firstRequest = async () => {
         const ids = Array.from({ length: perSample }, () => `f${serial++}`);
         const cpu0 = processCpuUs();
@@ -101,7 +106,11 @@ const scenario: Scenario = {
       await coldOpen();
       cpu.first.length = 0;
       cpu.cold.length = 0;
+      provisionUs.clear();
+      openUs.clear();
       const vsCold = await alternate(rounds, firstRequest, coldOpen);
+      const ofIds = (map: Map<string, number>, prefix: string) => median([...map].filter(([id]) => id.startsWith(prefix)).map(([, us]) => us));
+      const split = { provision: ofIds(provisionUs, 'f'), newOpen: ofIds(openUs, 'f'), coldOpen: ofIds(openUs, 'c') };
       return [
         entry({
           scenario: 'provisioning', name: 'createTenant, 20 migrations: template speed-up', baseline: 'createTenant running the 20 migrations (template: false)',
@@ -116,8 +125,8 @@ const scenario: Scenario = {
               + 'when none is ready) and the registry insert, which createTenant() waits for',
             remaining: `${excessTimeOfSpeedup(median(results[20]!.ratios), 100, median(results[20]!.migrate)).toFixed(1)} us per tenant beyond `
               + `the goal. Each sample creates ${perSample} tenants in a row, each a hard link of a spare (the spares grew to cover such `
-              + `bursts) and its registry insert, which createTenant() waits for (a statement through the shared connection and a WAL `
-              + `commit); the copies that replace the spares taken (${copyUs.toFixed(0)} us each here) run in libuv's pool beside them, on `
+              + `bursts) and its registry insert, which createTenant() waits for (one prepared statement on the shared connection's handle and `
+              + `a WAL commit); the copies that replace the spares taken (${copyUs.toFixed(0)} us each here) run in libuv's pool beside them, on `
               + 'the same 2 cores. Writing the registry row after resolving (as first requests do) would remove the insert, at the price of '
               + 'createTenant() resolving before its row exists',
           },
@@ -149,16 +158,21 @@ const scenario: Scenario = {
           medians: {
             'new tenant run+count us': median(vsCold.a), 'cold open run+count us': median(vsCold.b),
             'new tenant CPU us': median(cpu.first), 'cold open CPU us': median(cpu.cold), 'template copy us': copyUs,
+            'new tenant open us': split.newOpen, 'of which provisioning us': split.provision, 'cold open us': split.coldOpen,
           },
           detail: {
             perSample,
             note: 'a new tenant\'s first request is a cold open plus provisioning: the hard link of a spare copy of the template, and its '
               + 'registry row, written just after on this process\'s event loop (inside the timed loop of sequential first requests)',
             remaining: `${excessTime(median(vsCold.ratios), 1.2, median(vsCold.b)).toFixed(1)} us per first request beyond the goal. A new `
-              + `tenant used ${(median(cpu.first) - median(cpu.cold)).toFixed(0)} us more CPU than a cold open (all threads): the copy that `
-              + `replaces the spare it took (${copyUs.toFixed(0)} us, in libuv's pool but on the same 2 cores), its registry insert (run between `
-              + 'two requests of this loop), the stat that finds the file missing and the hard link. Only a tenant file that needs no copy '
-              + 'would remove the largest part (a copy-on-write clone where the file system has them: btrfs, XFS; /dev/shm has none)',
+              + `tenant's open took ${split.newOpen.toFixed(0)} us against ${split.coldOpen.toFixed(0)} us for an existing one; `
+              + `${split.provision.toFixed(0)} us of it was its provisioning (the stat that finds the file missing, the hard link of a spare, `
+              + `the registry row queued), so opening the new file itself took ${(split.newOpen - split.provision - split.coldOpen).toFixed(0)} us `
+              + `more than opening an existing one, and the rest of the request (scope, first query, the registry insert run between two `
+              + `requests of this loop) ${(median(vsCold.a) - split.newOpen - (median(vsCold.b) - split.coldOpen)).toFixed(0)} us more. In CPU `
+              + `(all threads) a new tenant used ${(median(cpu.first) - median(cpu.cold)).toFixed(0)} us more, with the copy that replaces the `
+              + `spare it took (${copyUs.toFixed(0)} us, in libuv's pool, on the same 2 cores). Only a tenant file that needs no copy would `
+              + 'remove that part (a copy-on-write clone where the file system has them: btrfs, XFS; /dev/shm has none)',
           },
         }),
       ];
