@@ -17,3 +17,6 @@ export function allMetadata(metadata: MetadataStorage): EntityMetadata[] {
 export function metadataByName(metadata: MetadataStorage, className: string): EntityMetadata | undefined {
   return (metadata.find(className as never) as EntityMetadata | undefined) ?? undefined;
 }
+
+/** Names an entity the way the installed major's driver methods take it (6: class name, 7: class). */
+export type DriverEntityName = (meta: EntityMetadata) => unknown;

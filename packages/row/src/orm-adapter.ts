@@ -1,7 +1,7 @@
 /**
  * What the row strategy needs of MikroORM that differs between its majors: the guarded EntityManager class,
- * the QueryBuilder scope, the flush guard, the PostgreSQL row level security binding, the ended-lives guard,
- * the tenant-rows deletion and transaction handles. `mikro-orm-6/` and `mikro-orm-7/` each implement it
+ * the QueryBuilder scope, how the driver is told an entity, the PostgreSQL row level security binding, the
+ * ended-lives guard and transaction handles. `mikro-orm-6/` and `mikro-orm-7/` each implement it
  * (their `adapter.ts`); {@link loadOrmAdapter} picks one from the installed `@mikro-orm/core`, once per
  * process. Nothing outside those two folders reaches knex, kysely, `@mikro-orm/knex` or `@mikro-orm/sql`.
  * @module
@@ -9,6 +9,7 @@
 import type { EventSubscriber } from '@mikro-orm/core';
 import type { TransactionInspector } from '@mikro-tenant/core';
 import { majorAdapterLoader } from '@mikro-tenant/sql';
+import type { DriverEntityName } from './entity-metadata.js';
 import type { SqlConnection, SqlEntityManager } from './sql-entity-manager.js';
 import type { TenantIncarnations } from './tenant-incarnations.js';
 import type { TenantOwnedModel } from './tenant-owned-model.js';
@@ -20,17 +21,6 @@ export interface RowGuardSettings {
   readonly guard: boolean;
   /** The database limits statements to the tenant itself (PostgreSQL row level security). */
   readonly databaseEnforces: boolean;
-}
-
-/** What {@link RowOrmAdapter.tenantRowsDeletion} needs. */
-export interface TenantRowsDeletionInit {
-  model: TenantOwnedModel;
-  /** Class name of the tenant entity's root. */
-  tenantRoot: string;
-  /** The tenant a removed tenant-entity row stands for, or `undefined` for none. */
-  tenantIdOf(entity: object): string | undefined;
-  /** The database enforces the tenant: the deletions must name it. */
-  databaseEnforces: boolean;
 }
 
 /** An EntityManager class, as MikroORM's `entityManager` option takes it. */
@@ -51,16 +41,14 @@ export interface RowOrmAdapter {
   sqlEntityManagerBase(given: unknown): EntityManagerClass;
   /** The EntityManager class of a tenancy over `Base`: every way to a tenant-owned entity limited to the tenant, or refused. */
   rowEntityManagerClass(Base: EntityManagerClass, settings: RowGuardSettings): EntityManagerClass;
-  /** The subscriber checking what flushes write to tenant-owned entities. */
-  flushGuard(model: TenantOwnedModel, guard: boolean): EventSubscriber;
+  /** What the driver's methods (`count()`) take for an entity: its class name on 6, its class on 7. */
+  readonly driverEntityName: DriverEntityName;
   /** Makes the shared connection send each statement outside a transaction with its scope's setting in front. */
   bindScopePerStatement(connection: SqlConnection): void;
   /** The subscriber setting the scope of a transaction once, when it begins. */
   scopePerTransaction(): EventSubscriber;
   /** Makes the shared connection refuse statements of EntityManagers of a deleted tenant's ended life. */
   refuseEndedLives(connection: SqlConnection, incarnations: TenantIncarnations): void;
-  /** The subscriber deleting the rows of tenants whose tenant-entity row a flush removes. */
-  tenantRowsDeletion(init: TenantRowsDeletionInit): EventSubscriber;
 }
 
 const adapters = majorAdapterLoader<RowOrmAdapter>(path => typeof require === 'function'

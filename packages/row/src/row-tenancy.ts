@@ -4,7 +4,9 @@ import {
 } from '@mikro-tenant/core';
 import { RowAdmin } from './admin/row-admin.js';
 import { entityTenantIdRule, tenantEntityMetadata } from './entity-tenant-id.js';
+import { RowFlushGuard } from './flush-guard.js';
 import { loadOrmAdapter } from './orm-adapter.js';
+import { TenantRowsDeletion } from './tenant-rows-deletion.js';
 import { resolveRowTenancyOptions, type ResolvedRowTenancyOptions, type RowTenancyConfig } from './options.js';
 import { unscopedLoggerContext } from './row-scope.js';
 import { rowSecurityStatements } from './row-security-sql.js';
@@ -87,7 +89,7 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
       // The registry table is not an entity: keep schema updates from dropping it.
       schemaGenerator: { ...ormOptions.schemaGenerator, skipTables: [...(ormOptions.schemaGenerator?.skipTables ?? []), options.registryTable] },
       entityManager: adapter.rowEntityManagerClass(Base, settings) as never,
-      subscribers: [...(ormOptions.subscribers ?? []), adapter.flushGuard(model, options.guard)],
+      subscribers: [...(ormOptions.subscribers ?? []), new RowFlushGuard(model, options.guard, adapter.driverEntityName)],
       discovery: {
         ...discovery,
         onMetadata: async (meta, platform) => {
@@ -123,7 +125,7 @@ export class RowTenancy extends AbstractTenancy<SqlEntityManager, RowReconcileRe
       };
       const tenancy = new RowTenancy({ orm, options, model, registry, strategy, tenantMeta, rowLevelSecurity, makeContextEm });
       if (tenantMeta && options.deleteOnTenantDelete) {
-        orm.em.getEventManager().registerSubscriber(adapter.tenantRowsDeletion({
+        orm.em.getEventManager().registerSubscriber(new TenantRowsDeletion({
           model, tenantRoot: tenantMeta.root.className, databaseEnforces: rowLevelSecurity,
           tenantIdOf: entity => {
             try {

@@ -7,11 +7,9 @@ import { Utils } from '@mikro-orm/core';
 import type { AbstractSqlConnection, SqlEntityManager } from '@mikro-orm/knex';
 import type { EntityManagerClass, RowOrmAdapter } from '../orm-adapter.js';
 import { refuseEndedLives } from './ended-lives-guard.js';
-import { RowFlushGuard } from './flush-guard.js';
 import { knexTransactions } from '@mikro-tenant/sql/mikro-orm-6';
-import { rowEntityManagerClass, sqlEntityManagerBase } from './row-entity-manager.js';
+import { rowEntityManagerClass, rowEntityNaming, sqlEntityManagerBase } from './row-entity-manager.js';
 import { ScopePerTransaction, bindScopePerStatement } from './row-security-binding.js';
-import { TenantRowsDeletion } from './tenant-rows-deletion.js';
 
 const connectionOf = (connection: unknown) => connection as AbstractSqlConnection;
 
@@ -22,9 +20,8 @@ export const adapter: RowOrmAdapter = Object.freeze<RowOrmAdapter>({
   transactions: knexTransactions,
   sqlEntityManagerBase: given => sqlEntityManagerBase(given) as unknown as EntityManagerClass,
   rowEntityManagerClass: (Base, settings) => rowEntityManagerClass(Base as unknown as typeof SqlEntityManager, settings) as unknown as EntityManagerClass,
-  flushGuard: (model, guard) => new RowFlushGuard(model, guard),
+  driverEntityName: rowEntityNaming.driverEntityName,
   bindScopePerStatement: connection => bindScopePerStatement(connectionOf(connection)),
   scopePerTransaction: () => new ScopePerTransaction(),
   refuseEndedLives: (connection, incarnations) => refuseEndedLives(connectionOf(connection), incarnations),
-  tenantRowsDeletion: init => new TenantRowsDeletion(init),
 });

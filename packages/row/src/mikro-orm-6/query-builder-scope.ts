@@ -1,31 +1,26 @@
 /**
  * QueryBuilders made by a tenant EntityManager are limited to its tenant when MikroORM finalizes them (the
- * one step every way of running or printing one goes through, clones included): the main entity's rows and
- * the joined tenant-owned entities' rows. What cannot be limited (a truncate, an insert that merges on
- * conflict) is refused. MikroORM 6's QueryBuilder applies no filters by itself.
+ * one step every way of running or printing one goes through, clones included); what that does is
+ * ../query-builder-limit.ts. MikroORM 6's QueryBuilder applies no filters by itself.
  * @module
  */
 import { QueryBuilder } from '@mikro-orm/knex';
-import { TenantError } from '@mikro-tenant/core';
-import { requireTenant, type RowScope } from '../row-scope.js';
+import { limitToTenant, type QueryBuilderScope, type QueryBuilderView } from '../query-builder-limit.js';
+import type { RowScope } from '../row-scope.js';
 import type { TenantOwnedModel } from '../tenant-owned-model.js';
 
 /** Own property of a marked QueryBuilder (a string key: `clone()` copies own enumerable keys). */
 const MARK = '__mikroTenantRow';
 const PATCHED = Symbol.for('mikro-tenant.row.queryBuilder');
 
-interface QueryBuilderScope {
-  readonly scope: RowScope;
-  readonly model: TenantOwnedModel;
-}
-
+/** The parts of MikroORM 6's QueryBuilder read here (internal). */
 interface QueryBuilderInternals {
   [MARK]?: QueryBuilderScope;
   finalized: boolean;
   type?: string;
-  mainAlias: { aliasName: string; metadata?: { className: string; properties: Record<string, { fieldNames?: string[] }> } };
-  _joins: Record<string, { alias: string; cond?: Record<string, unknown>; prop?: { targetMeta?: { className: string } } }>;
-  _data?: Record<string, unknown> | Record<string, unknown>[];
+  mainAlias: { aliasName: string; metadata?: QueryBuilderView['meta'] };
+  _joins: QueryBuilderView['joins'];
+  _data?: QueryBuilderView['data'];
   _onConflict?: unknown[];
   andWhere(cond: Record<string, unknown>): unknown;
 }
@@ -47,52 +42,20 @@ function patchQueryBuilder(): void {
   proto.finalize = function finalizeInTenant(this: QueryBuilderInternals) {
     const mark = this[MARK];
     if (mark && !this.finalized) {
-      limitToTenant(this, mark);
+      limitToTenant(viewOf(this), mark);
     }
     return finalize.call(this);
   };
 }
 
-function limitToTenant(qb: QueryBuilderInternals, { scope, model }: QueryBuilderScope): void {
-  const meta = qb.mainAlias.metadata;
-  const prop = model.propertyOf(meta?.className);
-  const type = qb.type ?? 'SELECT';
-  if (prop && meta) {
-    const tenantId = requireTenant(scope, `a QueryBuilder on ${meta.className}`);
-    if (tenantId !== undefined) {
-      if (type === 'TRUNCATE') {
-        throw TenantError.unscopedQuery(`Truncating ${meta.className}`);
-      }
-      if (type === 'INSERT' || type === 'UPSERT') {
-        fillInsert(qb, meta.className, prop, meta.properties[prop]?.fieldNames?.[0] ?? prop, tenantId);
-      } else {
-        qb.andWhere({ [type === 'SELECT' || type === 'COUNT' ? `${qb.mainAlias.aliasName}.${prop}` : prop]: tenantId });
-      }
-    }
-  }
-  for (const join of Object.values(qb._joins ?? {})) {
-    const joined = model.propertyOf(join.prop?.targetMeta?.className);
-    if (!joined) {
-      continue;
-    }
-    const tenantId = requireTenant(scope, `a QueryBuilder joining ${join.prop!.targetMeta!.className}`);
-    if (tenantId !== undefined) {
-      join.cond = { ...join.cond, [`${join.alias}.${joined}`]: tenantId };
-    }
-  }
-}
-
-function fillInsert(qb: QueryBuilderInternals, className: string, prop: string, field: string, tenantId: string): void {
-  if (qb._onConflict?.length) {
-    throw TenantError.unscopedQuery(`An insert into ${className} that merges on conflict`);
-  }
-  const rows = Array.isArray(qb._data) ? qb._data : qb._data ? [qb._data] : [];
-  for (const row of rows) {
-    const key = prop in row ? prop : field in row ? field : undefined;
-    if (key === undefined || row[key] == null) {
-      row[field] = tenantId;
-    } else if (row[key] !== tenantId) {
-      throw TenantError.foreignTenantRow(className, 'an insert naming another tenant');
-    }
-  }
+function viewOf(qb: QueryBuilderInternals): QueryBuilderView {
+  return {
+    type: qb.type ?? 'SELECT',
+    aliasName: qb.mainAlias.aliasName,
+    meta: qb.mainAlias.metadata,
+    joins: qb._joins,
+    data: qb._data,
+    onConflict: qb._onConflict,
+    andWhere: cond => qb.andWhere(cond),
+  };
 }

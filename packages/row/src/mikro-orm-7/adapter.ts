@@ -7,11 +7,9 @@ import { Utils } from '@mikro-orm/core';
 import type { AbstractSqlConnection, SqlEntityManager } from '@mikro-orm/sql';
 import type { EntityManagerClass, RowOrmAdapter } from '../orm-adapter.js';
 import { refuseEndedLives } from './ended-lives-guard.js';
-import { RowFlushGuard } from './flush-guard.js';
 import { kyselyTransactions, trackSavepointsOf } from '@mikro-tenant/sql/mikro-orm-7';
-import { rowEntityManagerClass, sqlEntityManagerBase } from './row-entity-manager.js';
+import { rowEntityManagerClass, rowEntityNaming, sqlEntityManagerBase } from './row-entity-manager.js';
 import { ScopePerTransaction, bindScopePerStatement } from './row-security-binding.js';
-import { TenantRowsDeletion } from './tenant-rows-deletion.js';
 
 const connectionOf = (connection: unknown) => connection as AbstractSqlConnection;
 
@@ -22,7 +20,7 @@ export const adapter: RowOrmAdapter = Object.freeze<RowOrmAdapter>({
   transactions: kyselyTransactions,
   sqlEntityManagerBase: given => sqlEntityManagerBase(given) as unknown as EntityManagerClass,
   rowEntityManagerClass: (Base, settings) => rowEntityManagerClass(Base as unknown as typeof SqlEntityManager, settings) as unknown as EntityManagerClass,
-  flushGuard: (model, guard) => new RowFlushGuard(model, guard),
+  driverEntityName: rowEntityNaming.driverEntityName,
   bindScopePerStatement: connection => bindScopePerStatement(connectionOf(connection)),
   scopePerTransaction: () => new ScopePerTransaction(),
   refuseEndedLives: (connection, incarnations) => {
@@ -30,5 +28,4 @@ export const adapter: RowOrmAdapter = Object.freeze<RowOrmAdapter>({
     // kysely's savepoints do not point to their transaction: the inspector learns it as they open.
     trackSavepointsOf(connection);
   },
-  tenantRowsDeletion: init => new TenantRowsDeletion(init),
 });

@@ -1,8 +1,19 @@
 import { helper, type EventSubscriber, type TransactionEventArgs } from '@mikro-orm/core';
-import type { AbstractSqlConnection } from '@mikro-orm/sql';
-import { TENANT_SETTING, qualifiedTable, settingStatement } from '../row-security-sql.js';
-import { scopeOf, tenantLoggerContext } from '../row-scope.js';
-import type { TenantRowsDeletionInit } from '../orm-adapter.js';
+import { TENANT_SETTING, qualifiedTable, settingStatement } from './row-security-sql.js';
+import { scopeOf, tenantLoggerContext } from './row-scope.js';
+import type { TenantOwnedModel } from './tenant-owned-model.js';
+import type { SqlConnection } from './sql-entity-manager.js';
+
+/** What {@link TenantRowsDeletion} needs. */
+export interface TenantRowsDeletionInit {
+  model: TenantOwnedModel;
+  /** Class name of the tenant entity's root. */
+  tenantRoot: string;
+  /** The tenant a removed tenant-entity row stands for, or `undefined` for none. */
+  tenantIdOf(entity: object): string | undefined;
+  /** The database enforces the tenant: the deletions must name it. */
+  databaseEnforces: boolean;
+}
 
 /**
  * With `deleteOnTenantDelete`, a flush removing tenant-entity rows deletes those tenants' rows first, in the
@@ -30,7 +41,7 @@ export class TenantRowsDeletion implements EventSubscriber {
     if (ids.size === 0) {
       return;
     }
-    const connection = em.getConnection() as AbstractSqlConnection;
+    const connection = em.getConnection() as unknown as SqlConnection;
     const platform = em.getPlatform();
     for (const id of ids) {
       if (databaseEnforces) {

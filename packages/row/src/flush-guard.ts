@@ -1,7 +1,8 @@
 import { type ChangeSet, type EventSubscriber, type FlushEventArgs, type Dictionary, helper } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
-import { requireTenant, scopeOf } from '../row-scope.js';
-import type { TenantOwnedModel } from '../tenant-owned-model.js';
+import { requireTenant, scopeOf } from './row-scope.js';
+import type { TenantOwnedModel } from './tenant-owned-model.js';
+import type { DriverEntityName } from './entity-metadata.js';
 
 /**
  * Checks what a flush writes to tenant-owned entities, before anything is sent: new rows get the active
@@ -9,15 +10,18 @@ import type { TenantOwnedModel } from '../tenant-owned-model.js';
  * loaded for another tenant is refused, and rows whose tenant the EntityManager does not know (references
  * from `getReference()`) are checked with one query per entity before the flush's transaction begins. The
  * tenant column cannot change afterwards (moving a row is refused too), so the check stays true.
- * With the guard off, new rows are still filled (the database checks them).
+ * With the guard off, new rows are still filled (the database checks them). The same on both majors but for how
+ * the driver is told the entity (`driverEntityName`, from the major's adapter).
  */
 export class RowFlushGuard implements EventSubscriber {
   readonly #model: TenantOwnedModel;
   readonly #guard: boolean;
+  readonly #driverEntityName: DriverEntityName;
 
-  constructor(model: TenantOwnedModel, guard: boolean) {
+  constructor(model: TenantOwnedModel, guard: boolean, driverEntityName: DriverEntityName) {
     this.#model = model;
     this.#guard = guard;
+    this.#driverEntityName = driverEntityName;
   }
 
   async onFlush({ em, uow }: FlushEventArgs): Promise<void> {
@@ -64,7 +68,7 @@ export class RowFlushGuard implements EventSubscriber {
       if (meta.primaryKeys.length !== 1) {
         throw TenantError.unscopedQuery(`Writing ${meta.className} (composite primary key) by reference`);
       }
-      const found = await em.getDriver().count(meta.class, { [meta.primaryKeys[0]!]: { $in: ids }, [prop]: tenantId } as never, {
+      const found = await em.getDriver().count(this.#driverEntityName(meta) as never, { [meta.primaryKeys[0]!]: { $in: ids }, [prop]: tenantId } as never, {
         ctx: em.getTransactionContext(), loggerContext: (em as unknown as { loggerContext?: Dictionary }).loggerContext,
       } as never);
       if (found < new Set(ids.map(String)).size) {
