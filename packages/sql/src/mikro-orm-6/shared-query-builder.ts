@@ -1,7 +1,5 @@
 import { QueryBuilder } from '@mikro-orm/knex';
-
-/** Throws when one of the entity names (or entity classes, schemas, metadata) is a per-tenant entity. */
-export type AssertShared = (entities: Iterable<unknown>) => void;
+import type { AssertShared } from '../shared-driver-guard.js';
 
 /** Members of a MikroORM 6 QueryBuilder the check reads (protected or private in its typings). */
 interface QueryBuilderInternals {

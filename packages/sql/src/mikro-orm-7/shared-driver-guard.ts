@@ -8,19 +8,16 @@
  * - every other method of the driver is listed as sending no SQL of its own, or as running SQL its
  *   caller wrote (`em.execute()`); a test walks the driver's prototype chain and fails on any method
  *   that is in none of the lists, so a method added by a MikroORM upgrade is classified before release.
+ * The check and the wrapping are the same on both majors (../shared-driver-guard.ts); the lists and the
+ * QueryBuilder class are this major's.
  * @module
  */
-import { EntityMetadata, type EntityProperty } from '@mikro-orm/core';
+import type { EntityMetadata, EntityProperty } from '@mikro-orm/core';
 import type { AbstractSqlDriver } from '@mikro-orm/sql';
-import { TenantError, currentTenantScope } from '@mikro-tenant/core';
 import { trackSavepointsOf } from './kysely-transactions.js';
-import { sharedQueryBuilderClass, type AssertShared } from './shared-query-builder.js';
+import { firstArgument, relationEntities, sharedEntityAssertion, wrapSharedDriverMethods, type EntitiesOf } from '../shared-driver-guard.js';
+import { sharedQueryBuilderClass } from './shared-query-builder.js';
 
-/** Reads, from a driver method's arguments, every entity the method reaches. */
-type EntitiesOf = (args: any[]) => unknown[];
-
-const firstArgument: EntitiesOf = args => [args[0]];
-const relationEntities = (prop: EntityProperty | undefined): unknown[] => [prop?.type, prop?.pivotEntity];
 const relationArgument: EntitiesOf = args => relationEntities(args[0] as EntityProperty);
 
 /** Driver methods that reach SQL for the entities their arguments name; each checks all of them first. */
@@ -94,35 +91,13 @@ export const NO_SQL_METHODS: readonly string[] = Object.freeze([
  */
 export const RAW_SQL_METHODS: readonly string[] = Object.freeze(['execute']);
 
-/** The name of an entity given as a name, class, schema, metadata or entity instance. */
-function entityNameOf(value: unknown): string | undefined {
-  if (typeof value === 'string') {
-    return value;
-  }
-  if (value instanceof EntityMetadata) {
-    return value.className;
-  }
-  if (typeof value === 'object' && value !== null && '__meta' in value) {
-    return (value as { __meta: EntityMetadata }).__meta.className;
-  }
-  // Entity classes, and EntitySchema (whose `name` is the entity's).
-  return (value as { name?: unknown } | undefined)?.name as string | undefined;
-}
-
 /**
  * Wraps the shared ORM's driver class so that per-tenant entities can never be queried through it:
  * `ERR_NO_TENANT_CONTEXT` with no tenant active, `ERR_TENANT_ENTITY_ON_SHARED_EM` inside one. Its
  * connection also records savepoints for {@link kyselyTransactions}.
  */
 export function guardSharedDriver<D extends typeof AbstractSqlDriver<any, any>>(Base: D, isTenantEntity: (entityName: string) => boolean): D {
-  const assertShared: AssertShared = entities => {
-    for (const entity of entities) {
-      const name = entityNameOf(entity);
-      if (name !== undefined && isTenantEntity(name)) {
-        throw currentTenantScope() ? TenantError.tenantEntityOnSharedEm(name) : TenantError.noTenantContext(`${name} (a per-tenant entity)`);
-      }
-    }
-  };
+  const assertShared = sharedEntityAssertion(isTenantEntity);
   const SharedQueryBuilder = sharedQueryBuilderClass(assertShared);
 
   abstract class SharedGuardDriver extends (Base as typeof AbstractSqlDriver<any, any>) {
@@ -132,38 +107,6 @@ export function guardSharedDriver<D extends typeof AbstractSqlDriver<any, any>>(
       trackSavepointsOf(this.connection);
     }
   }
-  const prototype = SharedGuardDriver.prototype as unknown as Record<string, (...args: any[]) => unknown>;
-  const createQueryBuilder = prototype.createQueryBuilder!;
-  define(prototype, 'createQueryBuilder', function (this: unknown, ...args: any[]) {
-    return Object.setPrototypeOf(createQueryBuilder.apply(this, args), SharedQueryBuilder.prototype) as unknown;
-  });
-  for (const [method, entitiesOf] of Object.entries(CHECKED_METHODS)) {
-    const original = prototype[method];
-    if (typeof original !== 'function') {
-      continue;
-    }
-    const kind = original.constructor.name;
-    define(prototype, method, function (this: unknown, ...args: any[]) {
-      try {
-        assertShared(entitiesOf(args));
-      } catch (error) {
-        if (kind === 'AsyncFunction') {
-          return Promise.reject(error);
-        }
-        if (kind === 'AsyncGeneratorFunction') {
-          return (async function* refused() {
-            throw error;
-          })();
-        }
-        throw error;
-      }
-      return original.apply(this, args);
-    });
-  }
+  wrapSharedDriverMethods(SharedGuardDriver.prototype, CHECKED_METHODS, SharedQueryBuilder.prototype, assertShared);
   return SharedGuardDriver as unknown as D;
-}
-
-function define(target: object, name: string, fn: (...args: any[]) => unknown): void {
-  Object.defineProperty(fn, 'name', { value: name });
-  Object.defineProperty(target, name, { value: fn, writable: true, configurable: true });
 }

@@ -1,7 +1,5 @@
 import { QueryBuilder } from '@mikro-orm/sql';
-
-/** Throws when one of the entity names (or entity classes, schemas, metadata) is a per-tenant entity. */
-export type AssertShared = (entities: Iterable<unknown>) => void;
+import type { AssertShared } from '../shared-driver-guard.js';
 
 /** The parts of a MikroORM 7 QueryBuilder's state the check reads (`qb.state`, internal in its typings). */
 interface QueryBuilderState {
