@@ -4,76 +4,36 @@
  * file keeps it for 7, where a tenant's `driverOptions` are empty (the app's may be a Kysely instance or
  * dialect of the shared database) and its connection hooks are none (its clients are the shared pool's).
  *
- * MikroORM 7 keeps a configuration's state in `#private` fields, which only the object built by its
- * constructor has: a prototype child cannot call its methods. So the tenancy's configuration is an object
- * of the `Configuration` class (`instanceof` holds) whose every method runs on the shared configuration,
- * except those that read the tenancy's own options. One per tenant is a prototype child of it that owns
- * the tenant's schema, context name, platform, driver, result cache and schema generator.
+ * The layering (a `Configuration` object whose methods run on the shared one, one prototype child per tenant)
+ * is `layerTenancyConfig()` of `@mikro-tenant/sql/mikro-orm-7`, shared with the file-per-tenant strategy; a
+ * tenant's layer here also owns its schema and context name.
  * @module
  */
-import { Configuration, NullCacheAdapter, type CacheAdapter, type Constructor, type EntityManager, type Options } from '@mikro-orm/core';
-import { SqlSchemaGenerator, type AbstractSqlPlatform } from '@mikro-orm/sql';
-import { TenantError, TenantResultCaches } from '@mikro-tenant/core';
+import type { Configuration, Constructor, EntityManager } from '@mikro-orm/core';
+import type { AbstractSqlPlatform, SqlSchemaGenerator } from '@mikro-orm/sql';
+import { TenantError } from '@mikro-tenant/core';
+import { bindTenantLayer, layerTenancyConfig, tenantLayerOf } from '@mikro-tenant/sql/mikro-orm-7';
 import type { TenantConfigInput } from '../orm-adapter.js';
 import { listTablesOnlyIn } from '../table-listing.js';
-import { forkGlobalContext } from '@mikro-tenant/sql';
 
-/** Options a tenancy configuration sets itself; `set()` of any other option goes to the shared configuration. */
-const OWN_OPTIONS = new Set<string>([
-  'migrations', 'schemaGenerator', 'contextName', 'entityManager', 'replicas', 'preferReadReplicas',
-  'driverOptions', 'onCreateConnection', 'onReserveConnection',
-]);
+export { dropTenantCache, setTenantDriver } from '@mikro-tenant/sql/mikro-orm-7';
 
-const SCHEMA_GENERATOR = '@mikro-orm/schema-generator';
-
-interface TenancyServices {
-  readonly root: Configuration;
-  readonly prefix: string;
-  readonly caches: TenantResultCaches;
-  /** Prototype of the tenants' platforms. */
-  readonly platform: AbstractSqlPlatform;
-}
-
-/** What one tenant's configuration owns. */
-interface TenantServices {
+/** What a tenant's layer owns besides the shared part. */
+interface TenantSchema {
   schema?: string;
   contextName?: string;
-  platform: AbstractSqlPlatform;
-  driver?: unknown;
-  resultCache: CacheAdapter;
-  schemaGenerator?: SqlSchemaGenerator;
 }
 
-const servicesOf = new WeakMap<object, TenancyServices>();
+/** The context-name prefix of each tenancy's configuration. */
+const prefixOf = new WeakMap<object, string>();
 /** Context-name prefixes of the tenancies alive in this process, by shared configuration (shared across copies of this module). */
 const livePrefixes: Map<Configuration, string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('mikro-tenant.livePrefixes')] ??= new Map()) as Map<Configuration, string>;
-const TENANT = Symbol('mikro-tenant.tenantServices');
-const nullCache = new NullCacheAdapter();
-/** MikroORM's default `resultCache.expiration` (ms). */
-const DEFAULT_EXPIRATION = 1000;
-
-type AnyMethod = (...args: unknown[]) => unknown;
-type TenantConfig = Configuration & { [TENANT]?: TenantServices };
 
 /** A shared `contextName` must never equal a tenant EntityManager's name. @throws TenantError `ERR_INVALID_OPTION` */
 export function assertSharedContextName(contextName: unknown): void {
   if (contextName !== undefined && (typeof contextName !== 'string' || /:tenant(:|$)/.test(contextName))) {
     throw TenantError.invalidOption('contextName', 'a string without ":tenant" (names "<contextName>:tenant:<id>" belong to tenant EntityManagers)');
   }
-}
-
-/** Every method of MikroORM's `Configuration`, to run on the shared configuration. */
-function configurationMethods(): string[] {
-  const names = new Set<string>();
-  for (let proto: object | null = Configuration.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      const descriptor = Object.getOwnPropertyDescriptor(proto, name)!;
-      if (name !== 'constructor' && typeof descriptor.value === 'function') {
-        names.add(name);
-      }
-    }
-  }
-  return [...names];
 }
 
 /**
@@ -93,86 +53,37 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
     onCreateConnection: undefined,
     onReserveConnection: undefined,
   };
-  const own: Record<string, unknown> = { ...initial };
-  const derived = Object.create(Configuration.prototype) as Record<string, AnyMethod>;
-  for (const name of configurationMethods()) {
-    const method = (root as unknown as Record<string, AnyMethod>)[name]!;
-    derived[name] = (...args: unknown[]) => method.apply(root, args);
-  }
-  derived.get = function (this: TenantConfig, key, defaultValue) {
-    const fork = forkGlobalContext();
-    if (fork && key === 'allowGlobalContext') {
-      return fork.value;
-    }
-    const tenant = this[TENANT];
+  const config = layerTenancyConfig(root, {
+    own: initial,
+    cachePrefix: prefix,
+    platform: tenantPlatformPrototype(root.getPlatform() as AbstractSqlPlatform),
+    // The database is the shared one, which exists (no query to find out).
+    prepareSchemaGenerator: (generator: SqlSchemaGenerator) => {
+      generator.ensureDatabase = async () => false;
+    },
+  });
+  // A tenant's layer owns its schema and context name: read through `this`, a tenant's configuration.
+  const methods = config as unknown as Record<string, (this: Configuration, ...args: any[]) => any>;
+  const { get, getSchema, getAll } = methods;
+  methods.get = function (key: string, defaultValue?: unknown) {
+    const tenant = tenantLayerOf<TenantSchema>(this);
     if (key === 'schema' && tenant?.schema !== undefined) {
       return tenant.schema;
     }
     if (key === 'contextName' && tenant?.contextName !== undefined) {
       return tenant.contextName;
     }
-    if (OWN_OPTIONS.has(key as string)) {
-      return own[key as string] ?? defaultValue;
-    }
-    return root.get(key as keyof Options, defaultValue as never);
-  } as AnyMethod;
-  derived.getSchema = function (this: TenantConfig, skipDefaultSchema?: boolean) {
-    const tenant = this[TENANT];
-    return tenant?.schema !== undefined ? tenant.schema : root.getSchema(skipDefaultSchema as boolean | undefined);
-  } as AnyMethod;
-  derived.getAll = function (this: TenantConfig) {
-    const tenant = this[TENANT];
-    return Object.assign(Object.create(root.getAll()) as object, own, tenant?.schema === undefined ? {} : { schema: tenant.schema, contextName: tenant.contextName });
-  } as AnyMethod;
-  derived.set = (key, value) => {
-    const fork = forkGlobalContext();
-    if (fork && key === 'allowGlobalContext') {
-      fork.value = value;
-      return;
-    }
-    if (OWN_OPTIONS.has(key as string)) {
-      own[key as string] = value;
-    } else {
-      root.set(key as keyof Options, value as never);
-    }
+    return get!.call(this, key, defaultValue);
   };
-  derived.reset = key => {
-    if (OWN_OPTIONS.has(key as string)) {
-      own[key as string] = initial[key as string];
-    } else {
-      root.reset(key as keyof Options);
-    }
+  methods.getSchema = function (skipDefaultSchema?: boolean) {
+    const tenant = tenantLayerOf<TenantSchema>(this);
+    return tenant?.schema !== undefined ? tenant.schema : getSchema!.call(this, skipDefaultSchema);
   };
-  // Read through `this`: a tenant's configuration (a prototype child) owns these.
-  derived.getPlatform = function (this: TenantConfig) {
-    return this[TENANT]?.platform ?? root.getPlatform();
-  } as AnyMethod;
-  derived.getDriver = function (this: TenantConfig) {
-    return this[TENANT]?.driver ?? root.getDriver();
-  } as AnyMethod;
-  derived.getResultCacheAdapter = function (this: TenantConfig) {
-    return this[TENANT]?.resultCache ?? nullCache;
-  } as AnyMethod;
-  derived.getExtension = function (this: TenantConfig, name) {
-    // MikroORM 7's Migrator ensures the database through this extension: the tenant's, never the shared ORM's,
-    // and the database is the shared one, which exists (no query to find out).
-    const tenant = this[TENANT];
-    if (name === SCHEMA_GENERATOR && tenant?.driver) {
-      if (!tenant.schemaGenerator) {
-        tenant.schemaGenerator = new SqlSchemaGenerator(tenant.driver as never);
-        tenant.schemaGenerator.ensureDatabase = async () => false;
-      }
-      return tenant.schemaGenerator;
-    }
-    return root.getExtension(name as string);
-  } as AnyMethod;
-  const config = derived as unknown as Configuration;
-  servicesOf.set(config, {
-    root,
-    prefix,
-    caches: new TenantResultCaches(() => root.getResultCacheAdapter(), prefix, () => root.get('resultCache').expiration ?? DEFAULT_EXPIRATION),
-    platform: tenantPlatformPrototype(root.getPlatform() as AbstractSqlPlatform),
-  });
+  methods.getAll = function () {
+    const tenant = tenantLayerOf<TenantSchema>(this);
+    return Object.assign(getAll!.call(this), tenant?.schema === undefined ? {} : { schema: tenant.schema, contextName: tenant.contextName });
+  };
+  prefixOf.set(config, prefix);
   return config;
 }
 
@@ -181,27 +92,10 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
  * context name, platform and result cache over the tenancy's configuration. Set its driver with {@link setTenantDriver}.
  */
 export function bindTenantConfig(tenancyConfig: Configuration, tenant?: { tenantId: string; schema: string }): Configuration {
-  const services = servicesOf.get(tenancyConfig)!;
-  const config = Object.create(tenancyConfig) as TenantConfig;
-  const platform = Object.create(services.platform) as AbstractSqlPlatform & { config: Configuration };
-  platform.config = config;
-  config[TENANT] = {
+  return bindTenantLayer<TenantSchema>(tenancyConfig, tenant?.tenantId, {
     schema: tenant?.schema,
-    contextName: tenant && `${services.prefix}:${tenant.tenantId}`,
-    platform,
-    resultCache: tenant === undefined ? nullCache : services.caches.forTenant(tenant.tenantId),
-  };
-  return config;
-}
-
-/** Makes `config.getDriver()` (and so the platform's schema helper and formulas) reach the tenant's own driver. */
-export function setTenantDriver(config: Configuration, driver: unknown): void {
-  (config as TenantConfig)[TENANT]!.driver = driver;
-}
-
-/** Removes a tenant's result-cache entries written by this process (when the tenant is deleted). */
-export async function dropTenantCache(tenancyConfig: Configuration, tenantId: string): Promise<void> {
-  await servicesOf.get(tenancyConfig)?.caches.drop(tenantId);
+    contextName: tenant && `${prefixOf.get(tenancyConfig)!}:${tenant.tenantId}`,
+  });
 }
 
 /** Frees the tenancy's context-name prefix (when it closes, or its start fails). */

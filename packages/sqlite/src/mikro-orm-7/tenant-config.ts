@@ -2,67 +2,19 @@
  * The MikroORM 7 configuration of tenant EntityManagers, derived from the shared ORM's without discovery.
  * What a tenant shares, copies or overrides, and why, is the table of `mikro-orm-6/tenant-config.ts`; this
  * file keeps it for 7, where a tenant's `onCreateConnection` is none (tenant handles get `tenancy.pragmas`) and its
-`driverOptions` are empty (the app's may be a Kysely instance or dialect of the shared database).
+ * `driverOptions` are empty (the app's may be a Kysely instance or dialect of the shared database).
  *
- * MikroORM 7 keeps a configuration's state in `#private` fields, which only the object built by its
- * constructor has: a prototype child cannot call its methods. So the tenancy's configuration is an object
- * of the `Configuration` class (`instanceof` holds) whose every method runs on the shared configuration,
- * except those that read the tenancy's own options. One per tenant is a prototype child of it that owns
- * the tenant's platform, driver, result cache and schema generator.
+ * The layering (a `Configuration` object whose methods run on the shared one, one prototype child per tenant)
+ * is `layerTenancyConfig()` of `@mikro-tenant/sql/mikro-orm-7`, shared with the schema-per-tenant strategy.
  * @module
  */
-import { Configuration, NullCacheAdapter, type CacheAdapter, type Constructor, type EntityManager, type Options } from '@mikro-orm/core';
-import { SqlSchemaGenerator, type AbstractSqlPlatform } from '@mikro-orm/sql';
-import { TenantResultCaches } from '@mikro-tenant/core';
+import type { Configuration, Constructor, EntityManager } from '@mikro-orm/core';
+import type { AbstractSqlPlatform } from '@mikro-orm/sql';
+import { bindTenantLayer, layerTenancyConfig } from '@mikro-tenant/sql/mikro-orm-7';
 import type { TenantConfigInput } from '../orm-adapter.js';
 import { releaseContextPrefix, reserveContextPrefix } from '../context-name-prefixes.js';
-import { forkGlobalContext } from '@mikro-tenant/sql';
 
-/** Options a tenancy configuration sets itself; `set()` of any other option goes to the shared configuration. */
-const OWN_OPTIONS = new Set<string>([
-  'dbName', 'migrations', 'schemaGenerator', 'contextName', 'entityManager', 'replicas', 'preferReadReplicas',
-  'onCreateConnection', 'driverOptions',
-]);
-
-const SCHEMA_GENERATOR = '@mikro-orm/schema-generator';
-
-interface TenancyServices {
-  readonly root: Configuration;
-  readonly caches: TenantResultCaches;
-  /** Prototype of the tenants' platforms. */
-  readonly platform: AbstractSqlPlatform;
-}
-
-/** What one tenant's configuration owns. */
-interface TenantServices {
-  platform: AbstractSqlPlatform;
-  driver?: unknown;
-  resultCache: CacheAdapter;
-  schemaGenerator?: SqlSchemaGenerator;
-}
-
-const servicesOf = new WeakMap<object, TenancyServices>();
-const TENANT = Symbol('mikro-tenant.tenantServices');
-const nullCache = new NullCacheAdapter();
-/** MikroORM's default `resultCache.expiration` (ms). */
-const DEFAULT_EXPIRATION = 1000;
-
-type AnyMethod = (...args: unknown[]) => unknown;
-type TenantConfig = Configuration & { [TENANT]: TenantServices };
-
-/** Every method of MikroORM's `Configuration`, to run on the shared configuration. */
-function configurationMethods(): string[] {
-  const names = new Set<string>();
-  for (let proto: object | null = Configuration.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      const descriptor = Object.getOwnPropertyDescriptor(proto, name)!;
-      if (name !== 'constructor' && typeof descriptor.value === 'function') {
-        names.add(name);
-      }
-    }
-  }
-  return [...names];
-}
+export { dropTenantCache, setTenantDriver } from '@mikro-tenant/sql/mikro-orm-7';
 
 /**
  * Derives the tenancy's configuration from the shared ORM's (see the module comment) and reserves its
@@ -83,67 +35,7 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
     onCreateConnection: undefined,
     driverOptions: {},
   };
-  const own: Record<string, unknown> = { ...initial };
-  const derived = Object.create(Configuration.prototype) as Record<string, AnyMethod>;
-  for (const name of configurationMethods()) {
-    const method = (root as unknown as Record<string, AnyMethod>)[name]!;
-    derived[name] = (...args: unknown[]) => method.apply(root, args);
-  }
-  derived.get = (key, defaultValue) => {
-    const fork = forkGlobalContext();
-    if (fork && key === 'allowGlobalContext') {
-      return fork.value;
-    }
-    if (OWN_OPTIONS.has(key as string)) {
-      return own[key as string] ?? defaultValue;
-    }
-    return root.get(key as keyof Options, defaultValue as never);
-  };
-  derived.getAll = () => Object.assign(Object.create(root.getAll()) as object, own);
-  derived.set = (key, value) => {
-    const fork = forkGlobalContext();
-    if (fork && key === 'allowGlobalContext') {
-      fork.value = value;
-      return;
-    }
-    if (OWN_OPTIONS.has(key as string)) {
-      own[key as string] = value;
-    } else {
-      root.set(key as keyof Options, value as never);
-    }
-  };
-  derived.reset = key => {
-    if (OWN_OPTIONS.has(key as string)) {
-      own[key as string] = initial[key as string];
-    } else {
-      root.reset(key as keyof Options);
-    }
-  };
-  // Read through `this`: a tenant's configuration (a prototype child) owns these.
-  derived.getPlatform = function (this: TenantConfig) {
-    return this[TENANT]?.platform ?? root.getPlatform();
-  } as AnyMethod;
-  derived.getDriver = function (this: TenantConfig) {
-    return this[TENANT]?.driver ?? root.getDriver();
-  } as AnyMethod;
-  derived.getResultCacheAdapter = function (this: TenantConfig) {
-    return this[TENANT]?.resultCache ?? nullCache;
-  } as AnyMethod;
-  derived.getExtension = function (this: TenantConfig, name) {
-    // MikroORM 7's Migrator ensures the database through this extension: the tenant's, never the shared ORM's.
-    const tenant = this[TENANT];
-    if (name === SCHEMA_GENERATOR && tenant?.driver) {
-      return tenant.schemaGenerator ??= new SqlSchemaGenerator(tenant.driver as never);
-    }
-    return root.getExtension(name as string);
-  } as AnyMethod;
-  const config = derived as unknown as Configuration;
-  servicesOf.set(config, {
-    root,
-    caches: new TenantResultCaches(() => root.getResultCacheAdapter(), prefix, () => root.get('resultCache').expiration ?? DEFAULT_EXPIRATION),
-    platform: tenantPlatformPrototype(root.getPlatform() as AbstractSqlPlatform),
-  });
-  return config;
+  return layerTenancyConfig(root, { own: initial, cachePrefix: prefix, platform: tenantPlatformPrototype(root.getPlatform() as AbstractSqlPlatform) });
 }
 
 /**
@@ -151,22 +43,7 @@ export function deriveTenantConfig(root: Configuration, input: TenantConfigInput
  * platform and result cache over the tenancy's configuration. Set its driver with {@link setTenantDriver}.
  */
 export function bindTenantConfig(tenancyConfig: Configuration, tenantId?: string): Configuration {
-  const services = servicesOf.get(tenancyConfig)!;
-  const config = Object.create(tenancyConfig) as TenantConfig;
-  const platform = Object.create(services.platform) as AbstractSqlPlatform & { config: Configuration };
-  platform.config = config;
-  config[TENANT] = { platform, resultCache: tenantId === undefined ? nullCache : services.caches.forTenant(tenantId) };
-  return config;
-}
-
-/** Makes `config.getDriver()` (and so the platform's schema helper and formulas) reach the tenant's own driver. */
-export function setTenantDriver(config: Configuration, driver: unknown): void {
-  (config as TenantConfig)[TENANT].driver = driver;
-}
-
-/** Removes a tenant's result-cache entries written by this process (when the tenant is deleted). */
-export async function dropTenantCache(tenancyConfig: Configuration, tenantId: string): Promise<void> {
-  await servicesOf.get(tenancyConfig)?.caches.drop(tenantId);
+  return bindTenantLayer(tenancyConfig, tenantId, {});
 }
 
 /** Frees the tenancy's context-name prefix (when it closes, or its start fails). */
