@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { Tag, User } from './fixtures/entities.js';
+import { Tag } from './fixtures/entities.js';
+import { expectOwnLoggerContexts, expectSharedConfigurationKept } from './fixtures/warm-path-checks.js';
 import { makeTenancy, tempDir } from './helpers.js';
 
 // What the warm path (run() and fork() of an open tenant) does cheaper than MikroORM's own code must
-// leave the same observable state.
+// leave the same observable state (the checks are shared with the PostgreSQL twin: fixtures/warm-path-checks.ts).
 describe('warm path of an open tenant', () => {
   let dir: string;
   let cleanup: () => void;
@@ -17,20 +18,7 @@ describe('warm path of an open tenant', () => {
   it('gives every fork its own copy of the tenant\'s logger context, as MikroORM\'s merge does (nested values and fork options too)', async () => {
     const tenancy = await makeTenancy(dir);
     try {
-      await tenancy.run('a', async em => {
-        expect(em.getLoggerContext()).to.deep.equal({ label: 'tenant:a', tenantId: 'a' });
-        em.getLoggerContext().requestId = 'r1';
-        const fork = em.fork();
-        expect(fork.getLoggerContext()).to.deep.equal({ label: 'tenant:a', tenantId: 'a', requestId: 'r1' });
-        fork.getLoggerContext().requestId = 'r2';
-        expect(em.getLoggerContext().requestId).to.equal('r1');
-        expect(em.fork({ loggerContext: { job: 'sync' } }).getLoggerContext()).to.deep.equal({ label: 'tenant:a', tenantId: 'a', requestId: 'r1', job: 'sync' });
-        em.setLoggerContext({ label: 'tenant:a', nested: { depth: 1 } });
-        const deep = em.fork().getLoggerContext();
-        expect(deep).to.deep.equal({ label: 'tenant:a', nested: { depth: 1 } });
-        expect(deep.nested).to.not.equal(em.getLoggerContext().nested);
-      });
-      expect((await tenancy.fork('a')).getLoggerContext()).to.deep.equal({ label: 'tenant:a', tenantId: 'a' });
+      await expectOwnLoggerContexts(tenancy);
     } finally {
       await tenancy.close();
     }
@@ -40,30 +28,7 @@ describe('warm path of an open tenant', () => {
     const tenancy = await makeTenancy(dir);
     try {
       await tenancy.sharedSchema.create();
-      // Nor do they write the shared configuration (each set() there re-applies colors and the debug mode).
-      const set = tenancy.orm.config.set;
-      const calls: string[] = [];
-      tenancy.orm.config.set = function recorded(this: typeof tenancy.orm.config, key: never, value: never) {
-        calls.push(String(key));
-        return set.call(this, key, value);
-      } as typeof set;
-      try {
-        for (let i = 0; i < 3; i++) {
-          await tenancy.run('a', em => em.fork().count(Tag, {}));
-          await tenancy.fork('b');
-        }
-      } finally {
-        tenancy.orm.config.set = set;
-      }
-      expect(calls).to.deep.equal([]);
-      expect(tenancy.orm.config.get('allowGlobalContext')).to.equal(false);
-      await tenancy.orm.em.find(User, {}).then(() => expect.fail('the global EntityManager was used'), (error: Error) => {
-        expect(error.message).to.match(/global EntityManager/);
-      });
-      tenancy.orm.config.set('allowGlobalContext', true);
-      await tenancy.fork('c');
-      expect(tenancy.orm.config.get('allowGlobalContext')).to.equal(true);
-      expect(await tenancy.orm.em.count(User, {})).to.equal(0);
+      await expectSharedConfigurationKept(tenancy);
     } finally {
       await tenancy.close();
     }

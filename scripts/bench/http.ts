@@ -7,20 +7,16 @@
  * Autocannon (in this process) cycles every connection through 100 requests, one per tenant, so the
  * tenants are hit round-robin; the plain server gets the same headers and ignores them.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import Koa from 'koa';
 import { RequestContext, type EntityManager } from '@mikro-orm/core';
 import { fromHeader, tenantMiddleware } from '@mikro-tenant/koa';
 import { entry, excessUsPerRequest, median, type Scenario } from './harness.js';
+import { TENANTS, listen, loadNotes, serveIfServer, startServer, stopServers, tenantIds, type Server } from './http-servers.js';
 import { NOTES_PER_TENANT, makeFilteredNote, makeNote, noteRows, openPlainOrm, openTenancy, seedTenantFiles, createPlainSchema } from './model.js';
 
 type Kind = 'tenancy' | 'plain' | 'filter';
 const KINDS: Kind[] = ['tenancy', 'plain', 'filter'];
-const TENANTS = 100;
-const tenantIds = Array.from({ length: TENANTS }, (_, i) => `t${i}`);
 
 /** Server side: builds one app over `dir`, listens on a free loopback port and reports it to the parent. */
 async function serve(kind: Kind, dir: string): Promise<void> {
@@ -57,16 +53,7 @@ async function serve(kind: Kind, dir: string): Promise<void> {
     app.use(handler(Note as never));
     close = () => orm.close(true);
   }
-  const server = app.listen(0, '127.0.0.1', () => {
-    process.send!({ port: (server.address() as { port: number }).port });
-  });
-  process.on('message', async (message: { stop?: boolean }) => {
-    if (message.stop) {
-      server.close();
-      await close();
-      process.exit(0);
-    }
-  });
+  listen(app, close);
 }
 
 /** The handler all three servers share. */
@@ -80,35 +67,9 @@ function handler(Note: Parameters<EntityManager['find']>[0]): Koa.Middleware<{ e
   };
 }
 
-interface Server {
-  kind: Kind;
-  port: number;
-  proc: ChildProcess;
-}
-
-function start(kind: Kind, dir: string): Promise<Server> {
-  const proc = fork(fileURLToPath(import.meta.url), ['--server', kind, '--dir', join(dir, kind)], {
-    execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    proc.once('message', (message: { port: number }) => resolve({ kind, port: message.port, proc }));
-    proc.once('exit', code => reject(new Error(`${kind} server exited with ${code}`)));
-  });
-}
-
 /** Requests per second of `server` under the load for `durationS` seconds, or for `amount` requests (a warm-up). */
 async function load(server: Server, durationS: number, amount?: number): Promise<number> {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${server.port}`,
-    connections: 10,
-    pipelining: 1,
-    ...(amount ? { amount } : { duration: durationS }),
-    requests: tenantIds.map(id => ({ method: 'GET', path: '/notes', headers: { 'x-tenant-id': id } })),
-  });
-  if (result.non2xx || result.errors || result.timeouts) {
-    throw new Error(`${server.kind}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
-  }
-  return result.requests.average;
+  return (await loadNotes(server, durationS, amount)).requests.average;
 }
 
 async function checkBody(server: Server): Promise<void> {
@@ -128,9 +89,9 @@ const scenario: Scenario = {
     const rounds = ctx.quick ? 1 : 4;
     const durationS = ctx.quick ? 1 : 3;
     const t0 = Date.now();
-    const servers = await Promise.all(KINDS.map(kind => start(kind, ctx.dir)));
+    const servers = await Promise.all(KINDS.map(kind => startServer(import.meta.url, kind, ctx.dir)));
     ctx.log(`servers up in ${Date.now() - t0} ms`);
-    const byKind = Object.fromEntries(servers.map(s => [s.kind, s])) as Record<Kind, Server>;
+    const byKind = Object.fromEntries(servers.map(s => [s.kind, s])) as Record<Kind, Server<Kind>>;
     try {
       for (const server of servers) {
         await checkBody(server);
@@ -170,19 +131,11 @@ const scenario: Scenario = {
         }),
       ];
     } finally {
-      await Promise.all(servers.map(server => new Promise(resolve => {
-        server.proc.once('exit', resolve);
-        server.proc.send({ stop: true });
-      })));
+      await stopServers(servers);
     }
   },
 };
 
 export default scenario;
 
-if (process.argv.includes('--server')) {
-  const arg = (name: string) => process.argv[process.argv.indexOf(name) + 1]!;
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(arg('--dir'), { recursive: true });
-  await serve(arg('--server') as Kind, arg('--dir'));
-}
+await serveIfServer((kind, dir) => serve(kind as Kind, dir));

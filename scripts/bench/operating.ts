@@ -9,22 +9,17 @@
  * (`process.cpuUsage()` of each server process over its load), which other processes on the machine
  * disturb far less than throughput; requests per second are shown beside it.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import Koa from 'koa';
 import type { EntityManager } from '@mikro-orm/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { fromHeader, tenantMiddleware } from '@mikro-tenant/koa';
 import { entry, median, type Scenario } from './harness.js';
+import { TENANTS, listen, loadNotes, serveIfServer, startServer, stopServers, type Server } from './http-servers.js';
 import { NOTES_PER_TENANT, makeNote, noteRows, openTenancy, seedTenantFiles } from './model.js';
 
 type Kind = 'on' | 'off';
 const KINDS: Kind[] = ['on', 'off'];
-const TENANTS = 100;
-const tenantIds = Array.from({ length: TENANTS }, (_, i) => `t${i}`);
 
 function operatingOptions(kind: Kind): object {
   if (kind === 'off') {
@@ -50,35 +45,11 @@ async function serve(kind: Kind, dir: string): Promise<void> {
   app.use(async ctx => {
     ctx.body = await ctx.state.em!.find(Note as never, {}, { orderBy: { id: 'asc' }, limit: NOTES_PER_TENANT } as never);
   });
-  const server = app.listen(0, '127.0.0.1', () => {
-    process.send!({ port: (server.address() as { port: number }).port });
-  });
-  process.on('message', async (message: { stop?: boolean; cpu?: boolean }) => {
+  listen(app, () => tenancy.close(), message => {
     if (message.cpu) {
       const { user, system } = process.cpuUsage();
       process.send!({ cpuUs: user + system });
     }
-    if (message.stop) {
-      server.close();
-      await tenancy.close();
-      process.exit(0);
-    }
-  });
-}
-
-interface Server {
-  kind: Kind;
-  port: number;
-  proc: ChildProcess;
-}
-
-function start(kind: Kind, dir: string): Promise<Server> {
-  const proc = fork(fileURLToPath(import.meta.url), ['--server', kind, '--dir', join(dir, kind)], {
-    execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    proc.once('message', (message: { port: number }) => resolve({ kind, port: message.port, proc }));
-    proc.once('exit', code => reject(new Error(`${kind} server exited with ${code}`)));
   });
 }
 
@@ -99,16 +70,7 @@ function cpuOf(server: Server): Promise<number> {
 /** Loads `server`: requests per second, and the server's CPU time per request in microseconds. */
 async function load(server: Server, durationS: number, amount?: number): Promise<{ reqS: number; cpuUs: number }> {
   const before = await cpuOf(server);
-  const result = await autocannon({
-    url: `http://127.0.0.1:${server.port}`,
-    connections: 10,
-    pipelining: 1,
-    ...(amount ? { amount } : { duration: durationS }),
-    requests: tenantIds.map(id => ({ method: 'GET', path: '/notes', headers: { 'x-tenant-id': id } })),
-  });
-  if (result.non2xx || result.errors || result.timeouts) {
-    throw new Error(`${server.kind}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
-  }
+  const result = await loadNotes(server, durationS, amount);
   const cpuUs = (await cpuOf(server) - before) / result.requests.total;
   return { reqS: result.requests.average, cpuUs };
 }
@@ -119,8 +81,8 @@ const scenario: Scenario = {
   async run(ctx) {
     const rounds = ctx.quick ? 1 : 10;
     const durationS = ctx.quick ? 1 : 3;
-    const servers = await Promise.all(KINDS.map(kind => start(kind, ctx.dir)));
-    const byKind = Object.fromEntries(servers.map(s => [s.kind, s])) as Record<Kind, Server>;
+    const servers = await Promise.all(KINDS.map(kind => startServer(import.meta.url, kind, ctx.dir)));
+    const byKind = Object.fromEntries(servers.map(s => [s.kind, s])) as Record<Kind, Server<Kind>>;
     try {
       for (const server of servers) {
         await load(server, 1, ctx.quick ? 100 : 3000);
@@ -147,19 +109,11 @@ const scenario: Scenario = {
         detail: { connections: 10, durationS, tenants: TENANTS, on: 'stats (default window), one subscriber, SDK MeterProvider + TracerProvider (in-memory exporters)' },
       })];
     } finally {
-      await Promise.all(servers.map(server => new Promise(resolve => {
-        server.proc.once('exit', resolve);
-        server.proc.send({ stop: true });
-      })));
+      await stopServers(servers);
     }
   },
 };
 
 export default scenario;
 
-if (process.argv.includes('--server')) {
-  const arg = (name: string) => process.argv[process.argv.indexOf(name) + 1]!;
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(arg('--dir'), { recursive: true });
-  await serve(arg('--server') as Kind, arg('--dir'));
-}
+await serveIfServer((kind, dir) => serve(kind as Kind, dir));
