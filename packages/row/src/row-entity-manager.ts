@@ -6,25 +6,29 @@
  *   MikroORM applies filters, whatever filters the caller turned off;
  * - `findOne` answered from the identity map: an entity of another tenant is not returned;
  * - `insert`, `insertMany`, `upsert`, `upsertMany`: the tenant column is filled, another tenant's id refused,
- *   and an upsert never takes over another tenant's row (its merge is limited to the tenant).
- * Each major's `row-entity-manager.ts` extends it with what touches its SQL package (`createQueryBuilder`,
- * `execute`, and on 7 `clone` and `callRoutine`). Flushes are checked by the flush guard (flush-guard.ts).
+ *   and an upsert never takes over another tenant's row (its merge is limited to the tenant);
+ * - `createQueryBuilder`: limited when finalized (the major's `query-builder-scope.ts`).
+ * Each major's `row-entity-manager.ts` extends it with what touches its SQL package (`execute`, and on 7
+ * `clone` and `callRoutine`). Flushes are checked by the flush guard (flush-guard.ts).
  * @module
  */
 import { QueryHelper, Utils, helper, type Dictionary, type FilterQuery } from '@mikro-orm/core';
 import { TenantError } from '@mikro-tenant/core';
 import type { DriverEntityName } from './entity-metadata.js';
 import type { RowGuardSettings } from './orm-adapter.js';
-import { INCARNATION_KEY, UNSCOPED_KEY, TENANT_KEY, requireTenant, scopeOf } from './row-scope.js';
+import { INCARNATION_KEY, UNSCOPED_KEY, TENANT_KEY, requireTenant, scopeOf, type RowScope } from './row-scope.js';
+import type { TenantOwnedModel } from './tenant-owned-model.js';
 
-/** How a major names the entities its EntityManager methods are given. */
-export interface RowEntityNaming {
+/** What a major gives the shared EntityManager: how it names the entities its methods are given, and its QueryBuilder scope. */
+export interface RowEntityManagerParts {
   /** The class name of an entity name as the EntityManager's methods take it (6: a string or a class; 7: a class or a schema too). */
   className(em: any, entityName: unknown): string;
   /** The class name of an entity given without an entity name (`insert(entity)`). */
   classNameOfEntity(entity: object): string;
   /** What the driver's `count()` takes for an entity. */
   driverEntityName: DriverEntityName;
+  /** Marks a QueryBuilder of the EntityManager as made for `scope`: it is limited to the tenant when finalized. */
+  scopeQueryBuilder<T extends object>(qb: T, scope: RowScope, model: TenantOwnedModel): T;
 }
 
 /** MikroORM keeps `loggerContext` protected; this file reads it. */
@@ -36,7 +40,7 @@ type AnyEmClass = abstract new (...args: any[]) => any;
  * The guarded EntityManager class over `Base` (MikroORM's SQL EntityManager, or the app's own subclass), with
  * the overrides both majors share; each major subclasses it.
  */
-export function rowEntityManagerMixin<T extends AnyEmClass>(Base: T, settings: RowGuardSettings, naming: RowEntityNaming): T {
+export function rowEntityManagerMixin<T extends AnyEmClass>(Base: T, settings: RowGuardSettings, naming: RowEntityManagerParts): T {
   const { model, guard } = settings;
 
   /** Checks and fills the tenant column of data written by `insert`/`upsert`; returns the data to write. */
@@ -163,6 +167,15 @@ export function rowEntityManagerMixin<T extends AnyEmClass>(Base: T, settings: R
         throw TenantError.foreignTenantRow(name, 'moving rows to another tenant');
       }
       return super.nativeUpdate(entityName, where, data, options);
+    }
+
+    createQueryBuilder(entityName: any, alias?: any, type?: any, loggerContext?: any): any {
+      const em = this.getContext(false);
+      if (em !== this) {
+        return em.createQueryBuilder(entityName, alias, type, loggerContext);
+      }
+      const qb = super.createQueryBuilder(entityName, alias, type, loggerContext);
+      return guard ? naming.scopeQueryBuilder(qb, scopeOf(this as never), model) : qb;
     }
 
     setLoggerContext(context: Dictionary): void {

@@ -8,7 +8,7 @@ import type { AbstractSqlConnection, SqlEntityManager } from '@mikro-orm/knex';
 import type { EntityManagerClass, RowOrmAdapter } from '../orm-adapter.js';
 import { refuseEndedLives } from './ended-lives-guard.js';
 import { knexTransactions } from '@mikro-tenant/sql/mikro-orm-6';
-import { rowEntityManagerClass, rowEntityNaming, sqlEntityManagerBase } from './row-entity-manager.js';
+import { rowEntityManagerClass, rowEntityManagerParts, sqlEntityManagerBase } from './row-entity-manager.js';
 import { ScopePerTransaction, bindScopePerStatement } from './row-security-binding.js';
 
 const connectionOf = (connection: unknown) => connection as AbstractSqlConnection;
@@ -20,7 +20,7 @@ export const adapter: RowOrmAdapter = Object.freeze<RowOrmAdapter>({
   transactions: knexTransactions,
   sqlEntityManagerBase: given => sqlEntityManagerBase(given) as unknown as EntityManagerClass,
   rowEntityManagerClass: (Base, settings) => rowEntityManagerClass(Base as unknown as typeof SqlEntityManager, settings) as unknown as EntityManagerClass,
-  driverEntityName: rowEntityNaming.driverEntityName,
+  driverEntityName: rowEntityManagerParts.driverEntityName,
   bindScopePerStatement: connection => bindScopePerStatement(connectionOf(connection)),
   scopePerTransaction: () => new ScopePerTransaction(),
   refuseEndedLives: (connection, incarnations) => refuseEndedLives(connectionOf(connection), incarnations),

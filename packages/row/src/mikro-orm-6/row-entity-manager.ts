@@ -1,8 +1,7 @@
 /**
  * MikroORM 6's EntityManager of a row tenancy: the guarded EntityManager both majors share
- * (../row-entity-manager.ts: reads, identity-map answers, inserts and upserts) over `@mikro-orm/knex`'s
- * SqlEntityManager, with what touches knex:
- * - `createQueryBuilder`: limited when finalized (query-builder-scope.ts);
+ * (../row-entity-manager.ts: reads, identity-map answers, inserts and upserts, QueryBuilders limited by
+ * query-builder-scope.ts) over `@mikro-orm/knex`'s SqlEntityManager, with what touches knex:
  * - `execute`: raw SQL naming a tenant-owned table is refused unless the database enforces the tenant.
  * Flushes are checked by the flush guard (../flush-guard.ts).
  * @module
@@ -12,7 +11,7 @@ import { SqlEntityManager } from '@mikro-orm/knex';
 import { TenantError } from '@mikro-tenant/core';
 import { scopeOf } from '../row-scope.js';
 import type { RowGuardSettings } from '../orm-adapter.js';
-import { rowEntityManagerMixin, type RowEntityNaming } from '../row-entity-manager.js';
+import { rowEntityManagerMixin, type RowEntityManagerParts } from '../row-entity-manager.js';
 import { scopeQueryBuilder } from './query-builder-scope.js';
 
 /**
@@ -31,27 +30,19 @@ export function sqlEntityManagerBase(given: unknown): typeof SqlEntityManager {
 type AnyEm = any;
 type SqlEmClass = typeof SqlEntityManager;
 
-/** How MikroORM 6 names entities (also for the flush guard): by class name (a class's `name`, an entity's constructor). */
-export const rowEntityNaming: RowEntityNaming = {
+/** What MikroORM 6 gives the shared EntityManager: entities named by class name (a class's `name`, an entity's constructor; the flush guard uses it too). */
+export const rowEntityManagerParts: RowEntityManagerParts = {
   className: (_em, entityName) => Utils.className(entityName as EntityName<any>),
   classNameOfEntity: entity => entity.constructor.name,
   driverEntityName: meta => meta.className,
+  scopeQueryBuilder,
 };
 
 /** Creates the EntityManager class of a tenancy, over `Base` (MikroORM's, or the app's own subclass). */
 export function rowEntityManagerClass(Base: SqlEmClass, settings: RowGuardSettings): SqlEmClass {
   const { model, guard } = settings;
 
-  class RowTenantEntityManager extends rowEntityManagerMixin(Base, settings, rowEntityNaming) {
-    override createQueryBuilder(entityName: any, alias?: any, type?: any, loggerContext?: any): any {
-      const em = this.getContext(false);
-      if (em !== this) {
-        return em.createQueryBuilder(entityName, alias, type, loggerContext);
-      }
-      const qb = super.createQueryBuilder(entityName, alias, type, loggerContext);
-      return guard ? scopeQueryBuilder(qb, scopeOf(this), model) : qb;
-    }
-
+  class RowTenantEntityManager extends rowEntityManagerMixin(Base, settings, rowEntityManagerParts) {
     override async execute(queryOrKnex: any, params?: any[], method?: any, loggerContext?: any): Promise<any> {
       const em = this.getContext(false) as AnyEm;
       if (em !== this) {

@@ -1,8 +1,7 @@
 /**
  * MikroORM 7's EntityManager of a row tenancy: the guarded EntityManager both majors share
- * (../row-entity-manager.ts: reads, identity-map answers, inserts and upserts) over `@mikro-orm/sql`'s
- * SqlEntityManager, with what touches kysely or is new in 7:
- * - `createQueryBuilder`: limited when finalized (query-builder-scope.ts);
+ * (../row-entity-manager.ts: reads, identity-map answers, inserts and upserts, QueryBuilders limited by
+ * query-builder-scope.ts) over `@mikro-orm/sql`'s SqlEntityManager, with what touches kysely or is new in 7:
  * - `execute`: raw SQL naming a tenant-owned table is refused unless the database enforces the tenant;
  * - `clone` copies only the tenant's rows and never into another tenant, `callRoutine` (SQL the ORM cannot
  *   see) is refused unless the database enforces the tenant; `countBy` and `stream` go through the shared
@@ -15,7 +14,7 @@ import { SqlEntityManager } from '@mikro-orm/sql';
 import { TenantError } from '@mikro-tenant/core';
 import { requireTenant, scopeOf } from '../row-scope.js';
 import type { RowGuardSettings } from '../orm-adapter.js';
-import { rowEntityManagerMixin, type RowEntityNaming } from '../row-entity-manager.js';
+import { rowEntityManagerMixin, type RowEntityManagerParts } from '../row-entity-manager.js';
 import { scopeQueryBuilder } from './query-builder-scope.js';
 
 /**
@@ -47,27 +46,19 @@ function sqlOf(query: any): string {
   return String(query?.sql ?? query?.toRaw?.()?.sql ?? query?.toString?.() ?? '');
 }
 
-/** How MikroORM 7 names entities (also for the flush guard): it passes classes and entity schemas (6 strings too). */
-export const rowEntityNaming: RowEntityNaming = {
+/** What MikroORM 7 gives the shared EntityManager: entities named through the metadata, as 7 passes classes and entity schemas (the flush guard uses it too). */
+export const rowEntityManagerParts: RowEntityManagerParts = {
   className: classNameOf,
   classNameOfEntity: entity => helper(entity).__meta.className,
   driverEntityName: meta => meta.class,
+  scopeQueryBuilder,
 };
 
 /** Creates the EntityManager class of a tenancy, over `Base` (MikroORM's, or the app's own subclass). */
 export function rowEntityManagerClass(Base: SqlEmClass, settings: RowGuardSettings): SqlEmClass {
   const { model, guard } = settings;
 
-  class RowTenantEntityManager extends rowEntityManagerMixin(Base, settings, rowEntityNaming) {
-    override createQueryBuilder(entityName: any, alias?: any, type?: any, loggerContext?: any): any {
-      const em = this.getContext(false);
-      if (em !== this) {
-        return em.createQueryBuilder(entityName, alias, type, loggerContext);
-      }
-      const qb = super.createQueryBuilder(entityName, alias, type, loggerContext);
-      return guard ? scopeQueryBuilder(qb, scopeOf(this), model) : qb;
-    }
-
+  class RowTenantEntityManager extends rowEntityManagerMixin(Base, settings, rowEntityManagerParts) {
     override async execute(query: any, params?: any, methodOrOptions?: any, loggerContext?: any): Promise<any> {
       const em = this.getContext(false) as AnyEm;
       if (em !== this) {
