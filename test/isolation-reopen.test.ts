@@ -3,6 +3,7 @@ import type { SqlEntityManager } from '@mikro-orm/knex';
 import type { SqlTenancy } from './helpers.js';
 import { Tag } from './fixtures/entities.js';
 import { makeTenancy, tempDir } from './helpers.js';
+import { columnThroughQueryBuilder } from './orm-packages.js';
 
 /** Every way a tenant's EntityManager reads the tag table; each resolves the labels it sees, in id order. */
 const READS: [string, (em: SqlEntityManager, tenancy: SqlTenancy, round: number) => Promise<string[]>][] = [
@@ -15,13 +16,17 @@ const READS: [string, (em: SqlEntityManager, tenancy: SqlTenancy, round: number)
   ['QueryBuilder execute', em => em.createQueryBuilder(Tag).select('label').orderBy({ id: 'asc' }).execute<{ label: string }[]>('all').then(rows => rows.map(r => r.label))],
   ['em.execute (raw SQL)', em => em.execute<{ label: string }[]>('select label from tag order by id').then(rows => rows.map(r => r.label))],
   ['connection.execute', em => em.getConnection().execute<{ label: string }[]>('select label from tag order by id').then(rows => rows.map(r => r.label))],
+  // The query-builder library's own builder and transaction (knex on 6; kysely on 7, whose query compiler
+  // and adapter every tenant shares).
+  ['query-builder client', em => columnThroughQueryBuilder(em, 'tag', 'label', false)],
+  ['query-builder client transaction', em => columnThroughQueryBuilder(em, 'tag', 'label', true)],
   ['em.transactional', em => em.transactional(t => t.find(Tag, {}, { orderBy: { id: 'asc' } })).then(rows => rows.map(t => t.label))],
   ['em.fork', em => em.fork().find(Tag, {}, { orderBy: { id: 'asc' } }).then(rows => rows.map(t => t.label))],
   ['tenancy.em', (_, tenancy) => tenancy.em.find(Tag, {}, { orderBy: { id: 'asc' } }).then(rows => rows.map(t => t.label))],
 ];
 
 // A tenant's driver, connection, query-builder client and EntityManager reuse per-process objects (the
-// knex client's prototype, the configuration, the metadata): none of them may carry a tenant from one
+// knex client's prototype on 6, kysely's query compiler and adapter on 7, the configuration, the metadata): none of them may carry a tenant from one
 // open to the next.
 describe('isolation across opens: what tenants share in a process carries no tenant', () => {
   let tenancy: SqlTenancy;

@@ -97,3 +97,25 @@ export async function rawThroughQueryBuilder(em: object, sql: string, bindings: 
   const executor = (trx ?? (em as { getKysely(): unknown }).getKysely()) as Executor;
   return executor.executeQuery(CompiledQuery.raw(sql, bindings));
 }
+
+/**
+ * Reads one column of a table through the query-builder library's own builder (compiled by knex on 6, by
+ * kysely's query compiler on 7), outside or inside a transaction of that library: the paths an app takes
+ * when it writes queries with `em.getKnex()` / `em.getKysely()`.
+ */
+export async function columnThroughQueryBuilder(em: object, table: string, column: string, inTransaction: boolean): Promise<string[]> {
+  type Rows = Record<string, string>[];
+  if (ormAdapter().major === 6) {
+    type Builder = { select(c: string): { from(t: string): { orderBy(c: string): Promise<Rows> } }; transaction<T>(work: (trx: Builder) => Promise<T>): Promise<T> };
+    const knex = (em as { getKnex(): Builder }).getKnex();
+    const read = (k: Builder) => k.select(column).from(table).orderBy('id');
+    return (await (inTransaction ? knex.transaction(read) : read(knex))).map(row => row[column]!);
+  }
+  type Builder = {
+    selectFrom(t: string): { select(c: string): { orderBy(c: string): { execute(): Promise<Rows> } } };
+    transaction(): { execute<T>(work: (trx: Builder) => Promise<T>): Promise<T> };
+  };
+  const kysely = (em as { getKysely(): Builder }).getKysely();
+  const read = (k: Builder) => k.selectFrom(table).select(column).orderBy('id').execute();
+  return (await (inTransaction ? kysely.transaction().execute(read) : read(kysely))).map(row => row[column]!);
+}
