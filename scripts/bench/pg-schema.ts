@@ -160,8 +160,9 @@ const scenario: Scenario = {
               + `for a ratio of ${median(single.ratios).toFixed(3)}. ${splitGap(gapUs, setPathUs)} The tenant's path from run() to the statement is `
               + 'the lease and tenant scope (a few us: see warm-em), the fork of the tenant EntityManager (the SQLite strategy\'s cheap fork: the '
               + 'tenant label copied, the configuration not written), the tenant configuration read through its prototype chain, and the '
-              + 'query-builder view and statement wrapper that give the shared pool\'s connections the tenant\'s path; a per-function profile, '
-              + 'which this machine\'s load made unreliable, would split it',
+              + 'query-builder view and statement wrapper that give the shared pool\'s connections the tenant\'s path. A search_path change '
+              + 'travels in the round trip of the statement it precedes (`set search_path to ...; <statement>`, one simple query) on both '
+              + 'majors; a statement with bound values, a cursor or a BEGIN gets it in a round trip of its own',
           },
         }));
       } finally {

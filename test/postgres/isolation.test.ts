@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { wrap } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/knex';
 import { Note, Tag, User } from '../fixtures/entities.js';
 import { tick } from '../helpers.js';
 import { withPgTenancy } from './helpers.js';
+import { columnThroughQueryBuilder } from '../orm-packages.js';
 
 describe('postgres: isolation, tenants never see each other\'s rows', () => {
   // A pool of 2 connections: every connection serves many tenants in turn.
@@ -113,6 +115,41 @@ describe('postgres: search_path on a single pooled connection shared by every te
         expect(await tenancy.run(id, em => em.execute('select label from tag')), id).to.deep.equal([{ label: `in ${id}` }]);
         const shared = await tenancy.orm.em.getConnection().execute('select count(*) from tag').then(() => 'found', (e: Error) => e.message);
         expect(shared).to.match(/relation "tag" does not exist/);
+      }
+    }
+  });
+});
+
+describe('postgres: search_path sent with a tenant\'s statement, one pooled connection, tenants evicted and reopened', () => {
+  const fixture = withPgTenancy({ maxOpen: 1 }, { pool: { min: 0, max: 1 } });
+
+  /** Every way a tenant reads its tags; the raw ones name the bare table, so they read whatever search_path says. */
+  const reads: [string, (em: SqlEntityManager) => Promise<string[]>][] = [
+    ['em.find', em => em.find(Tag, {}, { orderBy: { id: 'asc' } }).then(rows => rows.map(t => t.label))],
+    ['em.execute', em => em.execute<{ label: string }[]>('select label from tag order by id').then(rows => rows.map(r => r.label))],
+    ['em.execute with a parameter', em => em.execute<{ label: string }[]>('select label from tag where label <> ? order by id', ['none']).then(rows => rows.map(r => r.label))],
+    ['delete ... returning', async em => (await em.execute<{ label: string }[]>('delete from tag where label = \'gone\' returning label')).concat(await em.execute<{ label: string }[]>('select label from tag order by id')).map(r => r.label)],
+    ['em.transactional', em => em.transactional(t => t.execute<{ label: string }[]>('select label from tag order by id')).then(rows => rows.map(r => r.label))],
+    ['query-builder client', em => columnThroughQueryBuilder(em, 'tag', 'label', false)],
+    ['query-builder client transaction', em => columnThroughQueryBuilder(em, 'tag', 'label', true)],
+  ];
+
+  it('each tenant sees only its rows on every path, also right after a statement that failed in the round trip carrying its search_path', async () => {
+    const { tenancy } = fixture;
+    for (const id of ['a', 'b']) {
+      await tenancy.run(id, async em => { em.create(Tag, { label: `in ${id}` }); await em.flush(); });
+    }
+    for (let round = 0; round < 2; round++) {
+      for (const [name, read] of reads) {
+        for (const id of ['a', 'b']) {
+          // The first statement after the other tenant's carries the search_path, and fails: the set goes with it.
+          const failed = await tenancy.run(id, em => em.execute('select 1 / (count(*) - count(*)) from tag')).then(() => undefined, (error: { code?: string }) => error.code);
+          expect(failed, `${name}, ${id}: division by zero`).to.equal('22012');
+          expect(await tenancy.run(id, em => read(em as SqlEntityManager)), `${name} in tenant ${id}, round ${round}`).to.deep.equal([`in ${id}`]);
+          expect(await tenancy.run(id, em => read(em as SqlEntityManager)), `${name} again in tenant ${id}`).to.deep.equal([`in ${id}`]);
+          const shared = await tenancy.orm.em.getConnection().execute('select count(*) from tag').then(() => 'found', (e: Error) => e.message);
+          expect(shared, 'the shared ORM').to.match(/relation "tag" does not exist/);
+        }
       }
     }
   });

@@ -7,14 +7,20 @@
  * lands in a tenant schema.
  *
  * Kysely takes a client from the pool for each statement, or for a whole transaction. Whoever takes one
- * says which path it wants; the path is set (a statement of its own, before any `BEGIN`, so it is never
- * undone by a rollback) only when the client's last user wanted another one.
+ * says which path it wants; the path is set only when the client's last user wanted another one, and in
+ * the same round trip as the client's next statement where that is safe: MikroORM 7 sends statements
+ * with their values inline, and a query without parameters goes to PostgreSQL as one simple query,
+ * `set search_path to ...; <statement>` (a second round trip per request cost more CPU in this process
+ * than the rest of the tenant's path). Other statements (with parameters, a cursor, a transaction's
+ * `BEGIN`, see `SAME_ROUND_TRIP`) get the path in a statement of its own before them, so a rollback
+ * never undoes it. A failed
+ * simple query may have undone its `set`: the client's path is then unknown and set again by its next user.
  * @module
  */
 
 /** A pooled `pg` client, as the pool hands it out. */
 export interface PgPoolClient {
-  query(sql: string): Promise<unknown>;
+  query(...args: unknown[]): unknown;
   release(error?: Error | boolean): void;
 }
 
@@ -26,26 +32,76 @@ export interface PgPool {
 
 /** The role's default `search_path` (what a fresh connection has). */
 const DEFAULT = '\0default';
+/** A path a failed statement may have undone along with itself. */
+const UNKNOWN = '\0unknown';
 /** The path each physical connection has now; absent: the default. */
 const pathOf = new WeakMap<object, string>();
+/** The path a connection's current user wants, set with its next statement. */
+const pendingOf = new WeakMap<object, string>();
+/** Connections whose `query` sets a pending path first. */
+const deferring = new WeakSet<object>();
 const ORIGINAL_CONNECT = Symbol('mikro-tenant.connect');
+/**
+ * Statements that may share a simple query with the `set`: that query runs as one implicit transaction,
+ * which would take in a `BEGIN`'s transaction and which `VACUUM`, `CREATE INDEX CONCURRENTLY` and the
+ * like refuse; anything else gets the `set` in a round trip of its own.
+ */
+const SAME_ROUND_TRIP = /^\s*(select|insert|update|delete|with)\b/i;
 
 type Connect = () => Promise<PgPoolClient>;
+type QueryResult = { rows?: unknown[] } | { rows?: unknown[] }[];
 
-/** Takes a client from `connect` and gives it `path` (when its last user had another), releasing it on failure. */
+function setPathSql(path: string): string {
+  return path === DEFAULT ? 'reset search_path' : `set search_path to ${path}`;
+}
+
+/** Takes a client from `connect` that runs its next statement with `path` (when its last user had another). */
 async function connectWithPath(connect: Connect, path: string): Promise<PgPoolClient> {
   const client = await connect();
-  if ((pathOf.get(client) ?? DEFAULT) !== path) {
-    try {
-      await client.query(path === DEFAULT ? 'reset search_path' : `set search_path to ${path}`);
-      pathOf.set(client, path);
-    } catch (error) {
-      // A client whose path is unknown goes back broken: the pool drops it.
-      client.release(error as Error);
-      throw error;
-    }
+  if ((pathOf.get(client) ?? DEFAULT) === path) {
+    pendingOf.delete(client);
+  } else {
+    deferPathSetting(client);
+    pendingOf.set(client, path);
   }
   return client;
+}
+
+/** Makes `client.query` set the client's pending path first (once per client). */
+function deferPathSetting(client: PgPoolClient): void {
+  if (deferring.has(client)) {
+    return;
+  }
+  deferring.add(client);
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = (...args: unknown[]) => {
+    const path = pendingOf.get(client);
+    if (path === undefined) {
+      return query(...args);
+    }
+    pendingOf.delete(client);
+    pathOf.set(client, UNKNOWN);
+    const [text, values, callback] = args;
+    const plain = typeof text === 'string' && callback === undefined && (values === undefined || (Array.isArray(values) && values.length === 0));
+    if (plain && SAME_ROUND_TRIP.test(text)) {
+      return (query(`${setPathSql(path)};\n${text}`) as Promise<QueryResult>).then(results => {
+        pathOf.set(client, path);
+        // The statement's own result(s), as it would have had alone.
+        const rest = Array.isArray(results) ? results.slice(1) : [results];
+        return rest.length === 1 ? rest[0] : rest;
+      });
+    }
+    const setting = query(setPathSql(path)) as Promise<unknown>;
+    if (typeof text === 'string' && typeof callback !== 'function' && typeof values !== 'function') {
+      return setting.then(() => {
+        pathOf.set(client, path);
+        return query(...args);
+      });
+    }
+    // A cursor or a callback returns synchronously: the client's queue runs the `set` before it.
+    setting.then(() => pathOf.set(client, path), () => undefined);
+    return query(...args);
+  };
 }
 
 function originalConnect(pool: PgPool): Connect {
