@@ -9,7 +9,7 @@ import type { AbstractSqlConnection } from '@mikro-orm/knex';
 import type { DriverClass, OrmAdapter, TenantConnectionControl } from '../orm-adapter.js';
 import { withConnectionSetup } from './connection-setup.js';
 import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver, knexTransactions } from '@mikro-tenant/sql/mikro-orm-6';
-import { ListedMigrationRunner, canRunListed, listedMigrations } from './migration-runner.js';
+import { listedMigrationRunner } from '../listed-migrations.js';
 import { tenantMigrator } from './migrator.js';
 import { schemaGeneratorFor, skipTablesInSharedSchema } from './schema-generator.js';
 import { withAsyncBusyWaits } from './shared-busy-waits.js';
@@ -55,7 +55,7 @@ export const adapter: OrmAdapter = Object.freeze<OrmAdapter>({
   createContextEntityManager: createContextEntityManager as OrmAdapter['createContextEntityManager'],
   connectionOf: (em: EntityManager) => em.getConnection() as unknown as TenantConnectionControl,
   migrator: tenantMigrator,
-  listedMigrationRunner: options => (canRunListed(options) ? new ListedMigrationRunner(listedMigrations(options), options) as never : null),
+  listedMigrationRunner: options => listedMigrationRunner(options) as never,
   schemaTools: em => {
     const generator = schemaGeneratorFor(em as never);
     return {

@@ -9,6 +9,7 @@ import type { DriverClass, OrmAdapter, TenantConnectionControl } from '../orm-ad
 import { withConnectionSetup } from './connection-setup.js';
 import { readyHandleOf, withAsyncBusyWaits } from './shared-busy-waits.js';
 import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, guardSharedDriver, kyselyTransactions } from '@mikro-tenant/sql/mikro-orm-7';
+import { listedMigrationRunner } from '../listed-migrations.js';
 import { tenantMigrator } from './migrator.js';
 import { sharedSchemaTools, skipTablesInSharedSchema, tenantSchemaTools } from './schema-generator.js';
 import { dropTenantCache, releaseTenantConfig } from './tenant-config.js';
@@ -35,7 +36,6 @@ export const adapter: OrmAdapter = Object.freeze<OrmAdapter>({
   createContextEntityManager: createContextEntityManager as OrmAdapter['createContextEntityManager'],
   connectionOf: (em: EntityManager) => em.getConnection() as unknown as TenantConnectionControl,
   migrator: tenantMigrator,
-  // No runner of its own: MikroORM 7's Migrator applies tenant migrations.
-  listedMigrationRunner: () => null,
+  listedMigrationRunner: options => listedMigrationRunner(options) as never,
   schemaTools: tenantSchemaTools,
 });

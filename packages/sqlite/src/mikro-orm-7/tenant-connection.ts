@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import { TenantError } from '@mikro-tenant/core';
 import type { TenantBinding, TenantConnectionControl } from '../orm-adapter.js';
 import { trackSavepoint } from '@mikro-tenant/sql/mikro-orm-7';
+import { guardedHandle, type TenantHandle } from '../tenant-handle.js';
 import { tenantDialect } from './tenant-dialect.js';
 
 /** Members of MikroORM 7's `SqliteConnection` this class reads (private in its typings). */
@@ -114,6 +115,22 @@ export class TenantSqliteConnection extends SqliteConnection implements TenantCo
     } catch (error) {
       throw this.#quotaError(error);
     }
+  }
+
+  /**
+   * Runs `fn` with the tenant's raw better-sqlite3 handle, held as a statement or a transaction holds it
+   * (kysely's one connection): after the work queued before it, with nothing else running on it until `fn`
+   * returns. For SQLite work that needs nothing of MikroORM (no logging, no entities), such as a migration script.
+   */
+  async withHandle<T>(fn: (db: TenantHandle) => T): Promise<T> {
+    this.#assertUsable();
+    await this.ensureConnection();
+    return this.getClient().connection().execute(async () => fn(guardedHandle(this.#handle()!, this.#binding!.guard)));
+  }
+
+  /** True when MikroORM's logger prints queries (`debug` on): work done through {@link withHandle} would not be logged. */
+  get logsQueries(): boolean {
+    return this.logger.isEnabled('query');
   }
 
   /** SQLITE_FULL on a tenant with a quota is the quota (its page cap), reported and coded; other errors pass. */

@@ -1,16 +1,50 @@
-import type { Configuration, MigrationsOptions } from '@mikro-orm/core';
-import type { AbstractSqlPlatform } from '@mikro-orm/knex';
-import type { Migration } from '@mikro-orm/migrations';
-import type { RawHandle } from '../tenant-handle.js';
-import type { TenantEntityManager } from './tenant-entity-manager.js';
+/**
+ * The listed-migration runner of both MikroORM majors: a tenant's pending migrations of a bundled list
+ * (`migrationsList`), applied as MikroORM's Migrator applies them, without its per-run set-up. What
+ * the majors' Migrators do here is the same (framing, statements, the row recorded), and so is the API
+ * used: `Migration`, the schema helper's framing, the connection's `transactional()` and `execute()`.
+ * @module
+ */
+import type { Configuration, EntityManager, MigrationsOptions } from '@mikro-orm/core';
+import type { RawHandle } from './tenant-handle.js';
+
+/**
+ * What the runner uses of a migration. MikroORM 6's and 7's `Migration` classes both take `(driver,
+ * config)` and have these members, with the same meaning.
+ */
+export interface ListedMigrationInstance {
+  up(): Promise<void> | void;
+  reset(): void;
+  setTransactionContext(ctx: unknown): void;
+  getQueries(): unknown[];
+}
 
 /** A migration class as MikroORM's `migrationsList` takes it. */
-type MigrationClass = new (driver: never, config: Configuration) => Migration;
+export type MigrationClass = new (driver: never, config: never) => ListedMigrationInstance;
 
 /** One migration of a bundled list: its name as the migrations table records it (no `.js`/`.ts`) and its class. */
 export interface ListedMigration {
   name: string;
   class: MigrationClass;
+}
+
+/** What the runner uses of a tenant connection (both majors' `TenantSqliteConnection` have it). */
+interface RunnerConnection {
+  readonly logsQueries: boolean;
+  withHandle<T>(fn: (db: RawHandle) => T): Promise<T>;
+  execute<T>(sql: string, params: unknown[], method: 'all' | 'run', ctx?: unknown, loggerContext?: unknown): Promise<T>;
+  transactional<T>(cb: (trx: unknown) => Promise<T>, options: { loggerContext?: unknown }): Promise<T>;
+}
+
+/** What the runner uses of the driver and its platform's schema helper (the same in both majors). */
+interface RunnerDriver {
+  execute(sql: string, params: undefined, method: 'all', ctx: unknown, loggerContext: unknown): Promise<unknown>;
+}
+
+/** The schema helper's framing of a migration's statements (`getSchemaBeginning`/`getSchemaEnd`, same signature in both majors). */
+interface SchemaFraming {
+  getSchemaBeginning(charset: string, disableForeignKeys?: boolean): string;
+  getSchemaEnd(disableForeignKeys?: boolean): string;
 }
 
 const PLAIN_TABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -19,18 +53,19 @@ const PLAIN_TABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 class UsesDriver extends Error {}
 
 /**
- * Applies a tenant's pending migrations the way MikroORM 6's `Migrator.up()` does with `transactional`
+ * Applies a tenant's pending migrations the way MikroORM's `Migrator.up()` does (6 and 7 alike) with `transactional`
  * and `allOrNothing` on (the tenant defaults): each migration's `up()` with the transaction as its
  * context, its queries framed by the schema helper's beginning and end, then its row in the migrations
- * table, all in one transaction, rolled back as a whole when one fails. It leaves out the Migrator's
- * per-run set-up (umzug, listing and creating the table, reading the executed migrations twice, a
- * savepoint per migration, which changes nothing when the run commits or rolls back as one).
+ * table (its `name`; `id` and `executed_at` are the table's defaults, as in the Migrator's insert), all in
+ * one transaction, rolled back as a whole when one fails. It leaves out the Migrator's per-run set-up
+ * (umzug on 6, listing and creating the table, reading the executed migrations twice, a savepoint per
+ * migration, which changes nothing when the run commits or rolls back as one).
  *
  * Migrations whose `up()` only adds SQL (the usual case) run as one script on the tenant's handle, in a
  * `begin immediate` transaction that also re-reads the migrations table, so two runs racing for one
  * tenant never apply a migration twice. A migration whose `up()` uses the database (`execute()`,
- * `getKnex()`, `getEntityManager()`) runs through MikroORM's connection in a knex transaction, as the
- * Migrator runs it; so does everything while MikroORM logs queries. To tell them apart, `up()` first runs
+ * `getKnex()` on 6, the kysely client on 7, `getEntityManager()`) runs through MikroORM's connection in a
+ * transaction, as the Migrator runs it; so does everything while MikroORM logs queries. To tell them apart, `up()` first runs
  * with a driver that refuses every use: a class found using it is remembered and not tried that way again.
  */
 export class ListedMigrationRunner {
@@ -39,7 +74,7 @@ export class ListedMigrationRunner {
   readonly #table: string;
   readonly #usesDriver = new WeakSet<MigrationClass>();
 
-  /** @param list the migrations in order (`migrationsList`), @param options the tenant migrations options */
+  /** @param list the migrations in order (see {@link listedMigrations}), @param options the tenant migrations options */
   constructor(list: ListedMigration[], options: MigrationsOptions) {
     this.#list = list;
     this.#options = options;
@@ -50,8 +85,8 @@ export class ListedMigrationRunner {
    * Names of the migrations recorded in the tenant's migrations table, in the order they ran; `undefined`
    * when the table does not exist (a database never migrated, which the Migrator sets up).
    */
-  async executed(em: TenantEntityManager): Promise<string[] | undefined> {
-    const connection = em.getConnection();
+  async executed(em: EntityManager): Promise<string[] | undefined> {
+    const connection = connectionOf(em);
     if (!connection.logsQueries && !em.getTransactionContext()) {
       return connection.withHandle(db => this.#readExecuted(db));
     }
@@ -76,8 +111,8 @@ export class ListedMigrationRunner {
    * Runs `pending` (computed from `executed`) in one transaction; rolls all of it back when one fails.
    * Resolves the names applied now and the table's names after (another process may have got there first).
    */
-  async apply(em: TenantEntityManager, executed: string[], pending: ListedMigration[]): Promise<{ applied: string[]; executed: string[] }> {
-    const connection = em.getConnection();
+  async apply(em: EntityManager, executed: string[], pending: ListedMigration[]): Promise<{ applied: string[]; executed: string[] }> {
+    const connection = connectionOf(em);
     const scripts = connection.logsQueries || em.getTransactionContext() ? undefined : await this.#scripts(em.config, pending);
     if (!scripts) {
       await this.#runThroughMikroOrm(em, pending);
@@ -91,14 +126,14 @@ export class ListedMigrationRunner {
     return { applied, executed: [...executed, ...applied] };
   }
 
-  async #runThroughMikroOrm(em: TenantEntityManager, pending: ListedMigration[]): Promise<void> {
-    const driver = em.getDriver();
-    const connection = driver.getConnection();
+  async #runThroughMikroOrm(em: EntityManager, pending: ListedMigration[]): Promise<void> {
+    const driver = em.getDriver() as unknown as RunnerDriver;
+    const connection = connectionOf(em);
     // The tenant's label on every statement of the run (MikroORM's Migrator logs them without it).
     const log = em.getLoggerContext();
     await connection.transactional(async trx => {
       for (const { name, class: MigrationClass } of pending) {
-        const migration = new MigrationClass(driver as never, em.config);
+        const migration = new MigrationClass(driver as never, em.config as never);
         migration.reset();
         migration.setTransactionContext(trx);
         await migration.up();
@@ -160,7 +195,7 @@ export class ListedMigrationRunner {
           throw new UsesDriver('migration uses the driver');
         },
       });
-      const migration = new MigrationClass(refusing as never, config);
+      const migration = new MigrationClass(refusing as never, config as never);
       try {
         await migration.up();
       } catch (error) {
@@ -180,8 +215,8 @@ export class ListedMigrationRunner {
 
   /** A migration's queries between the schema helper's beginning and end, blank ones dropped (as MikroORM's runner does). */
   #framed(config: Configuration, queries: unknown[]): unknown[] {
-    const helper = (config.getPlatform() as AbstractSqlPlatform).getSchemaHelper()!;
-    const charset = config.get('charset')!;
+    const helper = (config.getPlatform() as unknown as { getSchemaHelper(): SchemaFraming }).getSchemaHelper();
+    const charset = config.get('charset') as string;
     return [
       ...helper.getSchemaBeginning(charset, this.#options.disableForeignKeys).split('\n'),
       ...queries,
@@ -232,20 +267,33 @@ export class ListedMigrationRunner {
 }
 
 /**
- * True when {@link ListedMigrationRunner} does what MikroORM's Migrator would: a bundled list, one
+ * True when {@link ListedMigrationRunner} does what MikroORM's Migrator would: a bundled list of `{ name,
+ * class }` entries (the tenancy's options allow no other; the majors name a bare class differently), one
  * transaction for the whole run, a plain table name in the tenant's own database.
  */
 export function canRunListed(options: MigrationsOptions): boolean {
   return Array.isArray(options.migrationsList)
+    && options.migrationsList.every(entry => typeof entry === 'object' && typeof entry.name === 'string')
     && options.transactional !== false && options.allOrNothing !== false
+    // MikroORM 7's `schema` (the schema a run targets) is not one the runner reads or writes.
+    && (options as { schema?: string }).schema === undefined
     && PLAIN_TABLE.test(options.tableName ?? 'mikro_orm_migrations');
 }
 
-/** The list of a `migrationsList` option as name and class pairs (entries may be bare classes, named by their class name). */
+/** The `{ name, class }` entries of a `migrationsList` option, named as the migrations table records them. */
 export function listedMigrations(options: MigrationsOptions): ListedMigration[] {
-  return (options.migrationsList ?? []).map(entry => (typeof entry === 'function'
-    ? { name: stripExtension((entry as { name: string }).name), class: entry as unknown as MigrationClass }
-    : { name: stripExtension(entry.name), class: entry.class as unknown as MigrationClass }));
+  return (options.migrationsList as { name: string; class: unknown }[] | undefined ?? [])
+    .map(entry => ({ name: stripExtension(entry.name), class: entry.class as MigrationClass }));
+}
+
+/** The runner of these tenant migrations options, or null when {@link canRunListed} leaves them to MikroORM's Migrator. */
+export function listedMigrationRunner(options: MigrationsOptions): ListedMigrationRunner | null {
+  return canRunListed(options) ? new ListedMigrationRunner(listedMigrations(options), options) : null;
+}
+
+/** The tenant connection of `em`, as the runner uses it. */
+function connectionOf(em: EntityManager): RunnerConnection {
+  return em.getConnection() as unknown as RunnerConnection;
 }
 
 /** MikroORM records migration names without a `.js`/`.ts` extension. */
