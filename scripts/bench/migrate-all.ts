@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import Database from 'better-sqlite3';
-import { entry, excessTime, median, nowUs, ormMajor, type Scenario } from './harness.js';
+import { entry, excessTime, median, nowUs, type Scenario } from './harness.js';
 import { migrateFixture, runMigrate, type MigrateFixture, type MigrateRun } from './migrate-fixture.js';
 import { makeNote, migrationName, migrationSql, tenantPragmaScript } from './model.js';
 
@@ -81,21 +81,17 @@ const scenario: Scenario = {
           tenants: count, concurrency: `the CLI's default (up to ${cores} workers on this machine, started when the run is long enough)`,
           remaining: `${excessTime(median(vsFloor.ratios), 1.5, median(vsFloor.b)).toFixed(0)} ms for ${count} tenants beyond the goal. Each tenant `
             + 'costs what the floor does (open, pragmas, the script and its row in one transaction, close) plus a check that no connection '
-            + (ormMajor() === 7
-              ? 'holds it and a run of MikroORM 7\'s own Migrator on the tenant (on 6 a runner of ours applies the listed migrations\' SQL and '
-                + 'its row; 7 has none yet, so its Migrator reads the migrations table, resolves and wraps each migration and records it: this is '
-                + 'where 7\'s path differs from 6\'s here, not measured apart; a listed-migration runner for 7 like 6\'s is the candidate),'
-              : 'holds it, the collection of the script from the migration class,')
-            + ' and its outcome and progress line (the lines written '
+            + 'holds it, the collection of the script from the migration class (the listed-migration runner, on MikroORM 6 and 7 alike), '
+            + 'and its outcome and progress line (the lines written '
             + 'together, at most every 100 ms); the run adds the tenant list (registry and folder), the schema versions written to the '
             + 'registry (one statement per version and 250 tenants) and the template rebuilt (the migrations applied to an empty file, '
             + 'VACUUM INTO; no spares in the CLI). migrate keeps a template whose schema key (a hash of the migrations\' names and content) '
             + 'is current, but this run adds a migration, so the template is built: building it in the main process while workers migrate '
             + 'the tenants would hide it on runs long enough for workers',
           note: 'CLI ms is the durationMs migrate --json reports: from its tenant list to the template rebuilt, worker start-up included, '
-            + 'the CLI\'s own start (Node, MikroORM, the config, the tenancy) not (CLI wall ms has it). Each tenant is opened through the '
-            + 'tenancy, migrated in a transaction by MikroORM\'s Migrator (which reads and writes its migrations table), and its schema '
-            + 'version recorded in the registry',
+            + 'the CLI\'s own start (Node, MikroORM, the config, the tenancy) not (CLI wall ms has it). Each tenant no connection holds is '
+            + 'opened as a bare better-sqlite3 handle, its pending listed migrations (SQL only) applied with their rows in one '
+            + '`begin immediate` transaction that reads its migrations table first, and its schema version recorded in the registry',
         },
       }),
       entry({
