@@ -53,9 +53,9 @@ const PLAIN_TABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 class UsesDriver extends Error {}
 
 /**
- * Applies a tenant's pending migrations the way MikroORM's `Migrator.up()` does (6 and 7 alike) with `transactional`
- * and `allOrNothing` on (the tenant defaults): each migration's `up()` with the transaction as its
- * context, its queries framed by the schema helper's beginning and end, then its row in the migrations
+ * Applies a tenant's pending migrations the way MikroORM's `Migrator.up()` does (6 and 7 alike) with
+ * `transactional` and `allOrNothing` on (the tenant defaults): each migration's `up()` with the transaction
+ * as its context, its queries framed by the schema helper's beginning and end, then its row in the migrations
  * table (its `name`; `id` and `executed_at` are the table's defaults, as in the Migrator's insert), all in
  * one transaction, rolled back as a whole when one fails. It leaves out the Migrator's per-run set-up
  * (umzug on 6, listing and creating the table, reading the executed migrations twice, a savepoint per
@@ -65,8 +65,9 @@ class UsesDriver extends Error {}
  * `begin immediate` transaction that also re-reads the migrations table, so two runs racing for one
  * tenant never apply a migration twice. A migration whose `up()` uses the database (`execute()`,
  * `getKnex()` on 6, the kysely client on 7, `getEntityManager()`) runs through MikroORM's connection in a
- * transaction, as the Migrator runs it; so does everything while MikroORM logs queries. To tell them apart, `up()` first runs
- * with a driver that refuses every use: a class found using it is remembered and not tried that way again.
+ * transaction, as the Migrator runs it; so does everything while MikroORM logs queries. To tell them
+ * apart, `up()` first runs with a driver that refuses every use: a class found using it is remembered and
+ * not tried that way again.
  */
 export class ListedMigrationRunner {
   readonly #list: ListedMigration[];

@@ -74,7 +74,7 @@ export interface TenantMigrator {
   pending(): Promise<string[]>;
 }
 
-/** Applies a bundled list of migrations faster than MikroORM's Migrator (MikroORM 6's `migration-runner.ts`). */
+/** Applies a bundled list of migrations faster than MikroORM's Migrator (`listed-migrations.ts`, both majors). */
 export interface ListedMigrationRunner {
   /** Names in the tenant's migrations table, in the order they ran; `undefined` when there is no such table. */
   executed(em: EntityManager): Promise<string[] | undefined>;
