@@ -12,3 +12,4 @@ export { tenantEntityManagerClasses } from './tenant-entity-manager-classes.js';
 export type { EntityManagerClass, TenantEntityManagerClasses, TenantEntityManagerClassPair, TenantEntityManagerTraits } from './tenant-entity-manager-classes.js';
 export { forkGlobalContext, tenantFork } from './tenant-fork.js';
 export { sqliteDatabaseFile } from './sqlite-database-file.js';
+export { assertSharedContextName, releaseContextPrefix, reserveContextPrefix } from './context-name-prefixes.js';

@@ -6,9 +6,8 @@ import {
   type TenancyStrategy,
   type TenancyStats as CoreTenancyStats,
 } from '@mikro-tenant/core';
-import { assertSharedContextName } from './context-name-prefixes.js';
 import { metadataByName } from './entity-metadata.js';
-import { followTenantContext, sqliteDatabaseFile } from '@mikro-tenant/sql';
+import { assertSharedContextName, followTenantContext, sqliteDatabaseFile } from '@mikro-tenant/sql';
 import { loadOrmAdapter, type OrmAdapter, type SharedSchemaTools, type TenantBinding } from './orm-adapter.js';
 import { sharedWriteGuard } from './shared-write-guard.js';
 import type { TenantContextEntityManager, TenantEntityManager } from './tenant-entity-manager.js';

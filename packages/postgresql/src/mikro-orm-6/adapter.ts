@@ -8,7 +8,8 @@ import type { Knex } from 'knex';
 import type { DriverClass, PgOrmAdapter } from '../orm-adapter.js';
 import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, knexTransactions } from '@mikro-tenant/sql/mikro-orm-6';
 import { PostgreSqlDriver, isPostgreSqlDriver, sharedDriverClass } from './shared-pg-driver.js';
-import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './tenant-config.js';
+import { assertSharedContextName } from '@mikro-tenant/sql';
+import { dropTenantCache, releaseTenantConfig } from './tenant-config.js';
 import { createContextEntityManager, createTenantEntityManager, deriveTenantConfig, type TenantEntityManager } from './tenant-entity-manager.js';
 import { missingTablesSql, recordMigrations, tenantMigrator, tenantTablesSql } from './tenant-schema-tools.js';
 

@@ -7,7 +7,8 @@ import { Utils, type EntityManager, type MikroORM } from '@mikro-orm/core';
 import type { DriverClass, PgOrmAdapter } from '../orm-adapter.js';
 import { CHECKED_METHODS, NO_SQL_METHODS, RAW_SQL_METHODS, kyselyTransactions } from '@mikro-tenant/sql/mikro-orm-7';
 import { PostgreSqlDriver, isPostgreSqlDriver, sharedDriverClass, sharedPoolOf } from './shared-pg-driver.js';
-import { assertSharedContextName, dropTenantCache, releaseTenantConfig } from './tenant-config.js';
+import { assertSharedContextName } from '@mikro-tenant/sql';
+import { dropTenantCache, releaseTenantConfig } from './tenant-config.js';
 import { createContextEntityManager, createTenantEntityManager, deriveTenantConfig, type TenantEntityManager } from './tenant-entity-manager.js';
 import { missingTablesSql, recordMigrations, tenantMigrator, tenantTablesSql } from './tenant-schema-tools.js';
 

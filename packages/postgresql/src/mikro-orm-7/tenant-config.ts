@@ -12,6 +12,7 @@
 import type { Configuration, Constructor, EntityManager } from '@mikro-orm/core';
 import type { AbstractSqlPlatform, SqlSchemaGenerator } from '@mikro-orm/sql';
 import { TenantError } from '@mikro-tenant/core';
+import { releaseContextPrefix, reserveContextPrefix } from '@mikro-tenant/sql';
 import { bindTenantLayer, layerTenancyConfig, tenantLayerOf } from '@mikro-tenant/sql/mikro-orm-7';
 import type { TenantConfigInput } from '../orm-adapter.js';
 import { listTablesOnlyIn } from '../table-listing.js';
@@ -26,22 +27,13 @@ interface TenantSchema {
 
 /** The context-name prefix of each tenancy's configuration. */
 const prefixOf = new WeakMap<object, string>();
-/** Context-name prefixes of the tenancies alive in this process, by shared configuration (shared across copies of this module). */
-const livePrefixes: Map<Configuration, string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('mikro-tenant.livePrefixes')] ??= new Map()) as Map<Configuration, string>;
-
-/** A shared `contextName` must never equal a tenant EntityManager's name. @throws TenantError `ERR_INVALID_OPTION` */
-export function assertSharedContextName(contextName: unknown): void {
-  if (contextName !== undefined && (typeof contextName !== 'string' || /:tenant(:|$)/.test(contextName))) {
-    throw TenantError.invalidOption('contextName', 'a string without ":tenant" (names "<contextName>:tenant:<id>" belong to tenant EntityManagers)');
-  }
-}
 
 /**
  * Derives the tenancy's configuration from the shared ORM's and reserves its context-name prefix
  * (`<contextName>:tenant`, unique among live tenancies). Release it with {@link releaseTenantConfig}.
  */
 export function deriveTenantConfig(root: Configuration, input: TenantConfigInput & { entityManager: Constructor<EntityManager> }): Configuration {
-  const prefix = reservePrefix(root);
+  const prefix = reserveContextPrefix(root, root.get('contextName'));
   const initial: Record<string, unknown> = {
     migrations: input.migrations,
     schemaGenerator: input.schemaGenerator,
@@ -100,19 +92,9 @@ export function bindTenantConfig(tenancyConfig: Configuration, tenant?: { tenant
 
 /** Frees the tenancy's context-name prefix (when it closes, or its start fails). */
 export function releaseTenantConfig(root: Configuration): void {
-  livePrefixes.delete(root);
+  releaseContextPrefix(root);
 }
 
-function reservePrefix(root: Configuration): string {
-  const contextName = root.get('contextName');
-  const taken = new Set(livePrefixes.values());
-  let prefix = `${contextName}:tenant`;
-  for (let n = 2; taken.has(prefix); n++) {
-    prefix = `${contextName}#${n}:tenant`;
-  }
-  livePrefixes.set(root, prefix);
-  return prefix;
-}
 
 /**
  * The prototype of a tenancy's platforms: the shared platform, except that each tenant platform gets its own

@@ -29,6 +29,7 @@
 import { Configuration, NullCacheAdapter, type CacheAdapter, type Constructor, type EntityManager, type MigrationsOptions, type Options } from '@mikro-orm/core';
 import type { AbstractSqlPlatform } from '@mikro-orm/knex';
 import { TenantError, TenantResultCaches } from '@mikro-tenant/core';
+import { releaseContextPrefix, reserveContextPrefix } from '@mikro-tenant/sql';
 
 /** What a tenancy decides for its tenant configuration; everything else comes from the shared ORM. */
 export interface TenantConfigInput {
@@ -56,8 +57,6 @@ interface TenancyServices {
 }
 
 const servicesOf = new WeakMap<Configuration, TenancyServices>();
-/** Context-name prefixes of the tenancies alive in this process, by shared configuration. */
-const livePrefixes = new Map<Configuration, string>();
 const RESULT_CACHE = Symbol('mikro-tenant.resultCache');
 const nullCache = new NullCacheAdapter();
 
@@ -75,20 +74,13 @@ interface Internals {
 
 const internals = (config: Configuration) => config as unknown as Internals;
 
-/** A shared `contextName` must never equal a tenant EntityManager's name. @throws TenantError `ERR_INVALID_OPTION` */
-export function assertSharedContextName(contextName: unknown): void {
-  if (contextName !== undefined && (typeof contextName !== 'string' || /:tenant(:|$)/.test(contextName))) {
-    throw TenantError.invalidOption('contextName', 'a string without ":tenant" (names "<contextName>:tenant:<id>" belong to tenant EntityManagers)');
-  }
-}
-
 /**
  * Derives the tenancy's configuration from the shared ORM's (see the table above). Reserves a context-name
  * prefix unique among the live tenancies of this process: `<contextName>:tenant`, or `<contextName>#<n>:tenant`
  * when another live tenancy has the same `contextName`. Release it with {@link releaseTenantConfig}.
  */
 export function deriveTenantConfig(root: Configuration, input: TenantConfigInput): Configuration {
-  const prefix = reservePrefix(root);
+  const prefix = reserveContextPrefix(root, root.get('contextName'));
   const rootOptions = internals(root).options;
   const generator = input.schemaGenerator ?? {};
   const own: Partial<Options> = {
@@ -160,19 +152,9 @@ export async function dropTenantCache(tenancyConfig: Configuration, tenantId: st
 
 /** Frees the tenancy's context-name prefix (when it closes, or its start fails). */
 export function releaseTenantConfig(root: Configuration): void {
-  livePrefixes.delete(root);
+  releaseContextPrefix(root);
 }
 
-function reservePrefix(root: Configuration): string {
-  const contextName = root.get('contextName');
-  const taken = new Set(livePrefixes.values());
-  let prefix = `${contextName}:tenant`;
-  for (let n = 2; taken.has(prefix); n++) {
-    prefix = `${contextName}#${n}:tenant`;
-  }
-  livePrefixes.set(root, prefix);
-  return prefix;
-}
 
 /**
  * The prototype of a tenancy's platforms: the shared platform, except that each tenant platform gets its own

@@ -12,7 +12,7 @@ import type { Configuration, Constructor, EntityManager } from '@mikro-orm/core'
 import type { AbstractSqlPlatform } from '@mikro-orm/sql';
 import { bindTenantLayer, layerTenancyConfig } from '@mikro-tenant/sql/mikro-orm-7';
 import type { TenantConfigInput } from '../orm-adapter.js';
-import { releaseContextPrefix, reserveContextPrefix } from '../context-name-prefixes.js';
+import { releaseContextPrefix, reserveContextPrefix } from '@mikro-tenant/sql';
 
 export { dropTenantCache, setTenantDriver } from '@mikro-tenant/sql/mikro-orm-7';
 

@@ -1,7 +1,16 @@
+/**
+ * Context-name prefixes of tenant EntityManagers, unique among the tenancies alive in this process.
+ * @module
+ */
 import { TenantError } from '@mikro-tenant/core';
 
-/** Context-name prefixes of the tenancies alive in this process, by shared configuration. */
-const livePrefixes = new Map<object, string>();
+/**
+ * Context-name prefixes of the tenancies alive in this process, by shared configuration: one map for every
+ * strategy and every copy of this module, since MikroORM's contexts are found by name across all of them (a
+ * SQLite tenancy and a PostgreSQL one with the same `contextName` must not both name EntityManagers
+ * `<contextName>:tenant:<id>`).
+ */
+const livePrefixes: Map<object, string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('mikro-tenant.livePrefixes')] ??= new Map()) as Map<object, string>;
 
 /** A shared `contextName` must never equal a tenant EntityManager's name. @throws TenantError `ERR_INVALID_OPTION` */
 export function assertSharedContextName(contextName: unknown): void {
